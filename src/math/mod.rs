@@ -88,7 +88,7 @@ pub(crate) fn one_minus_exp_neg_scalar(l: f32) -> f32 {
 /// x^g for x in [0, 1] and a real g > 0 (the runtime focal γ); 0^g = 0.
 #[inline(always)]
 pub(crate) fn pow_unit(x: f32x8, g: f32) -> f32x8 {
-    let y = x.pow_f32x8(f32x8::splat(g));
+    let y = x.powf_simd(f32x8::splat(g));
     x.simd_eq(f32x8::ZERO).select(f32x8::ZERO, y)
 }
 
