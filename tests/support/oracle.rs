@@ -293,7 +293,7 @@ impl Region {
         r.log_loss = p.log_loss.unwrap_or(false);
         r.ignore_index = p.ignore_index.flatten().map(|i| i as f64);
         r.classes = p.classes.clone();
-        r.class_weights = p.class_weights.clone();
+        r.class_weights = p.class_weights.as_deref().map(smp_weights);
         Ok(r)
     }
 }
@@ -347,6 +347,16 @@ pub fn region_loss(
     }
     let mean = weighted_mean(&losses, &kept, r.class_weights.as_deref(), c)?;
     Ok(if r.gamma == 1.0 { mean } else { mean.powf(r.gamma) })
+}
+
+/// smp keeps `class_weights` in a float32 tensor: round each weight to f32.
+///
+/// (The reference data also sums those weights in float32 — `w.sum()` on the
+/// f32 tensor — before dividing in f64; this oracle sums in f64 as SPEC's
+/// formula reads, which differs by at most ~C·2⁻²⁴ relative. The conformance
+/// test accounts for that; see `tests/oracle_conformance.rs`.)
+pub fn smp_weights(w: &[f64]) -> Vec<f64> {
+    w.iter().map(|&x| f64::from(x as f32)).collect()
 }
 
 /// `Σ w_k·l_k / Σ w_k` over the kept classes (plain mean without weights).
@@ -405,7 +415,7 @@ impl Focal {
             reduced_threshold: p.reduced_threshold.flatten(),
             ignore_index: p.ignore_index.flatten().map(|i| i as f64),
             reduction: Reduction::parse(p.reduction.as_deref())?,
-            class_weights: p.class_weights.clone(),
+            class_weights: p.class_weights.as_deref().map(smp_weights),
         })
     }
 }
@@ -748,22 +758,53 @@ pub fn loss(
     try_loss(kind, mode, from_logits, shape, params, pred, target).unwrap_or_else(|e| panic!("oracle: {e}"))
 }
 
-/// The finite-difference step used by [`grad_fd`] at `x`:
-/// `h = 1e-6·max(1, |x|)`, rounded so that `x ± h` are exact f64 values
-/// around `x` (the difference is divided by the true step `(x+h) − (x−h)`).
-/// Truncation error is O(h²·|f'''|) ≈ 1e-12 and rounding error
-/// ≈ 1e-16·|f|/h ≈ 1e-10·|f| for smooth losses of moderate curvature.
-pub fn fd_step(x: f64) -> f64 {
-    1e-6 * x.abs().max(1.0)
+/// The finite-difference step used by [`grad_fd`] at `x`.
+///
+/// - Logits (`from_logits`): `h = 1e-5·max(1, |x|)`.
+/// - Probabilities: additionally `h ≤ 1e-2·min(x, 1 − x)` when that distance
+///   is positive, so the stencil stays inside (0, 1) and resolves `ln p`
+///   near the edges (a fixed 1e-6 step has ~(h/p)² truncation error there).
+///
+/// With the 5-point stencil the truncation error is O(h⁴·|f⁽⁵⁾|) (≤ ~1e-8
+/// relative even at `h = p/100`), and the rounding error ≈ 1e-16·|f|/h.
+pub fn fd_step(x: f64, from_logits: bool) -> f64 {
+    let h = 1e-5 * x.abs().max(1.0);
+    if from_logits {
+        return h;
+    }
+    let d = x.min(1.0 - x);
+    if d > 0.0 { h.min(1e-2 * d) } else { h }
 }
 
-/// Central finite-difference gradient of [`loss`] with respect to `pred`,
-/// `g_i = (f(x + h e_i) − f(x − h e_i)) / (2h)` with `h = fd_step(x_i)`.
-/// At a kink (e.g. `p == y` in `|p − y|`) this gives the mean of the two
-/// one-sided slopes, which is the SPEC `sign(0) = 0` convention for the L1
-/// term. It does not know the domain: near a clamp or the edge of [0, 1]
-/// (probability inputs) the stencil straddles it, so callers must skip or
-/// treat those elements separately.
+/// Evaluates `loss` with `pred[i]` replaced by `v` (restores `pred[i]`).
+#[allow(clippy::too_many_arguments)]
+fn loss_at(
+    kind: &str,
+    mode: &str,
+    from_logits: bool,
+    shape: [usize; 3],
+    params: &Params,
+    x: &mut [f64],
+    target: &[f64],
+    i: usize,
+    v: f64,
+) -> f64 {
+    let x0 = x[i];
+    x[i] = v;
+    let f = loss(kind, mode, from_logits, shape, params, x, target);
+    x[i] = x0;
+    f
+}
+
+/// Finite-difference gradient of [`loss`] with respect to `pred`: the
+/// 5-point central stencil
+/// `g_i = (−f(x+2h) + 8f(x+h) − 8f(x−h) + f(x−2h)) / (12h)`, `h = fd_step(x_i)`.
+///
+/// At a kink of a piecewise-linear term (e.g. `p == y` in `|p − y|`) the
+/// symmetric stencil gives the mean of the two one-sided slopes, which is the
+/// SPEC `sign(0) = 0` convention. At other kinks (a `max(·, eps)` clamp, the
+/// `[eps, 1 − eps]` clamp, the edge of [0, 1] for probabilities) PyTorch takes
+/// one side: compare with [`fd_one_sided`] there.
 pub fn grad_fd(
     kind: &str,
     mode: &str,
@@ -774,17 +815,45 @@ pub fn grad_fd(
     target: &[f64],
 ) -> Vec<f64> {
     let mut x = pred.to_vec();
-    let mut g = Vec::with_capacity(pred.len());
-    for i in 0..pred.len() {
-        let x0 = pred[i];
-        let h = fd_step(x0);
-        let (hi, lo) = (x0 + h, x0 - h);
-        x[i] = hi;
-        let fp = loss(kind, mode, from_logits, shape, params, &x, target);
-        x[i] = lo;
-        let fm = loss(kind, mode, from_logits, shape, params, &x, target);
-        x[i] = x0;
-        g.push((fp - fm) / (hi - lo));
-    }
-    g
+    (0..pred.len())
+        .map(|i| {
+            let x0 = pred[i];
+            let h = fd_step(x0, from_logits);
+            let mut f = |v: f64| loss_at(kind, mode, from_logits, shape, params, &mut x, target, i, v);
+            // Differences first: `3f`-style products of nearly equal values
+            // would add an ulp of |f| of noise.
+            let d1 = f(x0 + h) - f(x0 - h);
+            let d2 = f(x0 + 2.0 * h) - f(x0 - 2.0 * h);
+            (8.0 * d1 - d2) / (12.0 * h)
+        })
+        .collect()
+}
+
+/// Second-order one-sided differences at element `i`: `(left, right)` with
+/// `left = (3f(x) − 4f(x−h) + f(x−2h)) / 2h`, `right = (−3f(x) + 4f(x+h) − f(x+2h)) / 2h`,
+/// `h = fd_step(x)/10`. At a kink located at `x` each side sees a smooth
+/// function; PyTorch's gradient there is one of them (a clamp) or their mean
+/// (`sign(0) = 0` in `|p − y|`).
+#[allow(clippy::too_many_arguments)]
+pub fn fd_one_sided(
+    kind: &str,
+    mode: &str,
+    from_logits: bool,
+    shape: [usize; 3],
+    params: &Params,
+    pred: &[f64],
+    target: &[f64],
+    i: usize,
+) -> (f64, f64) {
+    let mut x = pred.to_vec();
+    let x0 = pred[i];
+    let h = 0.1 * fd_step(x0, from_logits);
+    let mut f = |v: f64| loss_at(kind, mode, from_logits, shape, params, &mut x, target, i, v);
+    let f0 = f(x0);
+    let (l1, l2) = (f(x0 - h), f(x0 - 2.0 * h));
+    let (r1, r2) = (f(x0 + h), f(x0 + 2.0 * h));
+    // 3f0 − 4f1 + f2 written as differences (exact zero for a flat side).
+    let left = (3.0 * (f0 - l1) - (l1 - l2)) / (2.0 * h);
+    let right = (3.0 * (r1 - f0) - (r2 - r1)) / (2.0 * h);
+    (left, right)
 }
