@@ -34,12 +34,25 @@ use support::cases::{self, Case, Params};
 use support::oracle::{self, Region};
 
 fn reference_path() -> String {
-    std::env::var("SEGLOSS_REFERENCE")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/smp_torch.jsonl").to_owned())
+    std::env::var("SEGLOSS_REFERENCE").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/reference/smp_torch.jsonl"
+        )
+        .to_owned()
+    })
 }
 
 fn eval(c: &Case) -> f64 {
-    oracle::loss(&c.kind, &c.mode, c.from_logits, c.shape, &c.params, &c.pred_f64(), &c.target)
+    oracle::loss(
+        &c.kind,
+        &c.mode,
+        c.from_logits,
+        c.shape,
+        &c.params,
+        &c.pred_f64(),
+        &c.target,
+    )
 }
 
 /// For smp losses with class weights: `(Σ w_f64 / Σ w_f32)^γ` over the kept
@@ -50,10 +63,18 @@ fn f32_weight_sum_factor(c: &Case) -> Option<f64> {
         return None; // PyTorch got f64 weights; its sums are f64
     }
     let w = oracle::smp_weights(c.params.class_weights.as_deref()?);
-    let kept: Vec<usize> = c.params.classes.clone().unwrap_or_else(|| (0..w.len()).collect());
+    let kept: Vec<usize> = c
+        .params
+        .classes
+        .clone()
+        .unwrap_or_else(|| (0..w.len()).collect());
     let s64: f64 = kept.iter().map(|&k| w[k]).sum();
     let s32: f32 = kept.iter().fold(0.0f32, |s, &k| s + w[k] as f32);
-    let gamma = if c.kind == "tversky" { c.params.gamma.unwrap_or(1.0) } else { 1.0 };
+    let gamma = if c.kind == "tversky" {
+        c.params.gamma.unwrap_or(1.0)
+    } else {
+        1.0
+    };
     Some((s64 / f64::from(s32)).powf(gamma))
 }
 
@@ -85,14 +106,27 @@ fn check_value(c: &Case, t: &mut Tally) {
             return;
         }
     }
-    t.failures.push(format!("{} value: got {got:e} want {:e} diff {:e}", c.id, c.value, got - c.value));
+    t.failures.push(format!(
+        "{} value: got {got:e} want {:e} diff {:e}",
+        c.id,
+        c.value,
+        got - c.value
+    ));
 }
 
 fn check_grad(c: &Case, t: &mut Tally) {
     let Some(g) = &c.grad else { return };
     t.grad_cases += 1;
     let pred = c.pred_f64();
-    let fd = oracle::grad_fd(&c.kind, &c.mode, c.from_logits, c.shape, &c.params, &pred, &c.target);
+    let fd = oracle::grad_fd(
+        &c.kind,
+        &c.mode,
+        c.from_logits,
+        c.shape,
+        &c.params,
+        &pred,
+        &c.target,
+    );
     let gmax = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let tol = 1e-5 * gmax + 1e-7;
     let mut ok = true;
@@ -102,16 +136,33 @@ fn check_grad(c: &Case, t: &mut Tally) {
         }
         if c.kind == "bce" && pred[i] * (1.0 - pred[i]) < 1e-12 {
             let (p, y) = (pred[i], c.target[i]);
-            let n = if c.params.reduction.as_deref() == Some("sum") { 1.0 } else { pred.len() as f64 };
+            let n = if c.params.reduction.as_deref() == Some("sum") {
+                1.0
+            } else {
+                pred.len() as f64
+            };
             let closed = (p - y) / (p * (1.0 - p)).max(1e-12) / n;
             if (closed - g[i]).abs() <= tol {
                 t.bce_edge_elements += 1;
                 continue;
             }
         }
-        let (l, r) = oracle::fd_one_sided(&c.kind, &c.mode, c.from_logits, c.shape, &c.params, &pred, &c.target, i);
-        if [l, r, (l + r) / 2.0].iter().any(|s| (s - g[i]).abs() <= tol) {
-            t.kink_elements.push(format!("{}[{i}] (pred {})", c.id, c.pred[i]));
+        let (l, r) = oracle::fd_one_sided(
+            &c.kind,
+            &c.mode,
+            c.from_logits,
+            c.shape,
+            &c.params,
+            &pred,
+            &c.target,
+            i,
+        );
+        if [l, r, (l + r) / 2.0]
+            .iter()
+            .any(|s| (s - g[i]).abs() <= tol)
+        {
+            t.kink_elements
+                .push(format!("{}[{i}] (pred {})", c.id, c.pred[i]));
             continue;
         }
         ok = false;
@@ -171,7 +222,11 @@ fn approx(a: f64, b: f64, tol: f64) {
 fn perfect_prediction_gives_zero_region_loss() {
     let y = [1.0, 0.0, 1.0, 1.0];
     for kind in ["dice", "jaccard", "tversky"] {
-        approx(oracle::loss(kind, "binary", false, [1, 1, 4], &params(), &y, &y), 0.0, 1e-15);
+        approx(
+            oracle::loss(kind, "binary", false, [1, 1, 4], &params(), &y, &y),
+            0.0,
+            1e-15,
+        );
     }
 }
 
@@ -180,12 +235,28 @@ fn dice_by_hand() {
     // p = [0.5, 0.5], y = [1, 0]: I = 0.5, FP = 0.5, FN = 0.5,
     // dice score = 0.5 / (0.5 + 0.25 + 0.25) = 0.5; jaccard = 0.5 / 1.5.
     let (p, y) = ([0.5, 0.5], [1.0, 0.0]);
-    approx(oracle::loss("dice", "binary", false, [1, 1, 2], &params(), &p, &y), 0.5, 1e-15);
-    approx(oracle::loss("jaccard", "binary", false, [1, 1, 2], &params(), &p, &y), 1.0 - 1.0 / 3.0, 1e-15);
+    approx(
+        oracle::loss("dice", "binary", false, [1, 1, 2], &params(), &p, &y),
+        0.5,
+        1e-15,
+    );
+    approx(
+        oracle::loss("jaccard", "binary", false, [1, 1, 2], &params(), &p, &y),
+        1.0 - 1.0 / 3.0,
+        1e-15,
+    );
     // Soft target: I = Σ min(p, y) = min(0.8, 0.6) = 0.6, FP = 0.2, FN = 0:
     // score = 0.6 / 0.7.
     approx(
-        oracle::loss("dice", "binary", false, [1, 1, 1], &params(), &[0.8], &[0.6]),
+        oracle::loss(
+            "dice",
+            "binary",
+            false,
+            [1, 1, 1],
+            &params(),
+            &[0.8],
+            &[0.6],
+        ),
         1.0 - 0.6 / 0.7,
         1e-15,
     );
@@ -195,11 +266,32 @@ fn dice_by_hand() {
 fn empty_mask_rule() {
     // Σy = 0: the class loss is 0 whatever the prediction.
     let p = [0.9, 0.3, 0.6];
-    approx(oracle::loss("dice", "binary", false, [1, 1, 3], &params(), &p, &[0.0; 3]), 0.0, 0.0);
+    approx(
+        oracle::loss("dice", "binary", false, [1, 1, 3], &params(), &p, &[0.0; 3]),
+        0.0,
+        0.0,
+    );
     // Multiclass, 2 classes, every label 0: class 1 is empty and counts 0 in
     // the mean; probabilities [1, 0] per pixel make class 0 perfect.
-    let logits = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-    approx(oracle::loss("dice", "multiclass", true, [1, 2, 2], &params(), &logits, &[0.0, 0.0]), 0.0, 0.0);
+    let logits = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    approx(
+        oracle::loss(
+            "dice",
+            "multiclass",
+            true,
+            [1, 2, 2],
+            &params(),
+            &logits,
+            &[0.0, 0.0],
+        ),
+        0.0,
+        0.0,
+    );
 }
 
 #[test]
@@ -210,7 +302,11 @@ fn tversky_gamma_and_weights() {
     let y = [0.0, 1.0]; // labels
     let mut pr = params();
     pr.gamma = Some(2.0);
-    approx(oracle::loss("tversky", "multiclass", false, [1, 2, 2], &pr, &p, &y), 0.0625, 1e-15);
+    approx(
+        oracle::loss("tversky", "multiclass", false, [1, 2, 2], &pr, &p, &y),
+        0.0625,
+        1e-15,
+    );
     let mut r = Region::tversky();
     r.class_weights = Some(vec![3.0, 1.0]);
     let got = oracle::region_loss(oracle::Mode::Multiclass, false, [1, 2, 2], &r, &p, &y).unwrap();
@@ -231,7 +327,15 @@ fn hard_counts_and_metrics() {
     let p = [0.9, 0.6, 0.4, 0.1, 0.7];
     let y = [1.0, 0.0, 1.0, 0.0, 1.0];
     let h = oracle::HardCounts::new(&p, &y, 0.5);
-    assert_eq!(h, oracle::HardCounts { tp: 2, tn: 1, fp: 1, fn_: 1 });
+    assert_eq!(
+        h,
+        oracle::HardCounts {
+            tp: 2,
+            tn: 1,
+            fp: 1,
+            fn_: 1
+        }
+    );
     approx(h.precision(), 2.0 / 3.0, 1e-15);
     approx(h.recall(), 2.0 / 3.0, 1e-15);
     approx(h.f1(), 4.0 / 6.0, 1e-15);
@@ -240,7 +344,10 @@ fn hard_counts_and_metrics() {
     approx(h.mcc_loss(0.0), 1.0 - 1.0 / 6.0, 1e-15);
     // 0/0 → 0.
     let none = oracle::HardCounts::new(&[0.1], &[0.0], 0.5);
-    assert_eq!((none.precision(), none.recall(), none.f1(), none.iou()), (0.0, 0.0, 0.0, 0.0));
+    assert_eq!(
+        (none.precision(), none.recall(), none.f1(), none.iou()),
+        (0.0, 0.0, 0.0, 0.0)
+    );
 }
 
 #[test]
@@ -271,24 +378,51 @@ fn focal_by_hand() {
     assert_eq!(l, 0.0);
     assert!(oracle::focal_elem(&f, f64::NAN, 1.0).1.is_nan());
     // torchvision at x = 0, y = 1, α = 0.25, γ = 2: 0.25 · ln2 · 0.25.
-    approx(oracle::sigmoid_focal_elem(0.0, 1.0, 0.25, 2.0), 0.0625 * std::f64::consts::LN_2, 1e-16);
+    approx(
+        oracle::sigmoid_focal_elem(0.0, 1.0, 0.25, 2.0),
+        0.0625 * std::f64::consts::LN_2,
+        1e-16,
+    );
 }
 
 #[test]
 fn soft_bce_and_cross_entropy_by_hand() {
     // Ignored element (-100) gives 0 but counts in the mean.
-    let got = oracle::soft_bce(&[0.0, 5.0], &[1.0, -100.0], None, Some(-100.0), 1.0, oracle::Reduction::Mean);
+    let got = oracle::soft_bce(
+        &[0.0, 5.0],
+        &[1.0, -100.0],
+        None,
+        Some(-100.0),
+        1.0,
+        oracle::Reduction::Mean,
+    );
     approx(got, std::f64::consts::LN_2 / 2.0, 1e-16);
     // Equal logits over C = 4 classes: −ln(1/4) per pixel, any label.
     let x = [0.0; 8]; // [N=1, C=4, S=2]
-    let ce = oracle::cross_entropy([1, 4, 2], &x, &[0.0, 3.0], None, Some(-100.0), 0.0, oracle::Reduction::Mean);
+    let ce = oracle::cross_entropy(
+        [1, 4, 2],
+        &x,
+        &[0.0, 3.0],
+        None,
+        Some(-100.0),
+        0.0,
+        oracle::Reduction::Mean,
+    );
     approx(ce.unwrap(), 4f64.ln(), 1e-15);
 }
 
 #[test]
 fn grad_fd_by_hand() {
     // bce_logits mean over 1 element: d/dx = σ(x) − y.
-    let g = oracle::grad_fd("bce_logits", "binary", true, [1, 1, 1], &params(), &[0.3], &[1.0]);
+    let g = oracle::grad_fd(
+        "bce_logits",
+        "binary",
+        true,
+        [1, 1, 1],
+        &params(),
+        &[0.3],
+        &[1.0],
+    );
     approx(g[0], oracle::sigmoid(0.3) - 1.0, 1e-9);
     // Dice at p == y for one element: SPEC's sign(0) = 0 gives ∂I/∂p = 1/2.
     // p = [0.5, 0.5], y = [0.5, 0]: compare with the analytic derivative.
@@ -300,7 +434,10 @@ fn grad_fd_by_hand() {
         let (l, r) = oracle::fd_one_sided("dice", "binary", false, [1, 1, 2], &params(), &p, &y, i);
         (l + r) / 2.0
     };
-    let g = [side_mean(0), oracle::grad_fd("dice", "binary", false, [1, 1, 2], &params(), &p, &y)[1]];
+    let g = [
+        side_mean(0),
+        oracle::grad_fd("dice", "binary", false, [1, 1, 2], &params(), &p, &y)[1],
+    ];
     // Σp = 1, Σy = 0.5, I = 0.5, denominator D = (Σp + Σy)/2 = 0.75, loss = 1 − I/D.
     // ∂/∂p0: ∂I = 1/2, ∂D = 1/2 → −(0.5·0.75 − 0.5·0.5)/0.75² = −2/9.
     // ∂/∂p1: ∂I = 0, ∂D = 1/2 → 0.5·0.5/0.75² = 4/9.

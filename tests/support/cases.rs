@@ -70,19 +70,23 @@ fn field<'a>(obj: &'a Value, key: &str) -> Result<&'a Value, String> {
 }
 
 fn num_f64(v: &Value, what: &str) -> Result<f64, String> {
-    v.as_f64().ok_or_else(|| format!("`{what}` is not a number"))
+    v.as_f64()
+        .ok_or_else(|| format!("`{what}` is not a number"))
 }
 
 fn num_f32(v: &Value, what: &str) -> Result<f32, String> {
-    v.as_f32().ok_or_else(|| format!("`{what}` is not a number"))
+    v.as_f32()
+        .ok_or_else(|| format!("`{what}` is not a number"))
 }
 
 fn boolean(v: &Value, what: &str) -> Result<bool, String> {
-    v.as_bool().ok_or_else(|| format!("`{what}` is not a boolean"))
+    v.as_bool()
+        .ok_or_else(|| format!("`{what}` is not a boolean"))
 }
 
 fn array<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], String> {
-    v.as_array().ok_or_else(|| format!("`{what}` is not an array"))
+    v.as_array()
+        .ok_or_else(|| format!("`{what}` is not an array"))
 }
 
 /// An integer given as `255` or `255.0` (integral, within i64).
@@ -98,8 +102,15 @@ fn integer(v: &Value, what: &str) -> Result<i64, String> {
     }
 }
 
-fn nullable<T>(v: &Value, f: impl FnOnce(&Value) -> Result<T, String>) -> Result<Option<T>, String> {
-    if v.is_null() { Ok(None) } else { f(v).map(Some) }
+fn nullable<T>(
+    v: &Value,
+    f: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    if v.is_null() {
+        Ok(None)
+    } else {
+        f(v).map(Some)
+    }
 }
 
 fn parse_params(v: &Value) -> Result<Params, String> {
@@ -155,10 +166,19 @@ fn parse_params(v: &Value) -> Result<Params, String> {
 /// Parse one line of a conformance file.
 pub fn parse_line(line: &str) -> Result<Case, String> {
     let v = json::parse(line)?;
-    let id = field(&v, "id")?.as_str().ok_or("`id` is not a string")?.to_owned();
+    let id = field(&v, "id")?
+        .as_str()
+        .ok_or("`id` is not a string")?
+        .to_owned();
     let ctx = |e: String| format!("{id}: {e}");
-    let kind = field(&v, "kind")?.as_str().ok_or_else(|| ctx("`kind` is not a string".into()))?.to_owned();
-    let mode = field(&v, "mode")?.as_str().ok_or_else(|| ctx("`mode` is not a string".into()))?.to_owned();
+    let kind = field(&v, "kind")?
+        .as_str()
+        .ok_or_else(|| ctx("`kind` is not a string".into()))?
+        .to_owned();
+    let mode = field(&v, "mode")?
+        .as_str()
+        .ok_or_else(|| ctx("`mode` is not a string".into()))?
+        .to_owned();
     if !matches!(mode.as_str(), "binary" | "multiclass" | "multilabel") {
         return Err(ctx(format!("unknown mode `{mode}`")));
     }
@@ -169,7 +189,8 @@ pub fn parse_line(line: &str) -> Result<Case, String> {
     }
     let mut shape = [0usize; 3];
     for (s, x) in shape.iter_mut().zip(shape_v) {
-        *s = usize::try_from(integer(x, "shape").map_err(ctx)?).map_err(|_| ctx("negative shape".into()))?;
+        *s = usize::try_from(integer(x, "shape").map_err(ctx)?)
+            .map_err(|_| ctx("negative shape".into()))?;
     }
     let params = parse_params(field(&v, "params")?).map_err(ctx)?;
     let pred = array(field(&v, "pred")?, "pred")
@@ -185,7 +206,10 @@ pub fn parse_line(line: &str) -> Result<Case, String> {
             .map(|x| integer(x, "target").map(|i| i as f64))
             .collect::<Result<Vec<f64>, String>>()
     } else {
-        target_v.iter().map(|x| num_f32(x, "target").map(f64::from)).collect()
+        target_v
+            .iter()
+            .map(|x| num_f32(x, "target").map(f64::from))
+            .collect()
     }
     .map_err(ctx)?;
     let value = num_f64(field(&v, "value")?, "value").map_err(ctx)?;
@@ -202,24 +226,49 @@ pub fn parse_line(line: &str) -> Result<Case, String> {
     };
     let note = match v.get("note") {
         None | Some(Value::Null) => None,
-        Some(n) => Some(n.as_str().ok_or_else(|| ctx("`note` is not a string".into()))?.to_owned()),
+        Some(n) => Some(
+            n.as_str()
+                .ok_or_else(|| ctx("`note` is not a string".into()))?
+                .to_owned(),
+        ),
     };
 
     let [n, c, s] = shape;
-    let len = n.checked_mul(c).and_then(|x| x.checked_mul(s)).ok_or_else(|| ctx("shape overflows".into()))?;
+    let len = n
+        .checked_mul(c)
+        .and_then(|x| x.checked_mul(s))
+        .ok_or_else(|| ctx("shape overflows".into()))?;
     if pred.len() != len {
-        return Err(ctx(format!("pred has {} values, shape says {len}", pred.len())));
+        return Err(ctx(format!(
+            "pred has {} values, shape says {len}",
+            pred.len()
+        )));
     }
     let tlen = if mode == "multiclass" { n * s } else { len };
     if target.len() != tlen {
-        return Err(ctx(format!("target has {} values, expected {tlen}", target.len())));
+        return Err(ctx(format!(
+            "target has {} values, expected {tlen}",
+            target.len()
+        )));
     }
-    if let Some(g) = &grad {
-        if g.len() != len {
-            return Err(ctx(format!("grad has {} values, expected {len}", g.len())));
-        }
+    if let Some(g) = &grad
+        && g.len() != len
+    {
+        return Err(ctx(format!("grad has {} values, expected {len}", g.len())));
     }
-    Ok(Case { id, kind, mode, from_logits, shape, params, pred, target, value, grad, note })
+    Ok(Case {
+        id,
+        kind,
+        mode,
+        from_logits,
+        shape,
+        params,
+        pred,
+        target,
+        value,
+        grad,
+        note,
+    })
 }
 
 /// Load every non-blank line of a conformance file.

@@ -80,7 +80,10 @@ impl Value {
 
 /// Parse one complete JSON text (surrounding whitespace allowed).
 pub fn parse(text: &str) -> Result<Value, String> {
-    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
     p.ws();
     let v = p.value(0)?;
     p.ws();
@@ -259,7 +262,8 @@ impl Parser<'_> {
                 None => return self.err("unterminated string"),
                 Some(b'"') => {
                     self.i += 1;
-                    return String::from_utf8(out).map_err(|_| "invalid UTF-8 in string".to_owned());
+                    return String::from_utf8(out)
+                        .map_err(|_| "invalid UTF-8 in string".to_owned());
                 }
                 Some(b'\\') => {
                     self.i += 1;
@@ -318,17 +322,33 @@ mod tests {
 
     #[test]
     fn parses_values() {
-        let v = parse(r#" {"a": [1, -2.5e3, true, false, null], "b": "x\"\u00e9\ud83d\ude00"} "#).unwrap();
+        let v = parse(r#" {"a": [1, -2.5e3, true, false, null], "b": "x\"\u00e9\ud83d\ude00"} "#)
+            .unwrap();
         assert_eq!(v.get("a").unwrap().as_array().unwrap().len(), 5);
-        assert_eq!(v.get("a").unwrap().as_array().unwrap()[1].as_f64(), Some(-2500.0));
+        assert_eq!(
+            v.get("a").unwrap().as_array().unwrap()[1].as_f64(),
+            Some(-2500.0)
+        );
         assert_eq!(v.get("b").unwrap().as_str(), Some("x\"é😀"));
     }
 
     #[test]
     fn rejects_bad_input_without_panicking() {
         for bad in [
-            "", "{", "[1,]", "01", "1.", "-", "1e", "\"abc", "{\"a\" 1}", "nul", "[1] x", "\"\\ud800\"",
-            "\"\\x\"", "\u{1}",
+            "",
+            "{",
+            "[1,]",
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "\"abc",
+            "{\"a\" 1}",
+            "nul",
+            "[1] x",
+            "\"\\ud800\"",
+            "\"\\x\"",
+            "\u{1}",
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

@@ -73,17 +73,33 @@ impl Reduction {
 /// `c·v`, but exactly 0 when `c == 0` and `v` is ±∞ (the limit); NaN in
 /// either operand propagates.
 pub fn mul0(c: f64, v: f64) -> f64 {
-    if c == 0.0 && v.is_infinite() { 0.0 } else { c * v }
+    if c == 0.0 && v.is_infinite() {
+        0.0
+    } else {
+        c * v
+    }
 }
 
 /// NaN-propagating maximum.
 pub fn maxp(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else if a >= b { a } else { b }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a >= b {
+        a
+    } else {
+        b
+    }
 }
 
 /// NaN-propagating minimum.
 pub fn minp(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else if a <= b { a } else { b }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a <= b {
+        a
+    } else {
+        b
+    }
 }
 
 /// NaN-propagating clamp to `[lo, hi]`.
@@ -114,7 +130,10 @@ pub fn softmax(xs: &[f64]) -> Vec<f64> {
     let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if m == f64::INFINITY {
         let k = xs.iter().filter(|&&x| x == m).count() as f64;
-        return xs.iter().map(|&x| if x == m { 1.0 / k } else { 0.0 }).collect();
+        return xs
+            .iter()
+            .map(|&x| if x == m { 1.0 / k } else { 0.0 })
+            .collect();
     }
     let e: Vec<f64> = xs.iter().map(|&x| (x - m).exp()).collect();
     let z: f64 = e.iter().sum();
@@ -161,7 +180,10 @@ fn check_shape(mode: Mode, shape: [usize; 3], pred: &[f64], target: &[f64]) -> R
     }
     let tlen = if mode == Mode::Multiclass { n * s } else { len };
     if target.len() != tlen {
-        return Err(format!("target has {} values, expected {tlen}", target.len()));
+        return Err(format!(
+            "target has {} values, expected {tlen}",
+            target.len()
+        ));
     }
     Ok(())
 }
@@ -306,7 +328,11 @@ pub fn region_class_loss(r: &Region, sum_p: f64, sum_y: f64, sum_abs: f64) -> f6
     let fp = sum_p - i;
     let fn_ = sum_y - i;
     let score = (i + r.smooth) / maxp(i + r.alpha * fp + r.beta * fn_ + r.smooth, r.eps);
-    if r.log_loss { -maxp(score, r.eps).ln() } else { 1.0 - score }
+    if r.log_loss {
+        -maxp(score, r.eps).ln()
+    } else {
+        1.0 - score
+    }
 }
 
 /// Dice / Jaccard / Tversky (smp semantics) on `[N, C, S]` data.
@@ -336,7 +362,11 @@ pub fn region_loss(
         let l = region_class_loss(r, sp, sy, sa);
         // Empty-class rule: smp multiplies by the mask `Σy > 0` (NaN·0 = NaN).
         let mask = if sy > 0.0 { 1.0 } else { 0.0 };
-        losses.push(if mask == 0.0 && !l.is_nan() { 0.0 } else { mask * l });
+        losses.push(if mask == 0.0 && !l.is_nan() {
+            0.0
+        } else {
+            mask * l
+        });
     }
     let kept: Vec<usize> = match &r.classes {
         Some(cl) => cl.clone(),
@@ -346,7 +376,11 @@ pub fn region_loss(
         return Err("class id in `classes` is ≥ C".into());
     }
     let mean = weighted_mean(&losses, &kept, r.class_weights.as_deref(), c)?;
-    Ok(if r.gamma == 1.0 { mean } else { mean.powf(r.gamma) })
+    Ok(if r.gamma == 1.0 {
+        mean
+    } else {
+        mean.powf(r.gamma)
+    })
 }
 
 /// smp keeps `class_weights` in a float32 tensor: round each weight to f32.
@@ -360,7 +394,12 @@ pub fn smp_weights(w: &[f64]) -> Vec<f64> {
 }
 
 /// `Σ w_k·l_k / Σ w_k` over the kept classes (plain mean without weights).
-fn weighted_mean(losses: &[f64], kept: &[usize], weights: Option<&[f64]>, c: usize) -> Result<f64, String> {
+fn weighted_mean(
+    losses: &[f64],
+    kept: &[usize],
+    weights: Option<&[f64]>,
+    c: usize,
+) -> Result<f64, String> {
     match weights {
         None => Ok(kept.iter().map(|&k| losses[k]).sum::<f64>() / kept.len() as f64),
         Some(w) => {
@@ -462,7 +501,11 @@ pub fn focal_loss(
         pred.iter()
             .map(|&p| {
                 let pc = clampp(p, f.eps, 1.0 - f.eps);
-                if mode == Mode::Multiclass { pc.ln() } else { (pc / (1.0 - pc)).ln() }
+                if mode == Mode::Multiclass {
+                    pc.ln()
+                } else {
+                    (pc / (1.0 - pc)).ln()
+                }
             })
             .collect()
     };
@@ -497,7 +540,10 @@ pub fn sigmoid_focal_elem(x: f64, y: f64, alpha: f64, gamma: f64) -> f64 {
 
 /// torchvision `sigmoid_focal_loss` with `reduction = "none"`.
 pub fn sigmoid_focal_none(pred: &[f64], target: &[f64], alpha: f64, gamma: f64) -> Vec<f64> {
-    pred.iter().zip(target).map(|(&x, &y)| sigmoid_focal_elem(x, y, alpha, gamma)).collect()
+    pred.iter()
+        .zip(target)
+        .map(|(&x, &y)| sigmoid_focal_elem(x, y, alpha, gamma))
+        .collect()
 }
 
 /// torchvision `sigmoid_focal_loss` with `mean` / `sum`.
@@ -516,7 +562,11 @@ pub fn bce(pred: &[f64], target: &[f64], red: Reduction) -> f64 {
 
 /// PyTorch `binary_cross_entropy_with_logits` with `pos_weight`.
 pub fn bce_logits(pred: &[f64], target: &[f64], pos_weight: f64, red: Reduction) -> f64 {
-    let s: f64 = pred.iter().zip(target).map(|(&x, &y)| bce_with_logits(x, y, pos_weight)).sum();
+    let s: f64 = pred
+        .iter()
+        .zip(target)
+        .map(|(&x, &y)| bce_with_logits(x, y, pos_weight))
+        .sum();
     red.apply(s, pred.len() as f64)
 }
 
@@ -615,7 +665,11 @@ pub struct HardCounts {
 }
 
 fn ratio0(num: u64, den: u64) -> f64 {
-    if den == 0 { 0.0 } else { num as f64 / den as f64 }
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
 }
 
 impl HardCounts {
@@ -635,7 +689,12 @@ impl HardCounts {
     }
     /// `1 − (TP·TN − FP·FN) / (sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)) + eps)`.
     pub fn mcc_loss(&self, eps: f64) -> f64 {
-        let (tp, tn, fp, fn_) = (self.tp as f64, self.tn as f64, self.fp as f64, self.fn_ as f64);
+        let (tp, tn, fp, fn_) = (
+            self.tp as f64,
+            self.tn as f64,
+            self.fp as f64,
+            self.fn_ as f64,
+        );
         let den = ((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_)).sqrt() + eps;
         1.0 - (tp * tn - fp * fn_) / den
     }
@@ -691,10 +750,22 @@ pub fn try_loss(
     // Probabilities for the probability-domain losses.
     let probs = || probabilities(m, from_logits, shape, pred);
     match kind {
-        "dice" | "jaccard" | "tversky" => {
-            region_loss(m, from_logits, shape, &Region::from_params(kind, params)?, pred, target)
-        }
-        "focal" => focal_loss(m, from_logits, shape, &Focal::from_params(params)?, pred, target),
+        "dice" | "jaccard" | "tversky" => region_loss(
+            m,
+            from_logits,
+            shape,
+            &Region::from_params(kind, params)?,
+            pred,
+            target,
+        ),
+        "focal" => focal_loss(
+            m,
+            from_logits,
+            shape,
+            &Focal::from_params(params)?,
+            pred,
+            target,
+        ),
         "sigmoid_focal" => {
             flat(Some(true))?;
             let alpha = match params.alpha {
@@ -702,7 +773,13 @@ pub fn try_loss(
                 Some(None) => -1.0,
                 Some(Some(a)) => a,
             };
-            Ok(sigmoid_focal(pred, target, alpha, params.gamma.unwrap_or(2.0), red?))
+            Ok(sigmoid_focal(
+                pred,
+                target,
+                alpha,
+                params.gamma.unwrap_or(2.0),
+                red?,
+            ))
         }
         "bce" => {
             flat(None)?;
@@ -710,13 +787,25 @@ pub fn try_loss(
         }
         "bce_logits" => {
             flat(Some(true))?;
-            Ok(bce_logits(pred, target, params.pos_weight.unwrap_or(1.0), red?))
+            Ok(bce_logits(
+                pred,
+                target,
+                params.pos_weight.unwrap_or(1.0),
+                red?,
+            ))
         }
         "soft_bce" => {
             flat(Some(true))?;
             let ignore = params.ignore_index.unwrap_or(Some(-100)).map(|i| i as f64);
             let sf = params.smooth_factor.flatten();
-            Ok(soft_bce(pred, target, sf, ignore, params.pos_weight.unwrap_or(1.0), red?))
+            Ok(soft_bce(
+                pred,
+                target,
+                sf,
+                ignore,
+                params.pos_weight.unwrap_or(1.0),
+                red?,
+            ))
         }
         "mcc" => {
             flat(None)?;
@@ -724,7 +813,12 @@ pub fn try_loss(
         }
         "hard_mcc" => {
             flat(None)?;
-            Ok(hard_mcc(&probs(), target, params.threshold.unwrap_or(0.5), params.eps.unwrap_or(1e-7)))
+            Ok(hard_mcc(
+                &probs(),
+                target,
+                params.threshold.unwrap_or(0.5),
+                params.eps.unwrap_or(1e-7),
+            ))
         }
         "cross_entropy" => {
             if m != Mode::Multiclass || !from_logits {
@@ -755,7 +849,8 @@ pub fn loss(
     pred: &[f64],
     target: &[f64],
 ) -> f64 {
-    try_loss(kind, mode, from_logits, shape, params, pred, target).unwrap_or_else(|e| panic!("oracle: {e}"))
+    try_loss(kind, mode, from_logits, shape, params, pred, target)
+        .unwrap_or_else(|e| panic!("oracle: {e}"))
 }
 
 /// The finite-difference step used by [`grad_fd`] at `x`.
@@ -819,7 +914,8 @@ pub fn grad_fd(
         .map(|i| {
             let x0 = pred[i];
             let h = fd_step(x0, from_logits);
-            let mut f = |v: f64| loss_at(kind, mode, from_logits, shape, params, &mut x, target, i, v);
+            let mut f =
+                |v: f64| loss_at(kind, mode, from_logits, shape, params, &mut x, target, i, v);
             // Differences first: `3f`-style products of nearly equal values
             // would add an ulp of |f| of noise.
             let d1 = f(x0 + h) - f(x0 - h);
