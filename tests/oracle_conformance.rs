@@ -444,3 +444,95 @@ fn grad_fd_by_hand() {
     approx(g[0], -2.0 / 9.0, 1e-9);
     approx(g[1], 4.0 / 9.0, 1e-9);
 }
+
+#[test]
+fn nan_propagates_and_infinities_give_limits() {
+    let kinds = [
+        ("dice", true),
+        ("jaccard", true),
+        ("tversky", true),
+        ("focal", true),
+        ("sigmoid_focal", true),
+        ("bce_logits", true),
+        ("soft_bce", true),
+        ("bce", false),
+        ("mcc", false),
+    ];
+    let y = [1.0, 0.0, 1.0];
+    for (kind, logits) in kinds {
+        let got = oracle::loss(
+            kind,
+            "binary",
+            logits,
+            [1, 1, 3],
+            &params(),
+            &[0.2, f64::NAN, 0.7],
+            &y,
+        );
+        assert!(got.is_nan(), "{kind}: {got}");
+    }
+    // hard_mcc thresholds: NaN > t is false, so a NaN pixel counts as negative.
+    assert!(
+        oracle::loss(
+            "hard_mcc",
+            "binary",
+            false,
+            [1, 1, 3],
+            &params(),
+            &[0.9, f64::NAN, 0.7],
+            &y
+        )
+        .is_finite()
+    );
+    // Perfect ±∞ logits: every logit loss reaches its limit 0 (not NaN).
+    let x = [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY];
+    for kind in [
+        "dice",
+        "jaccard",
+        "tversky",
+        "focal",
+        "sigmoid_focal",
+        "bce_logits",
+    ] {
+        assert_eq!(
+            oracle::loss(kind, "binary", true, [1, 1, 3], &params(), &x, &y),
+            0.0,
+            "{kind}"
+        );
+    }
+    // Wrong ±∞ logits: +∞.
+    let wrong = [f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY];
+    for kind in ["focal", "bce_logits"] {
+        assert_eq!(
+            oracle::loss(kind, "binary", true, [1, 1, 3], &params(), &wrong, &y),
+            f64::INFINITY,
+            "{kind}"
+        );
+    }
+    // Multiclass cross entropy: the label's logit +∞ gives 0; another +∞ gives +∞.
+    let xs = [f64::INFINITY, 0.0]; // [N=1, C=2, S=1]
+    assert_eq!(
+        oracle::loss(
+            "cross_entropy",
+            "multiclass",
+            true,
+            [1, 2, 1],
+            &params(),
+            &xs,
+            &[0.0]
+        ),
+        0.0
+    );
+    assert_eq!(
+        oracle::loss(
+            "cross_entropy",
+            "multiclass",
+            true,
+            [1, 2, 1],
+            &params(),
+            &xs,
+            &[1.0]
+        ),
+        f64::INFINITY
+    );
+}
