@@ -20,7 +20,11 @@ fn kernels(c: &mut Criterion) {
         g.sample_size(20);
         for k in common::KERNELS {
             // Check the result before timing it: a benchmark of a wrong kernel is worthless.
-            assert!(common::run(k, &data).is_finite(), "{} gave a non-finite result", k.name);
+            assert!(
+                common::run(k, &data).is_finite(),
+                "{} gave a non-finite result",
+                k.name
+            );
             g.bench_function(k.name, |b| b.iter(|| common::run(k, &data)));
         }
         g.finish();

@@ -41,7 +41,12 @@ impl Data {
         }
         let probs = logits.iter().map(|&x| 1.0 / (1.0 + (-x).exp())).collect();
         let mask = target.iter().map(|&y| y as u8).collect();
-        Data { logits, probs, target, mask }
+        Data {
+            logits,
+            probs,
+            target,
+            mask,
+        }
     }
 }
 
@@ -94,10 +99,22 @@ fn fused(d: &Data, from_logits: bool) -> f32 {
 
 /// Every kernel, in table order. The first two are the reference points.
 pub const KERNELS: &[Kernel] = &[
-    Kernel { name: "roofline (SIMD sum)", run: |d| roofline(&d.logits, &d.target) },
-    Kernel { name: "naive scalar libm", run: |d| naive_scalar(&d.logits, &d.target) },
-    Kernel { name: "fused stats, logits", run: |d| fused(d, true) },
-    Kernel { name: "fused stats, probs", run: |d| fused(d, false) },
+    Kernel {
+        name: "roofline (SIMD sum)",
+        run: |d| roofline(&d.logits, &d.target),
+    },
+    Kernel {
+        name: "naive scalar libm",
+        run: |d| naive_scalar(&d.logits, &d.target),
+    },
+    Kernel {
+        name: "fused stats, logits",
+        run: |d| fused(d, true),
+    },
+    Kernel {
+        name: "fused stats, probs",
+        run: |d| fused(d, false),
+    },
     Kernel {
         name: "dice, logits",
         run: |d| binary::dice(&d.logits, &d.target, &Region::default()).unwrap(),
