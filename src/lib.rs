@@ -64,3 +64,8 @@ pub use config::{
 };
 pub use error::Error;
 pub use loss::mcc::Confusion;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
