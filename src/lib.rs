@@ -56,6 +56,7 @@ pub mod config;
 pub mod error;
 pub mod loss;
 pub(crate) mod math;
+pub mod selftest;
 
 pub use accumulate::Target;
 pub use accumulate::binary::{BinaryAccumulator, BinaryStats, StatsConfig};
