@@ -279,7 +279,9 @@ fn hard_counts<T: Target, const LOGITS: bool>(
         [tp, fp, fn_]
     })?;
     let [tp, fp, fn_] = t.sums.map(|v| v as u64);
-    let tn = t.kept.saturating_sub(tp + fp + fn_);
+    let tn = t
+        .kept
+        .saturating_sub(tp.saturating_add(fp).saturating_add(fn_));
     Ok(Confusion { tp, fp, fn_, tn })
 }
 

@@ -130,10 +130,8 @@ impl<const G: u32> Modulator for IntGamma<G> {
     #[inline(always)]
     fn pow(self, base: f32x8) -> f32x8 {
         let mut r = ONE;
-        let mut i = 0;
-        while i < G {
+        for _ in 0..G {
             r *= base;
-            i += 1;
         }
         r
     }
@@ -392,7 +390,9 @@ impl BinaryStats {
                 tp: c(s[17]),
                 fp: c(s[18]),
                 fn_: c(s[19]),
-                tn: t.kept.saturating_sub(c(s[17]) + c(s[18]) + c(s[19])),
+                tn: t
+                    .kept
+                    .saturating_sub(c(s[17]).saturating_add(c(s[18])).saturating_add(c(s[19]))),
             },
         }
     }

@@ -42,7 +42,7 @@ impl RegionSums {
     /// One class's loss: `1 − score` (or `−ln max(score, eps)`), and 0 for a
     /// class with `Σy = 0` (smp's empty-mask rule).
     pub fn class_loss(&self, alpha: f64, beta: f64, r: &Region) -> f64 {
-        if !(self.target > 0.0) && !self.target.is_nan() {
+        if self.target <= 0.0 {
             return 0.0;
         }
         let eps = f64::from(r.eps);
