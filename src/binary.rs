@@ -208,6 +208,13 @@ pub fn sigmoid_focal_elementwise<T: Target>(
             target: out.len(),
         });
     }
+    if T::IS_MASK {
+        // The same mask rule as every pass: values other than 0/1 are errors.
+        let top = target.iter().map(|t| t.value()).fold(0.0f32, f32::max);
+        if top > 1.0 {
+            return Err(Error::InvalidMask { value: top as u8 });
+        }
+    }
     let alpha = cfg.alpha;
     with_gamma!(cfg.gamma, |m| elementwise(pred, target, out, |x, y| {
         let [pos, neg] = sigmoid_focal_terms(m, &link::<true>(x), y);

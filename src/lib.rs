@@ -20,6 +20,8 @@ pub mod config;
 pub mod error;
 pub mod loss;
 pub(crate) mod math;
+#[doc = include_str!("docs/numerics.md")]
+pub mod numerics {}
 
 pub use accumulate::Target;
 pub use accumulate::binary::{BinaryAccumulator, BinaryStats, StatsConfig};

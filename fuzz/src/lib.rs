@@ -365,13 +365,15 @@ pub fn region_oracle(t: &segloss::Tversky, probs: &[f64], ys: &[f64]) -> RegionO
         classes: None,
         class_weights: None,
     };
-    let n = probs.len();
-    let value = oracle::region_loss(oracle::Mode::Binary, false, [1, 1, n.max(1)], &orc, probs, ys)
-        .unwrap_or(f64::NAN);
     let (sp, sy, sa) = probs
         .iter()
         .zip(ys)
         .fold((0.0, 0.0, 0.0), |(a, b, c), (&p, &y)| (a + p, b + y, c + (p - y).abs()));
+    // oracle::region_loss on the kept pairs, written out so that an empty
+    // kept set (every element ignored) is the empty-class rule, not a shape error.
+    let l = oracle::region_class_loss(&orc, sp, sy, sa);
+    let l = if sy > 0.0 || l.is_nan() { l } else { 0.0 };
+    let value = if orc.gamma == 1.0 { l } else { l.powf(orc.gamma) };
     let score = if sy > 0.0 || sy.is_nan() {
         let i = (sp + sy - sa) / 2.0;
         let den = oracle::maxp(
@@ -453,8 +455,13 @@ pub fn focal_oracle(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> (f64, oracl
         class_weights: None,
     };
     let n = pred.len();
-    let value = oracle::focal_loss(oracle::Mode::Binary, f.from_logits, [1, 1, n.max(1)], &orc, pred, ys)
-        .unwrap_or(f64::NAN);
+    let value = if n == 0 {
+        // Every element ignored: the mean of nothing (0/0), or an empty sum.
+        orc.reduction.apply_empty()
+    } else {
+        oracle::focal_loss(oracle::Mode::Binary, f.from_logits, [1, 1, n], &orc, pred, ys)
+            .unwrap_or(f64::NAN)
+    };
     let xs: Vec<f64> = if f.from_logits {
         pred.to_vec()
     } else {
@@ -581,5 +588,19 @@ pub fn cmp_hard(
     }
     if let Some(m) = mcc {
         check_mcc(what, m, h.mcc_loss(f64::from(eps)));
+    }
+}
+
+/// The reduction of no element.
+pub trait ApplyEmpty {
+    /// Mean: 0/0 = NaN; sum: 0.
+    fn apply_empty(self) -> f64;
+}
+impl ApplyEmpty for oracle::Reduction {
+    fn apply_empty(self) -> f64 {
+        match self {
+            oracle::Reduction::Mean => f64::NAN,
+            oracle::Reduction::Sum => 0.0,
+        }
     }
 }

@@ -26,10 +26,10 @@ const ONE: f32x8 = f32x8::ONE;
 const ZERO: f32x8 = f32x8::ZERO;
 
 /// `c·v`, exactly 0 where `c == 0` (so a vanishing weight times an infinite
-/// softplus is 0, the limit); NaN still propagates.
+/// softplus is 0, the limit); NaN still propagates (`0·NaN = NaN`).
 #[inline(always)]
 pub(crate) fn mul0(c: f32x8, v: f32x8) -> f32x8 {
-    c.simd_eq(ZERO).select(ZERO, c * v)
+    (c.simd_eq(ZERO) & v.simd_eq(v)).select(ZERO, c * v)
 }
 
 /// `max(v, lo)` that keeps NaN (unlike a hardware `max`).
