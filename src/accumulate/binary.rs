@@ -26,10 +26,10 @@ const ONE: f32x8 = f32x8::ONE;
 const ZERO: f32x8 = f32x8::ZERO;
 
 /// `c·v`, exactly 0 where `c == 0` (so a vanishing weight times an infinite
-/// softplus is 0, the limit); NaN still propagates.
+/// softplus is 0, the limit); NaN still propagates (`0·NaN = NaN`).
 #[inline(always)]
 pub(crate) fn mul0(c: f32x8, v: f32x8) -> f32x8 {
-    c.simd_eq(ZERO).select(ZERO, c * v)
+    (c.simd_eq(ZERO) & v.simd_eq(v)).select(ZERO, c * v)
 }
 
 /// `max(v, lo)` that keeps NaN (unlike a hardware `max`).
@@ -130,10 +130,8 @@ impl<const G: u32> Modulator for IntGamma<G> {
     #[inline(always)]
     fn pow(self, base: f32x8) -> f32x8 {
         let mut r = ONE;
-        let mut i = 0;
-        while i < G {
+        for _ in 0..G {
             r *= base;
-            i += 1;
         }
         r
     }
@@ -392,7 +390,9 @@ impl BinaryStats {
                 tp: c(s[17]),
                 fp: c(s[18]),
                 fn_: c(s[19]),
-                tn: t.kept.saturating_sub(c(s[17]) + c(s[18]) + c(s[19])),
+                tn: t
+                    .kept
+                    .saturating_sub(c(s[17]).saturating_add(c(s[18])).saturating_add(c(s[19]))),
             },
         }
     }

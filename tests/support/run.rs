@@ -53,7 +53,7 @@ pub fn region(c: &Case) -> Region {
 /// The Tversky configuration of a case (Dice and Jaccard fix α, β).
 pub fn tversky(c: &Case) -> Tversky {
     let p = &c.params;
-    let base = match c.kind.as_str() {
+    match c.kind.as_str() {
         "dice" => Tversky::dice(region(c)),
         "jaccard" => Tversky::jaccard(region(c)),
         _ => Tversky {
@@ -62,8 +62,7 @@ pub fn tversky(c: &Case) -> Tversky {
             beta: f(p.beta, 0.5),
             gamma: f(p.gamma, 1.0),
         },
-    };
-    base
+    }
 }
 
 /// smp's focal configuration of a case.
