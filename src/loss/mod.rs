@@ -9,9 +9,10 @@ pub mod focal;
 pub mod mcc;
 pub mod region;
 
-/// `c·v`, but exactly 0 when `c == 0` (so `0·∞ = 0`: the limit of a term
-/// whose weight vanishes). NaN in `c` or `v` still propagates otherwise.
+/// `c·v`, but exactly 0 when `c == 0` and `v` is finite or infinite (so
+/// `0·∞ = 0`: the limit of a term whose weight vanishes). NaN in `c` or `v`
+/// still propagates, also through a zero weight (`0·NaN = NaN`, as PyTorch).
 #[inline(always)]
 pub(crate) fn mul0(c: f64, v: f64) -> f64 {
-    if c == 0.0 { 0.0 } else { c * v }
+    if c == 0.0 && !v.is_nan() { 0.0 } else { c * v }
 }

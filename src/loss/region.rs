@@ -42,15 +42,19 @@ impl RegionSums {
     /// One class's loss: `1 − score` (or `−ln max(score, eps)`), and 0 for a
     /// class with `Σy = 0` (smp's empty-mask rule).
     pub fn class_loss(&self, alpha: f64, beta: f64, r: &Region) -> f64 {
-        if !(self.target > 0.0) && !self.target.is_nan() {
-            return 0.0;
-        }
         let eps = f64::from(r.eps);
         let score = self.score(alpha, beta, f64::from(r.smooth), eps);
-        if r.log_loss {
+        let loss = if r.log_loss {
             -libm::log(if score < eps { eps } else { score })
         } else {
             1.0 - score
+        };
+        // smp's empty-class rule multiplies by the mask `Σy > 0`: a NaN loss
+        // (NaN in a prediction) stays NaN (NaN·0 = NaN), as SPEC asks.
+        if !(self.target > 0.0) && !loss.is_nan() {
+            0.0
+        } else {
+            loss
         }
     }
 }
@@ -60,7 +64,8 @@ pub(crate) fn tversky_power(mean: f64, gamma: f32) -> f64 {
     if gamma == 1.0 {
         mean
     } else {
-        libm::pow(mean.max(0.0), f64::from(gamma))
+        // Clamp a rounding-negative mean to 0, but keep NaN (`f64::max` drops it).
+        libm::pow(if mean < 0.0 { 0.0 } else { mean }, f64::from(gamma))
     }
 }
 
