@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod accumulate;
+pub mod backward;
 pub mod binary;
 pub mod config;
 pub mod error;
