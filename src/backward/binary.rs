@@ -433,10 +433,13 @@ fn focal_parts<M: Derivative, const LOGITS: bool>(
         z * l.p - y * l.q
     } else {
         // u = (1 − y)·clamp(−ln(1 − p)) + y·clamp(−ln p): zero slope where clamped.
+        // Unclamped, (1 − y)/(1 − p) − y/p = (p − y)/(p(1 − p)) without
+        // cancellation near p = y.
         let inside = |v: f32x8| !(v.simd_lt(ft.lo) | v.simd_gt(ft.hi));
-        let da = inside(l.sp_pos).select(ONE / (ONE - x), ZERO);
-        let db = inside(l.sp_neg).select(ONE / x, ZERO);
-        mul0(z, da) - mul0(y, db)
+        let (ia, ib) = (inside(l.sp_pos), inside(l.sp_neg));
+        let da = ia.select(ONE / (ONE - x), ZERO);
+        let db = ib.select(ONE / x, ZERO);
+        (ia & ib).select((x - y) / (x * (ONE - x)), mul0(z, da) - mul0(y, db))
     };
     (terms, dl, dfocal, du)
 }
