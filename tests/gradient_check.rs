@@ -87,17 +87,16 @@ fn build(r: &Raw) -> Case {
     let [a, b, c, d, e, f, g, h] = r.reals.map(|v| f64::from(v as f32));
     let [f0, f1, f2, f3, f4, f5] = r.flags;
     let ignore = f0 && matches!(kind, "dice" | "jaccard" | "tversky" | "focal" | "soft_bce");
-    let pred: Vec<f32> = r
-        .xs
-        .iter()
-        .map(|&u| {
-            if from_logits {
-                12.0 * u - 6.0
-            } else {
-                1e-3 + 0.998 * u
-            }
-        })
-        .collect();
+    let pred: Vec<f32> =
+        r.xs.iter()
+            .map(|&u| {
+                if from_logits {
+                    12.0 * u - 6.0
+                } else {
+                    1e-3 + 0.998 * u
+                }
+            })
+            .collect();
     let target: Vec<f64> = r
         .labels
         .iter()
@@ -137,13 +136,21 @@ fn build(r: &Raw) -> Case {
             }
         }
         "focal" => {
-            p.gamma = Some(if f2 { (4.0 * c).floor() } else { f32r(0.5 + 3.0 * c) });
+            p.gamma = Some(if f2 {
+                (4.0 * c).floor()
+            } else {
+                f32r(0.5 + 3.0 * c)
+            });
             p.alpha = Some(f3.then_some(d));
             p.normalized = Some(f4);
             p.reduced_threshold = Some(f5.then_some(f32r(0.2 + 0.6 * e)));
         }
         "sigmoid_focal" => {
-            p.gamma = Some(if f2 { (4.0 * c).floor() } else { f32r(0.5 + 3.0 * c) });
+            p.gamma = Some(if f2 {
+                (4.0 * c).floor()
+            } else {
+                f32r(0.5 + 3.0 * c)
+            });
             p.alpha = Some(f3.then_some(d));
         }
         "mcc" => {
@@ -294,7 +301,18 @@ fn scale_multiplies_the_gradient() {
 #[test]
 fn ignored_elements_get_zero_gradient_even_when_nan() {
     use segloss::backward::binary as bw;
-    let x = [1.0f32, f32::NAN, -2.0, 0.5, f32::INFINITY, 3.0, -1.0, 0.0, 2.0, f32::NAN];
+    let x = [
+        1.0f32,
+        f32::NAN,
+        -2.0,
+        0.5,
+        f32::INFINITY,
+        3.0,
+        -1.0,
+        0.0,
+        2.0,
+        f32::NAN,
+    ];
     let y = [1.0f32, 255.0, 0.0, 1.0, 255.0, 1.0, 0.0, 0.0, 1.0, 255.0];
     let mut g = [f32::NAN; 10];
     let region = segloss::Region::default().with_ignore_index(Some(255.0));
@@ -321,20 +339,35 @@ fn wrong_gradient_length_is_an_error() {
     let y = [1.0f32; 9];
     for len in [0usize, 8, 10] {
         let mut g = vec![0.0f32; len];
-        let want = Err(Error::GradientLength { expected: 9, got: len });
+        let want = Err(Error::GradientLength {
+            expected: 9,
+            got: len,
+        });
         let r = Region::default();
         assert_eq!(bw::dice(&x, &y, &r, &mut g, 1.0), want);
         assert_eq!(bw::jaccard(&x, &y, &r, &mut g, 1.0), want);
         assert_eq!(bw::tversky(&x, &y, &Tversky::default(), &mut g, 1.0), want);
         assert_eq!(bw::bce(&x, &y, &Bce::default(), &mut g, 1.0), want);
-        assert_eq!(bw::bce_with_logits(&x, &y, &BceWithLogits::default(), &mut g, 1.0), want);
+        assert_eq!(
+            bw::bce_with_logits(&x, &y, &BceWithLogits::default(), &mut g, 1.0),
+            want
+        );
         assert_eq!(bw::soft_bce(&x, &y, &SoftBce::default(), &mut g, 1.0), want);
         assert_eq!(bw::focal(&x, &y, &Focal::default(), &mut g, 1.0), want);
-        assert_eq!(bw::sigmoid_focal(&x, &y, &SigmoidFocal::default(), &mut g, 1.0), want);
+        assert_eq!(
+            bw::sigmoid_focal(&x, &y, &SigmoidFocal::default(), &mut g, 1.0),
+            want
+        );
         assert_eq!(bw::mcc(&x, &y, &Mcc::default(), &mut g, 1.0), want);
     }
     // The message names both lengths.
-    let msg = format!("{}", Error::GradientLength { expected: 9, got: 8 });
+    let msg = format!(
+        "{}",
+        Error::GradientLength {
+            expected: 9,
+            got: 8
+        }
+    );
     assert!(msg.contains('9') && msg.contains('8'));
     // A prediction/target mismatch is still reported first.
     let mut g = [0.0f32; 9];

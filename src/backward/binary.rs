@@ -93,7 +93,7 @@ fn check<T>(pred: &[f32], target: &[T], grad: &[f32]) -> Result<(), Error> {
 /// mean `(½, ½, −½)` (sign(0) = 0).
 fn region_coefficients(s: &RegionSums, cfg: &Tversky, scale: f32) -> [f32; 3] {
     let r = &cfg.region;
-    if !(s.target > 0.0) && !s.target.is_nan() {
+    if s.target <= 0.0 {
         return [0.0; 3]; // empty-class rule: the loss is identically 0
     }
     let (alpha, beta) = (f64::from(cfg.alpha), f64::from(cfg.beta));
@@ -164,7 +164,9 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
         } else {
             (x, ONE)
         };
-        let g = p.simd_gt(y).select(above, p.simd_lt(y).select(below, equal));
+        let g = p
+            .simd_gt(y)
+            .select(above, p.simd_lt(y).select(below, equal));
         if LOGITS { g * dp } else { g }
     });
     Ok(tversky_loss(&sums, cfg) as f32)
@@ -225,10 +227,7 @@ fn mcc_coefficients(s: &SoftConfusion, eps: f64, scale: f32) -> [f32; 2] {
     let dm_fn = -fp / den - m * 0.5 * (1.0 / b + 1.0 / d);
     let k = f64::from(scale);
     // y = 1: TP += dp, FN −= dp. y = 0: FP += dp, TN −= dp. loss = 1 − m.
-    [
-        (-k * (dm_tp - dm_fn)) as f32,
-        (-k * (dm_fp - dm_tn)) as f32,
-    ]
+    [(-k * (dm_tp - dm_fn)) as f32, (-k * (dm_fp - dm_tn)) as f32]
 }
 
 fn mcc_impl<T: Target, const LOGITS: bool>(
