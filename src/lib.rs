@@ -62,6 +62,7 @@
 )]
 
 pub mod accumulate;
+pub mod backward;
 pub mod binary;
 pub mod config;
 pub mod error;

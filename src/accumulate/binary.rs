@@ -180,12 +180,12 @@ pub(crate) use with_gamma;
 #[derive(Clone, Copy)]
 pub(crate) struct FocalTerm {
     /// Bounds of `a`, `b` from probabilities: the logs of `[eps, 1 − eps]`.
-    lo: f32x8,
-    hi: f32x8,
+    pub(crate) lo: f32x8,
+    pub(crate) hi: f32x8,
     /// `1 / reduced_threshold` (1 without one).
-    inv_r: f32x8,
+    pub(crate) inv_r: f32x8,
     /// `−ln(reduced_threshold)`: `pt < r ⟺ logpt > −ln r` (+∞ without one).
-    neg_ln_r: f32x8,
+    pub(crate) neg_ln_r: f32x8,
 }
 
 impl FocalTerm {
