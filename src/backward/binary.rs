@@ -119,17 +119,12 @@ fn region_coefficients(s: &RegionSums, cfg: &Tversky, scale: f32) -> [f32; 3] {
     } else {
         -1.0
     };
-    // Tversky's (max(L, 0))^γ.
+    // Tversky's L^γ (see `tversky_power`: L < 0 only with log_loss and eps > 1).
     let dpow = if cfg.gamma == 1.0 {
         1.0
     } else {
-        let l = s.class_loss(alpha, beta, r);
-        if l < 0.0 {
-            0.0
-        } else {
-            let g = f64::from(cfg.gamma);
-            g * libm::pow(l, g - 1.0)
-        }
+        let g = f64::from(cfg.gamma);
+        g * libm::pow(s.class_loss(alpha, beta, r), g - 1.0)
     };
     let k = f64::from(scale) * dpow * dloss;
     [

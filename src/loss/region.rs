@@ -59,13 +59,13 @@ impl RegionSums {
 }
 
 /// Tversky's final exponent: `mean_loss^γ` (γ = 1 is the identity).
+///
+/// `1 − score` is never negative (FP and FN are clamped at 0, so the
+/// denominator is at least the numerator); a negative loss arises only from
+/// `log_loss` with `eps > 1`, where, as in smp (`loss ** gamma`), a
+/// non-integer γ gives NaN.
 pub(crate) fn tversky_power(mean: f64, gamma: f32) -> f64 {
-    if gamma == 1.0 {
-        mean
-    } else {
-        // `max` that keeps NaN (f64::max would turn NaN into 0).
-        libm::pow(if mean < 0.0 { 0.0 } else { mean }, f64::from(gamma))
-    }
+    if gamma == 1.0 { mean } else { libm::pow(mean, f64::from(gamma)) }
 }
 
 /// The binary Tversky loss (Dice and Jaccard are special cases).
