@@ -50,8 +50,9 @@ impl RegionSums {
             1.0 - score
         };
         // smp's empty-class rule multiplies by the mask `Σy > 0`: a NaN loss
-        // (NaN in a prediction) stays NaN (NaN·0 = NaN), as SPEC asks.
-        if !(self.target > 0.0) && !loss.is_nan() {
+        // (NaN in a prediction) stays NaN (NaN·0 = NaN), as SPEC asks. (A NaN
+        // Σy makes the loss NaN too.)
+        if self.target <= 0.0 && !loss.is_nan() {
             0.0
         } else {
             loss
