@@ -17,13 +17,13 @@ mod support;
 
 use datagen::{Rng, Specials, TargetKind, Targets, widen};
 use proptest::prelude::*;
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use proptest::test_runner::TestCaseError;
 use segloss::{
     Bce, BceWithLogits, Error, Focal, HardMcc, Mcc, Reduction, Region, SigmoidFocal, SoftBce,
     Tversky, binary,
 };
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use support::oracle as o;
 use support::tolerance::{self, CROSS_ENTROPY, REGION, Tol};
 
@@ -143,7 +143,13 @@ fn rel_err(got: f64, want: f64) -> f64 {
 }
 
 /// Checks a loss result: `Err(Empty)` for empty input, else within `tol`.
-fn check(tol: &Tol, n: usize, got: Result<f32, Error>, want: impl FnOnce() -> f64, what: &str) -> Result<(), TestCaseError> {
+fn check(
+    tol: &Tol,
+    n: usize,
+    got: Result<f32, Error>,
+    want: impl FnOnce() -> f64,
+    what: &str,
+) -> Result<(), TestCaseError> {
     if n == 0 {
         prop_assert_eq!(got, Err(Error::Empty), "{}: empty input", what);
         return Ok(());
@@ -158,7 +164,11 @@ fn check(tol: &Tol, n: usize, got: Result<f32, Error>, want: impl FnOnce() -> f6
         w = f64::from(w as f32);
     }
     let scaled = if tol.scale == support::tolerance::Scale::WantOrOne {
-        if g == w { 0.0 } else { (g - w).abs() / w.abs().max(1.0) }
+        if g == w {
+            0.0
+        } else {
+            (g - w).abs() / w.abs().max(1.0)
+        }
     } else {
         rel_err(g, w)
     };
@@ -186,10 +196,18 @@ fn record(what: &str, err: f64, want: f64) {
         return;
     }
     let key: &'static str = match what {
-        "dice" => "dice", "jaccard" => "jaccard", "tversky" => "tversky", "bce" => "bce",
-        "bce_with_logits" => "bce_with_logits", "soft_bce" => "soft_bce", "focal" => "focal",
-        "sigmoid_focal" => "sigmoid_focal", "sigmoid_focal_elementwise" => "sigmoid_focal_elementwise",
-        "mcc" => "mcc", "hard_mcc" => "hard_mcc", _ => "other",
+        "dice" => "dice",
+        "jaccard" => "jaccard",
+        "tversky" => "tversky",
+        "bce" => "bce",
+        "bce_with_logits" => "bce_with_logits",
+        "soft_bce" => "soft_bce",
+        "focal" => "focal",
+        "sigmoid_focal" => "sigmoid_focal",
+        "sigmoid_focal_elementwise" => "sigmoid_focal_elementwise",
+        "mcc" => "mcc",
+        "hard_mcc" => "hard_mcc",
+        _ => "other",
     };
     if let Ok(mut m) = WORST.lock() {
         let e = m.entry(key).or_insert((0.0, 0));

@@ -17,7 +17,10 @@ fn invalid<T: std::fmt::Debug>(r: Result<T, Error>, name: &str, value: f32) {
     match r {
         Err(Error::InvalidParameter { name: n, value: v }) => {
             assert_eq!(n, name);
-            assert!(v == value || (v.is_nan() && value.is_nan()), "{v} vs {value}");
+            assert!(
+                v == value || (v.is_nan() && value.is_nan()),
+                "{v} vs {value}"
+            );
         }
         other => panic!("expected InvalidParameter {{ {name}, {value} }}, got {other:?}"),
     }
@@ -35,7 +38,10 @@ fn length_mismatch() {
         Err(Error::LengthMismatch { pred: 4, target: 3 })
     );
     let mut acc = BinaryAccumulator::new(StatsConfig::default()).unwrap();
-    assert_eq!(acc.update(&P, &Y[..2]), Err(Error::LengthMismatch { pred: 4, target: 2 }));
+    assert_eq!(
+        acc.update(&P, &Y[..2]),
+        Err(Error::LengthMismatch { pred: 4, target: 2 })
+    );
 }
 
 #[test]
@@ -43,19 +49,37 @@ fn empty() {
     let (p, y): (&[f32], &[u8]) = (&[], &[]);
     assert_eq!(binary::dice(p, y, &Region::default()), Err(Error::Empty));
     assert_eq!(binary::jaccard(p, y, &Region::default()), Err(Error::Empty));
-    assert_eq!(binary::tversky(p, y, &Tversky::default()), Err(Error::Empty));
+    assert_eq!(
+        binary::tversky(p, y, &Tversky::default()),
+        Err(Error::Empty)
+    );
     assert_eq!(binary::bce(p, y, &Bce::default()), Err(Error::Empty));
-    assert_eq!(binary::bce_with_logits(p, y, &BceWithLogits::default()), Err(Error::Empty));
-    assert_eq!(binary::soft_bce(p, y, &SoftBce::default()), Err(Error::Empty));
+    assert_eq!(
+        binary::bce_with_logits(p, y, &BceWithLogits::default()),
+        Err(Error::Empty)
+    );
+    assert_eq!(
+        binary::soft_bce(p, y, &SoftBce::default()),
+        Err(Error::Empty)
+    );
     assert_eq!(binary::focal(p, y, &Focal::default()), Err(Error::Empty));
-    assert_eq!(binary::sigmoid_focal(p, y, &SigmoidFocal::default()), Err(Error::Empty));
+    assert_eq!(
+        binary::sigmoid_focal(p, y, &SigmoidFocal::default()),
+        Err(Error::Empty)
+    );
     assert_eq!(
         binary::sigmoid_focal_elementwise(p, y, &SigmoidFocal::default(), &mut []),
         Err(Error::Empty)
     );
     assert_eq!(binary::mcc(p, y, &Mcc::default()), Err(Error::Empty));
-    assert_eq!(binary::hard_mcc(p, y, &HardMcc::default()), Err(Error::Empty));
-    assert_eq!(binary::confusion(p, y, &HardMcc::default()), Err(Error::Empty));
+    assert_eq!(
+        binary::hard_mcc(p, y, &HardMcc::default()),
+        Err(Error::Empty)
+    );
+    assert_eq!(
+        binary::confusion(p, y, &HardMcc::default()),
+        Err(Error::Empty)
+    );
     let acc = BinaryAccumulator::new(StatsConfig::default()).unwrap();
     assert_eq!(acc.dice(&Region::default()), Err(Error::Empty));
 }
@@ -78,7 +102,11 @@ fn region_parameters() {
         invalid(cfg.validate(), name, v);
         invalid(binary::dice(&P, &Y, &cfg), name, v);
         invalid(binary::jaccard(&P, &Y, &cfg), name, v);
-        invalid(binary::tversky(&P, &Y, &Tversky::default().with_region(cfg)), name, v);
+        invalid(
+            binary::tversky(&P, &Y, &Tversky::default().with_region(cfg)),
+            name,
+            v,
+        );
     }
 }
 
@@ -118,9 +146,21 @@ fn focal_parameters() {
         (d.with_alpha(Some(NAN)), "alpha", NAN),
         (d.with_alpha(Some(-0.1)), "alpha", -0.1),
         (d.with_alpha(Some(1.1)), "alpha", 1.1),
-        (d.with_reduced_threshold(Some(NAN)), "reduced_threshold", NAN),
-        (d.with_reduced_threshold(Some(0.0)), "reduced_threshold", 0.0),
-        (d.with_reduced_threshold(Some(1.5)), "reduced_threshold", 1.5),
+        (
+            d.with_reduced_threshold(Some(NAN)),
+            "reduced_threshold",
+            NAN,
+        ),
+        (
+            d.with_reduced_threshold(Some(0.0)),
+            "reduced_threshold",
+            0.0,
+        ),
+        (
+            d.with_reduced_threshold(Some(1.5)),
+            "reduced_threshold",
+            1.5,
+        ),
         (d.with_eps(NAN), "eps", NAN),
         (d.with_eps(0.0), "eps", 0.0),
         (d.with_eps(0.5), "eps", 0.5),
@@ -145,7 +185,11 @@ fn sigmoid_focal_parameters() {
         invalid(cfg.validate(), name, v);
         invalid(binary::sigmoid_focal(&P, &Y, &cfg), name, v);
         let mut out = [0.0f32; 4];
-        invalid(binary::sigmoid_focal_elementwise(&P, &Y, &cfg, &mut out), name, v);
+        invalid(
+            binary::sigmoid_focal_elementwise(&P, &Y, &cfg, &mut out),
+            name,
+            v,
+        );
     }
     // A negative α turns the weighting off: valid.
     assert!(d.with_alpha(-1.0).validate().is_ok());
@@ -178,10 +222,16 @@ fn bce_parameters() {
 #[test]
 fn mcc_parameters() {
     for v in [NAN, 0.0, -1.0] {
-        let cfg = Mcc { eps: v, ..Mcc::default() };
+        let cfg = Mcc {
+            eps: v,
+            ..Mcc::default()
+        };
         invalid(cfg.validate(), "eps", v);
         invalid(binary::mcc(&P, &Y, &cfg), "eps", v);
-        let cfg = HardMcc { eps: v, ..HardMcc::default() };
+        let cfg = HardMcc {
+            eps: v,
+            ..HardMcc::default()
+        };
         invalid(cfg.validate(), "eps", v);
         invalid(binary::hard_mcc(&P, &Y, &cfg), "eps", v);
         invalid(binary::confusion(&P, &Y, &cfg), "eps", v);
@@ -202,7 +252,14 @@ fn stats_config_parameters() {
         (d.with_threshold(2.0), "threshold", 2.0),
         (StatsConfig { gamma: NAN, ..d }, "gamma", NAN),
         (StatsConfig { gamma: -2.0, ..d }, "gamma", -2.0),
-        (StatsConfig { reduced_threshold: Some(0.0), ..d }, "reduced_threshold", 0.0),
+        (
+            StatsConfig {
+                reduced_threshold: Some(0.0),
+                ..d
+            },
+            "reduced_threshold",
+            0.0,
+        ),
         (StatsConfig { eps: 0.0, ..d }, "eps", 0.0),
         (StatsConfig { eps: NAN, ..d }, "eps", NAN),
         (d.with_ignore_index(Some(NAN)), "ignore_index", NAN),
@@ -214,13 +271,51 @@ fn stats_config_parameters() {
     let mut acc = BinaryAccumulator::new(d).unwrap();
     acc.update(&P, &Y).unwrap();
     invalid(acc.dice(&Region::default().with_eps(0.0)), "eps", 0.0);
-    invalid(acc.tversky(&Tversky { gamma: -1.0, ..Tversky::default() }), "gamma", -1.0);
-    invalid(acc.focal(&Focal::default().with_alpha(Some(2.0))), "alpha", 2.0);
-    invalid(acc.sigmoid_focal(&SigmoidFocal::default().with_alpha(NAN)), "alpha", NAN);
-    invalid(acc.bce_with_logits(&BceWithLogits::default().with_pos_weight(-1.0)), "pos_weight", -1.0);
-    invalid(acc.soft_bce(&SoftBce::default().with_smooth_factor(Some(2.0))), "smooth_factor", 2.0);
-    invalid(acc.mcc(&Mcc { eps: 0.0, from_logits: true }), "eps", 0.0);
-    invalid(acc.hard_mcc(&HardMcc::default().with_from_logits(true).with_threshold(-1.0)), "threshold", -1.0);
+    invalid(
+        acc.tversky(&Tversky {
+            gamma: -1.0,
+            ..Tversky::default()
+        }),
+        "gamma",
+        -1.0,
+    );
+    invalid(
+        acc.focal(&Focal::default().with_alpha(Some(2.0))),
+        "alpha",
+        2.0,
+    );
+    invalid(
+        acc.sigmoid_focal(&SigmoidFocal::default().with_alpha(NAN)),
+        "alpha",
+        NAN,
+    );
+    invalid(
+        acc.bce_with_logits(&BceWithLogits::default().with_pos_weight(-1.0)),
+        "pos_weight",
+        -1.0,
+    );
+    invalid(
+        acc.soft_bce(&SoftBce::default().with_smooth_factor(Some(2.0))),
+        "smooth_factor",
+        2.0,
+    );
+    invalid(
+        acc.mcc(&Mcc {
+            eps: 0.0,
+            from_logits: true,
+        }),
+        "eps",
+        0.0,
+    );
+    invalid(
+        acc.hard_mcc(
+            &HardMcc::default()
+                .with_from_logits(true)
+                .with_threshold(-1.0),
+        ),
+        "threshold",
+        -1.0,
+    );
 }
 
 #[test]
@@ -229,7 +324,10 @@ fn invalid_mask() {
     let e = Err(Error::InvalidMask { value: 2 });
     assert_eq!(binary::dice(&P, &bad, &Region::default()), e);
     assert_eq!(binary::bce(&P, &bad, &Bce::default()), e);
-    assert_eq!(binary::bce_with_logits(&P, &bad, &BceWithLogits::default()), e);
+    assert_eq!(
+        binary::bce_with_logits(&P, &bad, &BceWithLogits::default()),
+        e
+    );
     assert_eq!(binary::soft_bce(&P, &bad, &SoftBce::default()), e);
     assert_eq!(binary::focal(&P, &bad, &Focal::default()), e);
     assert_eq!(binary::sigmoid_focal(&P, &bad, &SigmoidFocal::default()), e);
@@ -267,7 +365,9 @@ fn config_mismatch() {
     a.update(&P, &Y).unwrap();
     assert_eq!(
         a.bce(&Bce::default()),
-        Err(Error::ConfigMismatch { field: "from_logits" })
+        Err(Error::ConfigMismatch {
+            field: "from_logits"
+        })
     );
 }
 
@@ -276,7 +376,10 @@ fn display_is_nonempty_for_every_variant() {
     let all = [
         Error::LengthMismatch { pred: 3, target: 4 },
         Error::Empty,
-        Error::InvalidParameter { name: "eps", value: 0.0 },
+        Error::InvalidParameter {
+            name: "eps",
+            value: 0.0,
+        },
         Error::InvalidMask { value: 2 },
         Error::ConfigMismatch { field: "gamma" },
     ];
@@ -286,6 +389,13 @@ fn display_is_nonempty_for_every_variant() {
         // It is a std error too.
         let _: &dyn std::error::Error = &e;
     }
-    assert!(Error::InvalidParameter { name: "eps", value: 0.0 }.to_string().contains("eps"));
+    assert!(
+        Error::InvalidParameter {
+            name: "eps",
+            value: 0.0
+        }
+        .to_string()
+        .contains("eps")
+    );
     assert!(Error::InvalidMask { value: 2 }.to_string().contains('2'));
 }

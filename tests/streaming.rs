@@ -83,7 +83,11 @@ fn losses(acc: &BinaryAccumulator, cfg: &StatsConfig, red: Reduction) -> Vec<Row
         v.push((
             "bce_with_logits",
             CROSS_ENTROPY,
-            acc.bce_with_logits(&BceWithLogits::default().with_pos_weight(2.5).with_reduction(red)),
+            acc.bce_with_logits(
+                &BceWithLogits::default()
+                    .with_pos_weight(2.5)
+                    .with_reduction(red),
+            ),
         ));
         v.push((
             "soft_bce",
@@ -110,7 +114,12 @@ fn losses(acc: &BinaryAccumulator, cfg: &StatsConfig, red: Reduction) -> Vec<Row
     v
 }
 
-fn close(tol: &Tol, a: Result<f32, Error>, b: Result<f32, Error>, what: &str) -> Result<(), TestCaseError> {
+fn close(
+    tol: &Tol,
+    a: Result<f32, Error>,
+    b: Result<f32, Error>,
+    what: &str,
+) -> Result<(), TestCaseError> {
     match (a, b) {
         (Ok(a), Ok(b)) => prop_assert!(
             tol.check(f64::from(a), f64::from(b), 0.0),
@@ -132,14 +141,16 @@ fn stats_config() -> impl Strategy<Value = StatsConfig> {
         prop_oneof![Just(0.5f64), 0.0f64..=1.0],
         prop_oneof![Just(1e-7f32), 1e-6f32..0.1],
     )
-        .prop_map(|(from_logits, gamma, reduced_threshold, threshold, eps)| StatsConfig {
-            from_logits,
-            ignore_index: None,
-            threshold,
-            gamma,
-            reduced_threshold,
-            eps,
-        })
+        .prop_map(
+            |(from_logits, gamma, reduced_threshold, threshold, eps)| StatsConfig {
+                from_logits,
+                ignore_index: None,
+                threshold,
+                gamma,
+                reduced_threshold,
+                eps,
+            },
+        )
 }
 
 #[derive(Debug, Clone)]
@@ -164,12 +175,20 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![Just(None), (0.0f32..0.6).prop_map(Some)],
         prop::collection::vec(0.0f64..1.0, 0..12),
         any::<bool>(),
-        prop_oneof![Just(Specials::None), Just(Specials::Finite), Just(Specials::WithNan)],
+        prop_oneof![
+            Just(Specials::None),
+            Just(Specials::Finite),
+            Just(Specials::WithNan)
+        ],
     )
         .prop_map(|(mut cfg, n, seed, kind, ignore, cuts, sum, sp)| {
             let mut rng = Rng(seed);
             let ignore = ignore.map(|f| {
-                let v = if kind == TargetKind::Mask { 255.0 } else { -100.0 };
+                let v = if kind == TargetKind::Mask {
+                    255.0
+                } else {
+                    -100.0
+                };
                 (v, f)
             });
             cfg.ignore_index = ignore.map(|i| i.0);
@@ -197,7 +216,13 @@ fn acc_of(c: &Case, lo: usize, hi: usize) -> BinaryAccumulator {
     acc
 }
 
-fn part<T: segloss::Target>(pred: &[f32], t: &[T], lo: usize, hi: usize, acc: &mut BinaryAccumulator) -> Result<(), Error> {
+fn part<T: segloss::Target>(
+    pred: &[f32],
+    t: &[T],
+    lo: usize,
+    hi: usize,
+    acc: &mut BinaryAccumulator,
+) -> Result<(), Error> {
     acc.update(&pred[lo..hi], &t[lo..hi])
 }
 
@@ -279,7 +304,10 @@ fn merge_with_another_config_is_an_error() {
         base.with_ignore_index(Some(255.0)),
         base.with_threshold(0.25),
         StatsConfig { gamma: 3.0, ..base },
-        StatsConfig { reduced_threshold: Some(0.5), ..base },
+        StatsConfig {
+            reduced_threshold: Some(0.5),
+            ..base
+        },
         StatsConfig { eps: 1e-3, ..base },
     ];
     let mut a = BinaryAccumulator::new(base).unwrap();
@@ -287,8 +315,14 @@ fn merge_with_another_config_is_an_error() {
     for o in others {
         let mut b = BinaryAccumulator::new(o).unwrap();
         b.update(&[0.5f32, 0.25], &[1u8, 0]).unwrap();
-        assert!(matches!(a.merge(&b), Err(Error::ConfigMismatch { .. })), "{o:?}");
-        assert!(matches!(b.merge(&a), Err(Error::ConfigMismatch { .. })), "{o:?}");
+        assert!(
+            matches!(a.merge(&b), Err(Error::ConfigMismatch { .. })),
+            "{o:?}"
+        );
+        assert!(
+            matches!(b.merge(&a), Err(Error::ConfigMismatch { .. })),
+            "{o:?}"
+        );
     }
     // The failed merges left `a` unchanged.
     assert_eq!(a.stats().count, 2);
@@ -317,30 +351,50 @@ fn finalising_with_a_mismatching_config_is_an_error() {
     assert!(logits.dice(&region).is_ok());
     mismatch(logits.dice(&region.with_from_logits(false)), "from_logits");
     mismatch(logits.dice(&region.with_ignore_index(None)), "ignore_index");
-    mismatch(logits.jaccard(&region.with_ignore_index(Some(-100.0))), "ignore_index");
+    mismatch(
+        logits.jaccard(&region.with_ignore_index(Some(-100.0))),
+        "ignore_index",
+    );
     mismatch(logits.tversky(&Tversky::default()), "ignore_index");
     mismatch(logits.bce(&Bce::default()), "from_logits");
-    mismatch(probs.bce_with_logits(&BceWithLogits::default()), "from_logits");
-    mismatch(probs.soft_bce(&SoftBce::default().with_ignore_index(Some(255.0))), "from_logits");
+    mismatch(
+        probs.bce_with_logits(&BceWithLogits::default()),
+        "from_logits",
+    );
+    mismatch(
+        probs.soft_bce(&SoftBce::default().with_ignore_index(Some(255.0))),
+        "from_logits",
+    );
     mismatch(logits.soft_bce(&SoftBce::default()), "ignore_index");
     let focal = Focal::default().with_ignore_index(Some(255.0));
     assert!(logits.focal(&focal).is_ok());
     mismatch(logits.focal(&focal.with_gamma(3.0)), "gamma");
     mismatch(logits.focal(&focal.with_from_logits(false)), "from_logits");
-    mismatch(logits.focal(&focal.with_reduced_threshold(Some(0.5))), "reduced_threshold");
+    mismatch(
+        logits.focal(&focal.with_reduced_threshold(Some(0.5))),
+        "reduced_threshold",
+    );
     mismatch(logits.focal(&focal.with_ignore_index(None)), "ignore_index");
     let pfocal = focal.with_from_logits(false);
     assert!(probs.focal(&pfocal).is_ok());
     mismatch(probs.focal(&pfocal.with_eps(1e-3)), "eps");
     // From logits, eps plays no role, so a different eps is fine.
     assert!(logits.focal(&focal.with_eps(1e-3)).is_ok());
-    mismatch(logits.sigmoid_focal(&SigmoidFocal::default().with_gamma(1.0)), "gamma");
+    mismatch(
+        logits.sigmoid_focal(&SigmoidFocal::default().with_gamma(1.0)),
+        "gamma",
+    );
     mismatch(probs.sigmoid_focal(&SigmoidFocal::default()), "from_logits");
     mismatch(logits.mcc(&Mcc::default()), "from_logits");
-    let hard = HardMcc::default().with_from_logits(true).with_threshold(0.3);
+    let hard = HardMcc::default()
+        .with_from_logits(true)
+        .with_threshold(0.3);
     assert!(logits.hard_mcc(&hard).is_ok());
     mismatch(logits.hard_mcc(&hard.with_threshold(0.5)), "threshold");
-    mismatch(logits.hard_mcc(&hard.with_from_logits(false)), "from_logits");
+    mismatch(
+        logits.hard_mcc(&hard.with_from_logits(false)),
+        "from_logits",
+    );
 }
 
 #[test]
@@ -355,17 +409,32 @@ fn finalising_an_empty_accumulator_is_an_error() {
         let focal = Focal::default().with_from_logits(from_logits);
         assert_eq!(acc.dice(&region), Err(Error::Empty));
         assert_eq!(acc.jaccard(&region), Err(Error::Empty));
-        assert_eq!(acc.tversky(&Tversky::default().with_region(region)), Err(Error::Empty));
+        assert_eq!(
+            acc.tversky(&Tversky::default().with_region(region)),
+            Err(Error::Empty)
+        );
         assert_eq!(acc.focal(&focal), Err(Error::Empty));
-        assert_eq!(acc.mcc(&Mcc::default().with_from_logits(from_logits)), Err(Error::Empty));
+        assert_eq!(
+            acc.mcc(&Mcc::default().with_from_logits(from_logits)),
+            Err(Error::Empty)
+        );
         assert_eq!(
             acc.hard_mcc(&HardMcc::default().with_from_logits(from_logits)),
             Err(Error::Empty)
         );
         if from_logits {
-            assert_eq!(acc.bce_with_logits(&BceWithLogits::default()), Err(Error::Empty));
-            assert_eq!(acc.soft_bce(&SoftBce::default().with_ignore_index(None)), Err(Error::Empty));
-            assert_eq!(acc.sigmoid_focal(&SigmoidFocal::default()), Err(Error::Empty));
+            assert_eq!(
+                acc.bce_with_logits(&BceWithLogits::default()),
+                Err(Error::Empty)
+            );
+            assert_eq!(
+                acc.soft_bce(&SoftBce::default().with_ignore_index(None)),
+                Err(Error::Empty)
+            );
+            assert_eq!(
+                acc.sigmoid_focal(&SigmoidFocal::default()),
+                Err(Error::Empty)
+            );
         } else {
             assert_eq!(acc.bce(&Bce::default()), Err(Error::Empty));
         }

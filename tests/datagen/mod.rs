@@ -91,14 +91,25 @@ const PROB_SPECIALS: &[f32] = &[
 
 /// Predictions: logits (normal-ish in `[-scale, scale]`) or probabilities
 /// in `[0, 1]`, with a fraction `special` of special values.
-pub fn pred(rng: &mut Rng, n: usize, logits: bool, scale: f32, specials: Specials, special: f32) -> Vec<f32> {
+pub fn pred(
+    rng: &mut Rng,
+    n: usize,
+    logits: bool,
+    scale: f32,
+    specials: Specials,
+    special: f32,
+) -> Vec<f32> {
     (0..n)
         .map(|_| {
             if specials != Specials::None && rng.chance(special) {
                 if specials == Specials::WithNan && rng.chance(0.15) {
                     return f32::NAN;
                 }
-                let s = if logits { LOGIT_SPECIALS } else { PROB_SPECIALS };
+                let s = if logits {
+                    LOGIT_SPECIALS
+                } else {
+                    PROB_SPECIALS
+                };
                 s[rng.below(s.len())]
             } else if logits {
                 rng.range(-scale, scale)
@@ -130,7 +141,13 @@ pub struct Targets {
 }
 
 impl Targets {
-    pub fn make(rng: &mut Rng, n: usize, kind: TargetKind, pos: f32, ignore: Option<(f32, f32)>) -> Targets {
+    pub fn make(
+        rng: &mut Rng,
+        n: usize,
+        kind: TargetKind,
+        pos: f32,
+        ignore: Option<(f32, f32)>,
+    ) -> Targets {
         let mut f = Vec::with_capacity(n);
         for _ in 0..n {
             let v = match ignore {
