@@ -60,9 +60,13 @@ pub(crate) fn exp_nonpos<V: Lanes>(t: V) -> V {
 }
 
 /// e^t for t ≤ 0 including −∞ (gives 0); NaN propagates.
+///
+/// t < −104 gives 0 by a select (computing on a harmless 0 meanwhile, so no
+/// subnormal intermediates); NaN < −104 is false, so NaN is kept (no
+/// target-dependent max/min).
 #[inline(always)]
 pub(crate) fn exp_nonpos_clamped<V: Lanes>(t: V) -> V {
-    let lo = V::splat(EXP_UNDERFLOW);
-    // NaN < lo is false: NaN is kept (no target-dependent max/min).
-    exp_nonpos(V::select(t.lt(lo), lo, t))
+    let under = t.lt(V::splat(EXP_UNDERFLOW));
+    let y = exp_nonpos(V::select(under, V::splat(0.0), t));
+    V::select(under, V::splat(0.0), y)
 }

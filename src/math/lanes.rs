@@ -75,7 +75,10 @@ impl Lanes for f32 {
     }
     #[inline(always)]
     fn select(m: bool, a: Self, b: Self) -> Self {
-        if m { a } else { b }
+        // Branch-free (as the vector blend): a data-dependent branch on the
+        // sign of a logit mispredicts half the time.
+        let mask = (m as u32).wrapping_neg();
+        f32::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
     }
     #[inline(always)]
     fn bits_shl(self, n: u32) -> Self {

@@ -21,7 +21,8 @@ use std::{format, println, string::String, vec::Vec};
 /// ulp of an f32 magnitude (2^−149 for zero and subnormals).
 fn ulp_of(y: f32) -> f64 {
     let e = (y.to_bits() >> 23) & 0xFF;
-    if e == 0 { libm::ldexp(1.0, -149) } else { libm::ldexp(1.0, e as i32 - 150) }
+    let e = e.max(1) as u64; // subnormals share the ulp of the smallest normal
+    f64::from_bits((e + 1023 - 150) << 52)
 }
 
 /// Error of `got` against the exact `want`, in ulp of `want` rounded to f32.
@@ -64,6 +65,11 @@ fn logistic_case() -> Case<5> {
         oracle: |x| {
             let x = x as f64;
             let a = x.abs();
+            if a >= 128.0 {
+                // e^{-a} < 1e-55: every field is within 1e-55 of these, far
+                // below the smallest ulp (1.4e-45); skips half the sweep's libm calls.
+                return if x > 0.0 { [1.0, 0.0, a, 0.0, 1.0] } else { [0.0, 1.0, 0.0, a, 0.0] };
+            }
             let e = libm::exp(-a);
             let r = 1.0 / (1.0 + e);
             let lo = e * r;
@@ -114,9 +120,11 @@ type Worst<const K: usize> = [(f64, f32); K];
 /// Checks eight inputs: lanes against the scalar twin (bits), then the oracle.
 fn check8<const K: usize>(case: &Case<K>, xs: [f32; 8], worst: &mut Worst<K>) {
     let v = (case.vector)(f32x8::new(xs));
+    // Eight independent calls each, so the long scalar chains overlap.
+    let ss = xs.map(case.scalar);
+    let os = xs.map(case.oracle);
     for (i, &x) in xs.iter().enumerate() {
-        let s = (case.scalar)(x);
-        let o = (case.oracle)(x);
+        let (s, o) = (ss[i], os[i]);
         for k in 0..K {
             let lane = v[k].to_array()[i];
             assert!(
