@@ -10,10 +10,10 @@
 //! by compare/selects that keep NaN, so NaN reaches every field, ±∞ gives the
 //! limits and neither huge nor tiny logits meet subnormal intermediates.
 
+use super::Logistic;
 use super::exp::{EXP_UNDERFLOW, exp_nonpos};
 use super::lanes::Lanes;
 use super::log1p::log1p_unit;
-use super::Logistic;
 
 /// Below this, e^{−a} rounds to exactly 1, as it does for every smaller a.
 const TINY: f32 = 9.313_226e-10; // 2^−30
