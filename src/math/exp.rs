@@ -16,7 +16,7 @@ use super::lanes::Lanes;
 /// log2(e), rounded to f32.
 pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// Cephes `C1`: the high part of ln 2 (9 significant bits, so n·C1 is exact).
-pub(crate) const LN2_HI: f32 = 0.693_359_4;
+pub(crate) const LN2_HI: f32 = 0.693_359_4; // = 355/512 = 0.693359375 exactly
 /// Cephes `C2`: ln 2 − C1.
 pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
 /// 1.5·2^23: adding it rounds to an integer in the low mantissa bits.
@@ -32,7 +32,7 @@ pub(crate) fn expm1_poly<V: Lanes>(r: V) -> V {
     let p = p * r + V::splat(8.333_452e-3);
     let p = p * r + V::splat(4.166_579_6e-2);
     let p = p * r + V::splat(1.666_666_5e-1);
-    let p = p * r + V::splat(5.000_000_1e-1);
+    let p = p * r + V::splat(0.5); // Cephes 5.0000001201E-1, rounded to f32
     // e^r − 1 = r + r²·P(r): relative accuracy kept for tiny r.
     p * (r * r) + r
 }

@@ -34,7 +34,7 @@ pub(crate) fn ln_generic<V: Lanes>(p: V) -> V {
     let y = y * f + V::splat(-1.666_805_8e-1);
     let y = y * f + V::splat(2.000_071_4e-1);
     let y = y * f + V::splat(-2.499_999_4e-1);
-    let y = y * f + V::splat(3.333_333_1e-1);
+    let y = y * f + V::splat(3.333_333e-1); // Cephes 3.3333331174E-1 in f32
     let y = y * f * z;
     let y = y + k * V::splat(LN2_LO);
     let y = y - V::splat(0.5) * z;

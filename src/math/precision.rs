@@ -64,9 +64,11 @@ pub(crate) const PRECISION: &[Precision] = &[
         domain: "l in [0, f32::MAX], subnormals included",
     },
     Precision {
+        // Looser by design: e^{g·ln x} amplifies the rounding of g·ln x
+        // (relative 2^−24) by |g·ln x| ≤ 104; worst near results of 1e−25…1e−38.
         name: "pow_unit",
         max_ulp: 256.0,
-        measured: f64::NAN,
+        measured: 112.6,
         domain: "x in [0, 1], g in {0.5, 1.5} exhaustive; g in [0.25, 4] sampled",
     },
 ];

@@ -458,5 +458,13 @@ fn precision_table_is_complete() {
         let b = max_ulp(name);
         assert!(b > 0.0 && b.is_finite());
     }
+    for row in PRECISION {
+        assert!(row.measured <= row.max_ulp, "{row:?}");
+        assert!(!row.domain.is_empty());
+        println!(
+            "{:18} bound {:6.1} ulp, measured {:7.3} ulp, {}",
+            row.name, row.max_ulp, row.measured, row.domain
+        );
+    }
     assert_eq!(PRECISION.len(), 8);
 }
