@@ -65,7 +65,11 @@ impl RegionSums {
 /// `log_loss` with `eps > 1`, where, as in smp (`loss ** gamma`), a
 /// non-integer γ gives NaN.
 pub(crate) fn tversky_power(mean: f64, gamma: f32) -> f64 {
-    if gamma == 1.0 { mean } else { libm::pow(mean, f64::from(gamma)) }
+    if gamma == 1.0 {
+        mean
+    } else {
+        libm::pow(mean, f64::from(gamma))
+    }
 }
 
 /// The binary Tversky loss (Dice and Jaccard are special cases).
