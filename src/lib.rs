@@ -8,6 +8,8 @@ pub mod binary;
 pub mod config;
 pub mod error;
 pub mod loss;
+pub mod multiclass;
+pub mod multilabel;
 pub(crate) mod math;
 
 pub use accumulate::Target;
