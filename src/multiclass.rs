@@ -572,10 +572,7 @@ pub fn loss<L: ClassId>(
         0..=4 => run::<L, 4>(pred, target, shape, loss, classes),
         5..=8 => run::<L, 8>(pred, target, shape, loss, classes),
         9..=16 => run::<L, 16>(pred, target, shape, loss, classes),
-        17..=32 => run::<L, 32>(pred, target, shape, loss, classes),
-        33..=64 => run::<L, 64>(pred, target, shape, loss, classes),
-        65..=128 => run::<L, 128>(pred, target, shape, loss, classes),
-        129..=MAX_CLASSES => run::<L, MAX_CLASSES>(pred, target, shape, loss, classes),
+        17..=MAX_CLASSES => run::<L, MAX_CLASSES>(pred, target, shape, loss, classes),
         classes => Err(Error::TooManyClasses {
             classes,
             max: MAX_CLASSES,

@@ -21,11 +21,16 @@
 //! logits are NaN).
 //!
 //! The per-class block accumulators are arrays of capacity `CC` with `c ≤ CC`
-//! classes in use; the const-generic entry points use `CC = C`, so the loops
-//! unroll and the accumulators can stay in registers for small `C`. The
-//! runtime entry points round `C` up to a capacity in
-//! `{4, 8, 16, 32, 64, 128, 256}`; the per-class operations and their order
-//! do not depend on `CC`, so both give the same bits.
+//! classes in use. When `c == CC ≤ 16` the loops run to the constant `CC`, so
+//! they unroll and the accumulators can stay in registers; the const-generic
+//! entry points use `CC = C`, the runtime entry points round `C` up to a
+//! capacity in `{4, 8, 16, MAX_CLASSES}` (exact, hence unrolled, for C = 4, 8,
+//! 16). The per-class operations and their order do not depend on `CC`, so
+//! both give the same bits.
+//!
+//! Labels are decoded once per block of `BLOCK·LANES` pixels (the only code
+//! generic over the id type, which also validates the ids); the arithmetic is
+//! shared by every id type.
 
 use super::{BLOCK, LANES, fold};
 use crate::accumulate::binary::{FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0};
@@ -202,6 +207,36 @@ impl<const CC: usize> Block<CC> {
     /// Widens the block into the totals (only the parts the plan uses).
     #[inline(always)]
     fn widen<const R: bool, const CE: bool, const F: bool>(
+        &mut self,
+        c: usize,
+        out: &mut McTotals<CC>,
+    ) {
+        self.widen_into::<R, CE, F>(c, out);
+        self.reset::<R, CE, F>(c);
+    }
+
+    /// Zeroes the accumulators `widen` read (only the `c` classes in use).
+    #[inline(always)]
+    fn reset<const R: bool, const CE: bool, const F: bool>(&mut self, c: usize) {
+        if R {
+            for a in [&mut self.sp, &mut self.sy, &mut self.sd] {
+                a.iter_mut().take(c).for_each(|v| *v = ZERO);
+            }
+            self.kept_a = ZERO;
+        }
+        if F {
+            for a in [&mut self.fpos, &mut self.fneg, &mut self.fmod] {
+                a.iter_mut().take(c).for_each(|v| *v = ZERO);
+            }
+        }
+        self.ce = ZERO;
+        self.ce_smooth = ZERO;
+        self.ce_den = ZERO;
+        self.kept_b = ZERO;
+    }
+
+    #[inline(always)]
+    fn widen_into<const R: bool, const CE: bool, const F: bool>(
         &self,
         c: usize,
         out: &mut McTotals<CC>,
@@ -234,6 +269,63 @@ impl<const CC: usize> Block<CC> {
     }
 }
 
+/// The labels of one block, decoded once per block (the only code that is
+/// generic over the id type): the id as `f32` lanes (−1 for an ignored id
+/// outside `0..C`) and the keep masks of the region part (A) and of the
+/// focal / cross-entropy part (B). Lanes past the end are dropped by both.
+pub(crate) struct Decoded {
+    lab: [f32x8; BLOCK],
+    keep_a: [f32x8; BLOCK],
+    keep_b: [f32x8; BLOCK],
+}
+
+impl Decoded {
+    pub(crate) fn new() -> Self {
+        Decoded {
+            lab: [ZERO; BLOCK],
+            keep_a: [ZERO; BLOCK],
+            keep_b: [ZERO; BLOCK],
+        }
+    }
+
+    /// Decodes up to `BLOCK·LANES` ids; `use_a` / `use_b` say which parts
+    /// are computed (an id outside `0..C` must be ignored by every one).
+    #[inline(always)]
+    fn decode<L: ClassId>(
+        &mut self,
+        ids: &[L],
+        c: usize,
+        ignore: (Option<i64>, Option<i64>),
+        use_a: bool,
+        use_b: bool,
+    ) -> Result<(), Error> {
+        let it = self.lab.iter_mut().zip(&mut self.keep_a).zip(&mut self.keep_b);
+        let mut chunks = ids.chunks(LANES);
+        for ((lab, ka), kb) in it {
+            let chunk = chunks.next().unwrap_or(&[]);
+            let mut l = [-1.0f32; LANES];
+            let mut a = [0.0f32; LANES];
+            let mut b = [0.0f32; LANES];
+            for (((t, l), a), b) in chunk.iter().zip(&mut l).zip(&mut a).zip(&mut b) {
+                let id = t.id();
+                let ia = use_a && ignore.0 == Some(id);
+                let ib = use_b && ignore.1 == Some(id);
+                if id >= 0 && (id as u64) < c as u64 {
+                    *l = id as f32;
+                } else if !((!use_a || ia) && (!use_b || ib)) {
+                    return Err(Error::ClassIdOutOfRange { id, classes: c });
+                }
+                *a = if ia { 0.0 } else { 1.0 };
+                *b = if ib { 0.0 } else { 1.0 };
+            }
+            *lab = f32x8::new(l);
+            *ka = f32x8::new(a).simd_ne(ZERO);
+            *kb = f32x8::new(b).simd_ne(ZERO);
+        }
+        Ok(())
+    }
+}
+
 /// One vector of a plane at pixel offset `o`: `n` lanes read, the rest 0.
 #[inline(always)]
 fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
@@ -254,11 +346,20 @@ fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
     }
 }
 
+/// The per-image scratch: block accumulators, decoded labels, constants.
+pub(crate) struct Scratch<const CC: usize> {
+    block: Block<CC>,
+    dec: Decoded,
+    wv: [f32x8; CC],
+    kf: [f32x8; CC],
+}
+
 impl<M: Modulator> Kernel<'_, M> {
     /// Adds one image (`c` planes of `s` pixels, `s` labels) into `out`.
     ///
     /// `R`: region sums (mask A); `CE`: cross-entropy sums (mask B, needs
-    /// `LOGITS`); `F`: focal sums (mask B).
+    /// `LOGITS`); `F`: focal sums (mask B). Only the label decoding is
+    /// generic over the id type; the arithmetic ([`Self::blocks`]) is shared.
     #[inline(always)]
     pub(crate) fn image<
         L: ClassId,
@@ -275,82 +376,96 @@ impl<M: Modulator> Kernel<'_, M> {
         labels: &[L],
         out: &mut McTotals<CC>,
     ) -> Result<(), Error> {
+        let mut sc = Scratch::<CC> {
+            block: Block::new(),
+            dec: Decoded::new(),
+            wv: [ONE; CC],
+            kf: [ZERO; CC],
+        };
+        for (d, w) in sc.wv.iter_mut().zip(self.weights) {
+            *d = f32x8::splat(*w);
+        }
+        for (k, d) in sc.kf.iter_mut().enumerate() {
+            *d = f32x8::splat(k as f32);
+        }
+        let step = BLOCK * LANES;
+        let ignore = (self.ignore_a, self.ignore_b);
+        for (start, ids) in (0..s).step_by(step).zip(labels.chunks(step)) {
+            sc.dec.decode(ids, c, ignore, R, CE || F)?;
+            self.blocks::<CC, LOGITS, R, CE, F>(c, img, s, start, ids.len(), &mut sc, out);
+        }
+        Ok(())
+    }
+
+    /// The arithmetic of one block of `npix` pixels from pixel `start`:
+    /// exactly sized loops when `c == CC <= 16`, a runtime count otherwise
+    /// (the same operations in the same order either way).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn blocks<const CC: usize, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+        &self,
+        c: usize,
+        img: &[f32],
+        s: usize,
+        start: usize,
+        npix: usize,
+        sc: &mut Scratch<CC>,
+        out: &mut McTotals<CC>,
+    ) {
+        if CC <= 16 && c == CC {
+            self.blocks_n::<CC, LOGITS, R, CE, F>(CC, img, s, start, npix, sc, out);
+        } else {
+            self.blocks_n::<CC, LOGITS, R, CE, F>(c, img, s, start, npix, sc, out);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn blocks_n<const CC: usize, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+        &self,
+        c: usize,
+        img: &[f32],
+        s: usize,
+        start: usize,
+        npix: usize,
+        sc: &mut Scratch<CC>,
+        out: &mut McTotals<CC>,
+    ) {
         let mut planes: [&[f32]; CC] = [&[]; CC];
         for (d, p) in planes.iter_mut().zip(img.chunks_exact(s.max(1))).take(c) {
             *d = p;
         }
-        let mut wv = [ONE; CC];
-        for (d, w) in wv.iter_mut().zip(self.weights) {
-            *d = f32x8::splat(*w);
-        }
-        let mut kf = [ZERO; CC];
-        for (k, d) in kf.iter_mut().enumerate() {
-            *d = f32x8::splat(k as f32);
-        }
-        let full = s / LANES;
-        let tail = s % LANES;
-        let mut v = 0;
-        while v < full {
-            let end = (v + BLOCK).min(full);
-            let mut b = Block::<CC>::new();
-            for o in (v * LANES..end * LANES).step_by(LANES) {
-                self.step::<L, CC, LOGITS, R, CE, F>(c, &planes, &wv, &kf, labels, o, LANES, &mut b)?;
+        let Scratch { block, dec, wv, kf } = sc;
+        let vecs = dec.lab.iter().zip(&dec.keep_a).zip(&dec.keep_b);
+        for (i, ((lab, keep_a), keep_b)) in vecs.enumerate() {
+            let o = i * LANES;
+            if o >= npix {
+                break;
             }
-            b.widen::<R, CE, F>(c, out);
-            v = end;
+            let n = (npix - o).min(LANES);
+            self.step::<CC, LOGITS, R, CE, F>(
+                c, &planes, wv, kf, start + o, n, *lab, *keep_a, *keep_b, block,
+            );
         }
-        if tail > 0 {
-            let mut b = Block::<CC>::new();
-            self.step::<L, CC, LOGITS, R, CE, F>(c, &planes, &wv, &kf, labels, full * LANES, tail, &mut b)?;
-            b.widen::<R, CE, F>(c, out);
-        }
-        Ok(())
+        block.widen::<R, CE, F>(c, out);
     }
 
     /// Eight pixels (`n` of them real) at offset `o`.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn step<
-        L: ClassId,
-        const CC: usize,
-        const LOGITS: bool,
-        const R: bool,
-        const CE: bool,
-        const F: bool,
-    >(
+    fn step<const CC: usize, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
         &self,
         c: usize,
         planes: &[&[f32]; CC],
         wv: &[f32x8; CC],
         kf: &[f32x8; CC],
-        labels: &[L],
         o: usize,
         n: usize,
+        lab: f32x8,
+        keep_a: f32x8,
+        keep_b: f32x8,
         b: &mut Block<CC>,
-    ) -> Result<(), Error> {
-        // Labels: the class id as f32 (−1 when out of range and ignored),
-        // and the two keep masks as 0/1 lanes.
-        let mut lab = [-1.0f32; LANES];
-        let mut ka = [0.0f32; LANES];
-        let mut kb = [0.0f32; LANES];
-        let ids = labels.get(o..o + n).unwrap_or(&[]);
-        for (((t, l), a), bb) in ids.iter().zip(&mut lab).zip(&mut ka).zip(&mut kb) {
-            let id = t.id();
-            let ia = R && self.ignore_a == Some(id);
-            let ib = (CE || F) && self.ignore_b == Some(id);
-            let in_range = id >= 0 && (id as u64) < c as u64;
-            if in_range {
-                *l = id as f32;
-            } else if !((!R || ia) && (!(CE || F) || ib)) {
-                return Err(Error::ClassIdOutOfRange { id, classes: c });
-            }
-            *a = if ia { 0.0 } else { 1.0 };
-            *bb = if ib { 0.0 } else { 1.0 };
-        }
-        let lab = f32x8::new(lab);
-        let keep_a = f32x8::new(ka).simd_ne(ZERO);
-        let keep_b = f32x8::new(kb).simd_ne(ZERO);
-
+    ) {
         let mut x = [ZERO; CC];
         for (d, p) in x.iter_mut().zip(planes).take(c) {
             *d = load(p, o, n);
@@ -361,7 +476,10 @@ impl<M: Modulator> Kernel<'_, M> {
         let mut sum = ONE;
         let mut e = [ZERO; CC];
         if LOGITS && (R || CE) {
-            m = x.iter().take(c).fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
+            m = x
+                .iter()
+                .take(c)
+                .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
             sum = ZERO;
             for (d, v) in e.iter_mut().zip(&x).take(c) {
                 *d = exp_v(*v - m);
@@ -372,15 +490,11 @@ impl<M: Modulator> Kernel<'_, M> {
         if R {
             let inv = ONE / sum;
             let it = b.sp.iter_mut().zip(&mut b.sy).zip(&mut b.sd);
-            for (k, ((sp, sy), sd)) in it.enumerate().take(c) {
-                let p = if LOGITS {
-                    e.get(k).copied().unwrap_or(ZERO) * inv
-                } else {
-                    x.get(k).copied().unwrap_or(ZERO)
-                };
-                let eq = lab.simd_eq(kf.get(k).copied().unwrap_or(ZERO));
+            let src = if LOGITS { &e } else { &x };
+            for (((sp, sy), sd), (v, k)) in it.zip(src.iter().zip(kf)).take(c) {
+                let p = if LOGITS { *v * inv } else { *v };
                 let p = p & keep_a;
-                let y = ONE & (eq & keep_a);
+                let y = ONE & (lab.simd_eq(*k) & keep_a);
                 *sp += p;
                 *sy += y;
                 *sd += (p - y).abs();
@@ -429,6 +543,5 @@ impl<M: Modulator> Kernel<'_, M> {
         if CE || F {
             b.kept_b += ONE & keep_b;
         }
-        Ok(())
     }
 }
