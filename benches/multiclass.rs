@@ -91,7 +91,12 @@ fn bench(c: &mut Criterion) {
                 multiclass::loss_fixed::<16, u8>(&d.logits, &d.labels, d.shape, l, &cl).unwrap()
             }
         };
-        for (name, l) in [("dice", &dice), ("cross_entropy", &ce), ("dice+ce", &dice_ce), ("focal", &focal)] {
+        for (name, l) in [
+            ("dice", &dice),
+            ("cross_entropy", &ce),
+            ("dice+ce", &dice_ce),
+            ("focal", &focal),
+        ] {
             let v = run(l);
             assert!(v.is_finite() && v > 0.0, "{name} gave {v}");
         }
@@ -100,7 +105,9 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function("dice (const C)", |b| b.iter(|| run(black_box(&dice))));
         g.bench_function("dice (runtime C)", |b| {
-            b.iter(|| multiclass::loss(black_box(&d.logits), &d.labels, d.shape, &dice, &cl).unwrap())
+            b.iter(|| {
+                multiclass::loss(black_box(&d.logits), &d.labels, d.shape, &dice, &cl).unwrap()
+            })
         });
         g.bench_function("cross_entropy", |b| b.iter(|| run(black_box(&ce))));
         g.bench_function("dice+ce one pass", |b| b.iter(|| run(black_box(&dice_ce))));

@@ -89,17 +89,26 @@ impl fmt::Display for Error {
             ),
             Error::InvalidShape => f.write_str("invalid shape: C = 0 or N·C·S overflows"),
             Error::ShapeMismatch { expected, found } => {
-                write!(f, "the shape implies {expected} elements but the slice has {found}")
+                write!(
+                    f,
+                    "the shape implies {expected} elements but the slice has {found}"
+                )
             }
             Error::ClassIdOutOfRange { id, classes } => {
-                write!(f, "class id {id} is outside 0..{classes} and not the ignore index")
+                write!(
+                    f,
+                    "class id {id} is outside 0..{classes} and not the ignore index"
+                )
             }
             Error::InvalidClasses => f.write_str("`classes` is empty or names a class >= C"),
-            Error::InvalidClassWeights => f.write_str(
-                "`class_weights` must have length C, be >= 0 and sum to more than 0",
-            ),
+            Error::InvalidClassWeights => {
+                f.write_str("`class_weights` must have length C, be >= 0 and sum to more than 0")
+            }
             Error::TooManyClasses { classes, max } => {
-                write!(f, "{classes} classes: the runtime-C entry points support at most {max}")
+                write!(
+                    f,
+                    "{classes} classes: the runtime-C entry points support at most {max}"
+                )
             }
         }
     }

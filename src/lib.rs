@@ -8,9 +8,9 @@ pub mod binary;
 pub mod config;
 pub mod error;
 pub mod loss;
+pub(crate) mod math;
 pub mod multiclass;
 pub mod multilabel;
-pub(crate) mod math;
 
 pub use accumulate::Target;
 pub use accumulate::binary::{BinaryAccumulator, BinaryStats, StatsConfig};

@@ -159,13 +159,13 @@ impl<'a> Classes<'a> {
     }
     /// Checks the lists against `c` classes.
     pub fn validate(&self, c: usize) -> Result<(), Error> {
-        if let Some(list) = self.classes {
-            if list.is_empty() || list.iter().any(|&k| k >= c) {
-                return Err(Error::InvalidClasses);
-            }
+        if let Some(list) = self.classes
+            && (list.is_empty() || list.iter().any(|&k| k >= c))
+        {
+            return Err(Error::InvalidClasses);
         }
         if let Some(w) = self.weights {
-            if w.len() != c || w.iter().any(|&v| !(v >= 0.0) || v.is_infinite()) {
+            if w.len() != c || w.iter().any(|&v| v.is_nan() || v < 0.0 || v.is_infinite()) {
                 return Err(Error::InvalidClassWeights);
             }
             let sum = |ks: &mut dyn Iterator<Item = usize>| -> f64 {
@@ -176,7 +176,7 @@ impl<'a> Classes<'a> {
                 Some(list) => sum(&mut list.iter().copied()),
                 None => all,
             };
-            if !(all > 0.0 && kept > 0.0) {
+            if all.is_nan() || kept.is_nan() || all <= 0.0 || kept <= 0.0 {
                 return Err(Error::InvalidClassWeights);
             }
         }
@@ -345,8 +345,7 @@ fn ignore_id(v: Option<f32>) -> Option<i64> {
 fn region_mean(sums: &[RegionSums], c: usize, t: &Tversky, classes: &Classes) -> f64 {
     let (a, b) = (f64::from(t.alpha), f64::from(t.beta));
     classes.mean(c, false, |k| {
-        sums.get(k)
-            .map_or(0.0, |s| s.class_loss(a, b, &t.region))
+        sums.get(k).map_or(0.0, |s| s.class_loss(a, b, &t.region))
     })
 }
 
@@ -450,9 +449,9 @@ fn run<L: ClassId, const CC: usize>(
     let focal_cfg = plan.focal.copied().unwrap_or_default();
     let ignore_a = plan.region.and_then(|t| ignore_id(t.region.ignore_index));
     let ignore_b = match (plan.ce, plan.focal) {
-            (Some(ce), _) => ce.ignore_index,
-            (None, Some(f)) => ignore_id(f.ignore_index),
-            (None, None) => None,
+        (Some(ce), _) => ce.ignore_index,
+        (None, Some(f)) => ignore_id(f.ignore_index),
+        (None, None) => None,
     };
     let weights: &[f32] = match (plan.ce, classes.weights) {
         (Some(_), Some(w)) => w,
@@ -504,15 +503,15 @@ fn run<L: ClassId, const CC: usize>(
         }};
     }
     let none = IntGamma::<0>;
-    let (tot, image_sum) = match (plan.region.is_some(), plan.ce.is_some(), plan.focal.is_some()) {
+    let (tot, image_sum) = match (
+        plan.region.is_some(),
+        plan.ce.is_some(),
+        plan.focal.is_some(),
+    ) {
         (true, false, false) => go!(none, true, false, false),
-        (false, true, false) => drive::<L, _, CC, true, false, true, false>(
-            &kernel!(none),
-            pred,
-            target,
-            shape,
-            None,
-        ),
+        (false, true, false) => {
+            drive::<L, _, CC, true, false, true, false>(&kernel!(none), pred, target, shape, None)
+        }
         (true, true, _) => drive::<L, _, CC, true, true, true, false>(
             &kernel!(none),
             pred,
@@ -547,9 +546,9 @@ fn run<L: ClassId, const CC: usize>(
     }
     if let Some(f) = plan.focal {
         let v = classes.mean(c, true, |k| {
-            tot.focal
-                .get(k)
-                .map_or(0.0, |s| s.smp(f.alpha, f.normalized, f.reduction, tot.kept_b))
+            tot.focal.get(k).map_or(0.0, |s| {
+                s.smp(f.alpha, f.normalized, f.reduction, tot.kept_b)
+            })
         });
         value += plan.lambdas.1 * v;
     }
@@ -614,7 +613,13 @@ pub fn dice<L: ClassId>(
     cfg: &Region,
     classes: &Classes,
 ) -> Result<f32, Error> {
-    loss(pred, target, shape, &Loss::Region(Tversky::dice(*cfg)), classes)
+    loss(
+        pred,
+        target,
+        shape,
+        &Loss::Region(Tversky::dice(*cfg)),
+        classes,
+    )
 }
 
 /// Jaccard loss (smp `JaccardLoss`, multiclass mode).
@@ -625,7 +630,13 @@ pub fn jaccard<L: ClassId>(
     cfg: &Region,
     classes: &Classes,
 ) -> Result<f32, Error> {
-    loss(pred, target, shape, &Loss::Region(Tversky::jaccard(*cfg)), classes)
+    loss(
+        pred,
+        target,
+        shape,
+        &Loss::Region(Tversky::jaccard(*cfg)),
+        classes,
+    )
 }
 
 /// Tversky loss (smp `TverskyLoss`, multiclass mode; γ applied to the class mean).

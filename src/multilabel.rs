@@ -64,7 +64,10 @@ impl Loss {
             } => {
                 region.validate()?;
                 focal.validate()?;
-                for (name, v) in [("lambda_region", *lambda_region), ("lambda_focal", *lambda_focal)] {
+                for (name, v) in [
+                    ("lambda_region", *lambda_region),
+                    ("lambda_focal", *lambda_focal),
+                ] {
                     check(name, v, v >= 0.0 && v.is_finite())?;
                 }
                 if region.region.from_logits != focal.from_logits {
@@ -163,7 +166,9 @@ fn run<T: Target, M: Modulator, const LOGITS: bool, const R: bool, const F: bool
             rden += w;
         }
         if let Some(f) = focal {
-            fnum += w * total.focal.smp(f.alpha, f.normalized, f.reduction, total.kept);
+            fnum += w * total
+                .focal
+                .smp(f.alpha, f.normalized, f.reduction, total.kept);
             fden += w;
         }
     }
@@ -246,7 +251,13 @@ pub fn dice<T: Target>(
     cfg: &Region,
     classes: &Classes,
 ) -> Result<f32, Error> {
-    loss(pred, target, shape, &Loss::Region(Tversky::dice(*cfg)), classes)
+    loss(
+        pred,
+        target,
+        shape,
+        &Loss::Region(Tversky::dice(*cfg)),
+        classes,
+    )
 }
 
 /// Jaccard loss (smp `JaccardLoss`, multilabel mode).
@@ -257,7 +268,13 @@ pub fn jaccard<T: Target>(
     cfg: &Region,
     classes: &Classes,
 ) -> Result<f32, Error> {
-    loss(pred, target, shape, &Loss::Region(Tversky::jaccard(*cfg)), classes)
+    loss(
+        pred,
+        target,
+        shape,
+        &Loss::Region(Tversky::jaccard(*cfg)),
+        classes,
+    )
 }
 
 /// Tversky loss (smp `TverskyLoss`, multilabel mode).

@@ -159,7 +159,11 @@ fn gen_case(seed: u64, multilabel: bool) -> Gen {
         );
     }
     Gen {
-        mode: if multilabel { "multilabel" } else { "multiclass" },
+        mode: if multilabel {
+            "multilabel"
+        } else {
+            "multiclass"
+        },
         kind,
         from_logits,
         shape: [n, c, s],
@@ -265,7 +269,9 @@ fn per_image_is_the_mean_over_images() {
     let ids: Vec<u8> = (0..shape.pixels()).map(|_| (r() * 3.0) as u8).collect(); // class 3 empty
     let w = [0.5f32, 1.0, 2.0, 1.5];
     let t = Tversky::new(0.3, 0.7, 1.33).unwrap();
-    let cl = Classes::default().with_weights(Some(&w)).with_per_image(true);
+    let cl = Classes::default()
+        .with_weights(Some(&w))
+        .with_per_image(true);
     let got = multiclass::tversky(&pred, &ids, shape, &t, &cl).unwrap();
     let one = Tversky { gamma: 1.0, ..t };
     let mut sum = 0.0f64;
@@ -308,7 +314,9 @@ fn combined_losses_are_the_weighted_sums() {
     let e = multiclass::cross_entropy(&pred, &ids, shape, &ce, &cl).unwrap();
     let both = multiclass::dice_ce(&pred, &ids, shape, &dice_cfg, &ce, (0.7, 1.3), &cl).unwrap();
     assert!((both - (0.7 * d + 1.3 * e)).abs() < 1e-6 * both.abs().max(1.0));
-    let fc = Focal::default().with_ignore_index(Some(-100.0)).with_alpha(Some(0.25));
+    let fc = Focal::default()
+        .with_ignore_index(Some(-100.0))
+        .with_alpha(Some(0.25));
     let f = multiclass::focal(&pred, &ids, shape, &fc, &cl).unwrap();
     let both = multiclass::dice_focal(&pred, &ids, shape, &dice_cfg, &fc, (1.0, 2.0), &cl).unwrap();
     assert!((both - (d + 2.0 * f)).abs() < 1e-6 * both.abs().max(1.0));
@@ -360,7 +368,12 @@ fn bad_input_is_an_error() {
         dice(&ids, &cl.with_classes(Some(&[0, 3]))),
         Err(Error::InvalidClasses)
     );
-    for w in [&[1.0f32, 1.0][..], &[0.0, 0.0, 0.0], &[1.0, -1.0, 1.0], &[1.0, f32::NAN, 1.0]] {
+    for w in [
+        &[1.0f32, 1.0][..],
+        &[0.0, 0.0, 0.0],
+        &[1.0, -1.0, 1.0],
+        &[1.0, f32::NAN, 1.0],
+    ] {
         assert_eq!(
             dice(&ids, &cl.with_weights(Some(w))),
             Err(Error::InvalidClassWeights)
@@ -370,7 +383,8 @@ fn bad_input_is_an_error() {
     assert_eq!(
         dice(
             &ids,
-            &cl.with_weights(Some(&[0.0, 0.0, 1.0])).with_classes(Some(&[0, 1]))
+            &cl.with_weights(Some(&[0.0, 0.0, 1.0]))
+                .with_classes(Some(&[0, 1]))
         ),
         Err(Error::InvalidClassWeights)
     );
@@ -378,7 +392,13 @@ fn bad_input_is_an_error() {
     assert_eq!(Shape::new(0, 3, 4), Err(Error::Empty));
     assert_eq!(Shape::new(usize::MAX / 2, 3, 4), Err(Error::InvalidShape));
     assert!(matches!(
-        multiclass::loss_fixed::<4, i64>(&pred, &ids, shape, &Loss::Region(Tversky::default()), &cl),
+        multiclass::loss_fixed::<4, i64>(
+            &pred,
+            &ids,
+            shape,
+            &Loss::Region(Tversky::default()),
+            &cl
+        ),
         Err(Error::ShapeMismatch { .. })
     ));
     let big = Shape::new(1, 300, 1).unwrap();
@@ -435,7 +455,15 @@ fn nan_propagates_only_from_kept_pixels() {
     ids[3] = 255;
     let r = Region::default().with_ignore_index(Some(255.0));
     let cl = Classes::default();
-    assert!(multiclass::dice(&pred, &ids, shape, &r, &cl).unwrap().is_finite());
+    assert!(
+        multiclass::dice(&pred, &ids, shape, &r, &cl)
+            .unwrap()
+            .is_finite()
+    );
     ids[3] = 1;
-    assert!(multiclass::dice(&pred, &ids, shape, &r, &cl).unwrap().is_nan());
+    assert!(
+        multiclass::dice(&pred, &ids, shape, &r, &cl)
+            .unwrap()
+            .is_nan()
+    );
 }

@@ -299,7 +299,11 @@ impl Decoded {
         use_a: bool,
         use_b: bool,
     ) -> Result<(), Error> {
-        let it = self.lab.iter_mut().zip(&mut self.keep_a).zip(&mut self.keep_b);
+        let it = self
+            .lab
+            .iter_mut()
+            .zip(&mut self.keep_a)
+            .zip(&mut self.keep_b);
         let mut chunks = ids.chunks(LANES);
         for ((lab, ka), kb) in it {
             let chunk = chunks.next().unwrap_or(&[]);
@@ -312,7 +316,7 @@ impl Decoded {
                 let ib = use_b && ignore.1 == Some(id);
                 if id >= 0 && (id as u64) < c as u64 {
                     *l = id as f32;
-                } else if !((!use_a || ia) && (!use_b || ib)) {
+                } else if (use_a && !ia) || (use_b && !ib) {
                     return Err(Error::ClassIdOutOfRange { id, classes: c });
                 }
                 *a = if ia { 0.0 } else { 1.0 };
@@ -421,7 +425,13 @@ impl<M: Modulator> Kernel<'_, M> {
 
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn blocks_n<const CC: usize, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+    fn blocks_n<
+        const CC: usize,
+        const LOGITS: bool,
+        const R: bool,
+        const CE: bool,
+        const F: bool,
+    >(
         &self,
         c: usize,
         img: &[f32],
@@ -444,7 +454,16 @@ impl<M: Modulator> Kernel<'_, M> {
             }
             let n = (npix - o).min(LANES);
             self.step::<CC, LOGITS, R, CE, F>(
-                c, &planes, wv, kf, start + o, n, *lab, *keep_a, *keep_b, block,
+                c,
+                &planes,
+                wv,
+                kf,
+                start + o,
+                n,
+                *lab,
+                *keep_a,
+                *keep_b,
+                block,
             );
         }
         block.widen::<R, CE, F>(c, out);
