@@ -46,6 +46,36 @@ pub enum Error {
         /// The gradient buffer's length.
         got: usize,
     },
+    /// A shape with `C = 0`, or whose element count `N·C·S` overflows `usize`.
+    InvalidShape,
+    /// A slice's length does not match the shape (`N·C·S` predictions,
+    /// `N·S` class ids or `N·C·S` multilabel targets).
+    ShapeMismatch {
+        /// The length the shape implies.
+        expected: usize,
+        /// The slice's length.
+        found: usize,
+    },
+    /// A multiclass target holds an id that is negative or `>= C` and is not
+    /// the ignore index.
+    ClassIdOutOfRange {
+        /// The first offending id.
+        id: i64,
+        /// The number of classes C.
+        classes: usize,
+    },
+    /// The `classes` list is empty or names a class `>= C`.
+    InvalidClasses,
+    /// `class_weights` has a length other than C, a negative or NaN weight,
+    /// or weights that sum to 0 over the kept classes.
+    InvalidClassWeights,
+    /// More classes than the runtime-C entry points support.
+    TooManyClasses {
+        /// The number of classes C.
+        classes: usize,
+        /// The largest supported C.
+        max: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -69,6 +99,29 @@ impl fmt::Display for Error {
                 f,
                 "gradient buffer has {got} elements but the prediction has {expected}"
             ),
+            Error::InvalidShape => f.write_str("invalid shape: C = 0 or N·C·S overflows"),
+            Error::ShapeMismatch { expected, found } => {
+                write!(
+                    f,
+                    "the shape implies {expected} elements but the slice has {found}"
+                )
+            }
+            Error::ClassIdOutOfRange { id, classes } => {
+                write!(
+                    f,
+                    "class id {id} is outside 0..{classes} and not the ignore index"
+                )
+            }
+            Error::InvalidClasses => f.write_str("`classes` is empty or names a class >= C"),
+            Error::InvalidClassWeights => {
+                f.write_str("`class_weights` must have length C, be >= 0 and sum to more than 0")
+            }
+            Error::TooManyClasses { classes, max } => {
+                write!(
+                    f,
+                    "{classes} classes: the runtime-C entry points support at most {max}"
+                )
+            }
         }
     }
 }

@@ -68,6 +68,8 @@ pub mod config;
 pub mod error;
 pub mod loss;
 pub(crate) mod math;
+pub mod multiclass;
+pub mod multilabel;
 #[doc = include_str!("docs/numerics.md")]
 pub mod numerics {}
 pub mod selftest;

@@ -17,6 +17,8 @@
 //! way: they contribute nothing to any sum, even when their prediction is NaN.
 
 pub mod binary;
+pub mod multiclass;
+pub mod multilabel;
 
 use crate::error::Error;
 use wide::f32x8;
@@ -138,7 +140,7 @@ fn widen<const K: usize>(wide: &mut [[f64; LANES]; K], acc: &[f32x8; K]) {
 
 /// Folds eight lane totals in a fixed pairwise order.
 #[inline(always)]
-fn fold(l: [f64; LANES]) -> f64 {
+pub(crate) fn fold(l: [f64; LANES]) -> f64 {
     ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 }
 

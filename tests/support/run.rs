@@ -80,8 +80,61 @@ pub fn focal(c: &Case) -> Result<Focal, String> {
     })
 }
 
+/// Runs a multiclass or multilabel case (class weights rounded to f32).
+fn value_nchw(c: &Case) -> Outcome {
+    use segloss::multiclass::{self, Classes, CrossEntropy, Shape};
+    use segloss::multilabel;
+    let p = &c.params;
+    let [n, ch, s] = c.shape;
+    let weights: Option<Vec<f32>> = p
+        .class_weights
+        .as_ref()
+        .map(|w| w.iter().map(|&v| v as f32).collect());
+    let classes = Classes {
+        classes: p.classes.as_deref(),
+        weights: weights.as_deref(),
+        per_image: false,
+    };
+    let r: Result<Result<f32, segloss::Error>, String> = (|| {
+        let shape = match Shape::new(n, ch, s) {
+            Ok(shape) => shape,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(if c.mode == "multiclass" {
+            let ids: Vec<i64> = c.target.iter().map(|&t| t as i64).collect();
+            let loss = match c.kind.as_str() {
+                "dice" | "jaccard" | "tversky" => multiclass::Loss::Region(tversky(c)),
+                "focal" => multiclass::Loss::Focal(focal(c)?),
+                "cross_entropy" => multiclass::Loss::CrossEntropy(CrossEntropy {
+                    ignore_index: p.ignore_index.unwrap_or(Some(-100)),
+                    label_smoothing: f(p.label_smoothing, 0.0),
+                    reduction: reduction(p)?,
+                }),
+                other => return Err(format!("kind `{other}` has no multiclass mode")),
+            };
+            multiclass::loss(&c.pred, &ids, shape, &loss, &classes)
+        } else {
+            let target: Vec<f32> = c.target.iter().map(|&t| t as f32).collect();
+            let loss = match c.kind.as_str() {
+                "dice" | "jaccard" | "tversky" => multilabel::Loss::Region(tversky(c)),
+                "focal" => multilabel::Loss::Focal(focal(c)?),
+                other => return Err(format!("kind `{other}` has no multilabel mode")),
+            };
+            multilabel::loss(&c.pred, &target, shape, &loss, &classes)
+        })
+    })();
+    match r {
+        Ok(Ok(v)) => Outcome::Value(f64::from(v)),
+        Ok(Err(e)) => Outcome::Error(e),
+        Err(why) => Outcome::Skip(why),
+    }
+}
+
 /// Runs the loss of a case and returns its value.
 pub fn value(c: &Case) -> Outcome {
+    if c.mode == "multiclass" || c.mode == "multilabel" {
+        return value_nchw(c);
+    }
     if c.mode != "binary" {
         return Outcome::Skip(format!("mode `{}` is not supported yet", c.mode));
     }

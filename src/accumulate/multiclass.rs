@@ -1,0 +1,568 @@
+//! Multiclass mode: the softmax over channel planes and every per-class sum,
+//! in one pass over an image.
+//!
+//! # Design
+//!
+//! Logits are `N·C·S` channel planes (NCHW), labels `N·S` class ids. For one
+//! image the kernel walks the pixels in vectors of eight: it loads one vector
+//! from each of the `C` planes (the same eight pixels in every plane), takes
+//! the lane-wise max, `exp(x_c − max)`, their sum and one exact reciprocal —
+//! the softmax is *vertical* across registers, there is no transpose. In the
+//! same step it adds, per class `c`, the region terms `p_c`, `y_c`,
+//! `|p_c − y_c|` (Dice/Jaccard/Tversky), the smp focal terms of the raw logit
+//! (one-vs-rest sigmoid), and the cross-entropy terms `w_y·(lse − x_y)`,
+//! `w_y` and, with label smoothing, `Σ_c w_c·(lse − x_c)`.
+//!
+//! Every term is non-negative. As in [`super::pass`], each term is added in
+//! `f32` lanes for a block of [`BLOCK`] vectors, then each lane is widened to
+//! `f64` and the eight lanes are folded pairwise in a fixed order into the
+//! per-class `f64` totals. The last partial vector is a masked vector.
+//! Ignored pixels are masked (their `p` and `y` count as 0, also when the
+//! logits are NaN).
+//!
+//! The per-class block accumulators are arrays of capacity `CC` with `c ≤ CC`
+//! classes in use. When `c == CC ≤ 16` the loops run to the constant `CC`, so
+//! they unroll and the accumulators can stay in registers; the const-generic
+//! entry points use `CC = C`, the runtime entry points round `C` up to a
+//! capacity in `{4, 8, 16, MAX_CLASSES}` (exact, hence unrolled, for C = 4, 8,
+//! 16). The per-class operations and their order do not depend on `CC`, so
+//! both give the same bits.
+//!
+//! Labels are decoded once per block of `BLOCK·LANES` pixels (the only code
+//! generic over the id type, which also validates the ids); the arithmetic is
+//! shared by every id type.
+
+use super::{BLOCK, LANES, fold};
+use crate::accumulate::binary::{FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0};
+use crate::error::Error;
+use crate::loss::{focal::FocalSums, region::RegionSums};
+use crate::math;
+use wide::f32x8;
+
+const ONE: f32x8 = f32x8::ONE;
+const ZERO: f32x8 = f32x8::ZERO;
+
+/// The largest class count of the runtime-`C` entry points (their per-class
+/// accumulators live on the stack: about 70 KiB at this capacity).
+pub const MAX_CLASSES: usize = 256;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for u8 {}
+    impl Sealed for u16 {}
+    impl Sealed for i32 {}
+    impl Sealed for i64 {}
+}
+
+/// A class-id element type of a multiclass target: `u8`, `u16`, `i32` or
+/// `i64`, read in place.
+///
+/// An id must lie in `0..C` unless it equals the ignore index; any other
+/// value (a negative id, an id `>= C`) is reported as
+/// [`Error::ClassIdOutOfRange`].
+pub trait ClassId: Copy + sealed::Sealed {
+    /// The id as an `i64` (exact for every implementing type).
+    #[doc(hidden)]
+    fn id(self) -> i64;
+}
+
+impl ClassId for u8 {
+    #[inline(always)]
+    fn id(self) -> i64 {
+        i64::from(self)
+    }
+}
+impl ClassId for u16 {
+    #[inline(always)]
+    fn id(self) -> i64 {
+        i64::from(self)
+    }
+}
+impl ClassId for i32 {
+    #[inline(always)]
+    fn id(self) -> i64 {
+        i64::from(self)
+    }
+}
+impl ClassId for i64 {
+    #[inline(always)]
+    fn id(self) -> i64 {
+        self
+    }
+}
+
+/// The vector `exp` of the softmax: the one place to swap in a faster one.
+/// Its argument is always `x − max ≤ 0` (or NaN), so the math branch's
+/// `exp_nonpos_clamped` fits as is (measured: 1.7× at C = 4, 2.6× at C = 16 on SSE2).
+#[inline(always)]
+pub(crate) fn exp_v(x: f32x8) -> f32x8 {
+    x.exp()
+}
+
+/// Widens eight `f32` lanes and folds them in the fixed pairwise order.
+#[inline(always)]
+pub(crate) fn widen_fold(v: f32x8) -> f64 {
+    fold(v.to_array().map(f64::from))
+}
+
+/// The per-class totals of a pass (over one image or a batch).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct McTotals<const CC: usize> {
+    /// Σp_c, Σy_c, Σ|p_c − y_c| over pixels kept by the region mask.
+    pub region: [RegionSums; CC],
+    /// smp focal sums per class over pixels kept by the second mask.
+    pub focal: [FocalSums; CC],
+    /// Σ w_y·(−ln softmax_y).
+    pub ce: f64,
+    /// Σ Σ_c w_c·(−ln softmax_c) (label smoothing).
+    pub ce_smooth: f64,
+    /// Σ w_y.
+    pub ce_den: f64,
+    /// Pixels kept by the region mask.
+    pub kept_a: u64,
+    /// Pixels kept by the focal / cross-entropy mask.
+    pub kept_b: u64,
+}
+
+impl<const CC: usize> Default for McTotals<CC> {
+    fn default() -> Self {
+        McTotals {
+            region: [RegionSums::default(); CC],
+            focal: [FocalSums::default(); CC],
+            ce: 0.0,
+            ce_smooth: 0.0,
+            ce_den: 0.0,
+            kept_a: 0,
+            kept_b: 0,
+        }
+    }
+}
+
+impl<const CC: usize> McTotals<CC> {
+    /// Adds another partial result.
+    pub(crate) fn merge(&mut self, o: &Self) {
+        for (a, b) in self.region.iter_mut().zip(&o.region) {
+            a.merge(b);
+        }
+        for (a, b) in self.focal.iter_mut().zip(&o.focal) {
+            a.merge(b);
+        }
+        self.ce += o.ce;
+        self.ce_smooth += o.ce_smooth;
+        self.ce_den += o.ce_den;
+        self.kept_a = self.kept_a.saturating_add(o.kept_a);
+        self.kept_b = self.kept_b.saturating_add(o.kept_b);
+    }
+}
+
+/// The loop-invariant settings of a multiclass pass.
+#[derive(Clone, Copy)]
+pub(crate) struct Kernel<'a, M> {
+    /// Ignore index of the region part (mask A).
+    pub ignore_a: Option<i64>,
+    /// Ignore index of the focal / cross-entropy part (mask B).
+    pub ignore_b: Option<i64>,
+    /// Cross-entropy class weights (length C), or empty for all ones.
+    pub weights: &'a [f32],
+    /// Cross entropy with label smoothing: also sum Σ_c w_c·(−ln softmax_c).
+    pub smoothing: bool,
+    /// smp focal constants and γ.
+    pub focal: FocalTerm,
+    pub modulator: M,
+    /// Probability clamp of focal from probabilities: `[eps, 1 − eps]`.
+    pub eps: f32,
+}
+
+/// The block accumulators (`f32` lanes) of one block of vectors.
+struct Block<const CC: usize> {
+    sp: [f32x8; CC],
+    sy: [f32x8; CC],
+    sd: [f32x8; CC],
+    fpos: [f32x8; CC],
+    fneg: [f32x8; CC],
+    fmod: [f32x8; CC],
+    ce: f32x8,
+    ce_smooth: f32x8,
+    ce_den: f32x8,
+    kept_a: f32x8,
+    kept_b: f32x8,
+}
+
+impl<const CC: usize> Block<CC> {
+    #[inline(always)]
+    fn new() -> Self {
+        Block {
+            sp: [ZERO; CC],
+            sy: [ZERO; CC],
+            sd: [ZERO; CC],
+            fpos: [ZERO; CC],
+            fneg: [ZERO; CC],
+            fmod: [ZERO; CC],
+            ce: ZERO,
+            ce_smooth: ZERO,
+            ce_den: ZERO,
+            kept_a: ZERO,
+            kept_b: ZERO,
+        }
+    }
+
+    /// Widens the block into the totals (only the parts the plan uses).
+    #[inline(always)]
+    fn widen<const R: bool, const CE: bool, const F: bool>(
+        &mut self,
+        c: usize,
+        out: &mut McTotals<CC>,
+    ) {
+        self.widen_into::<R, CE, F>(c, out);
+        self.reset::<R, CE, F>(c);
+    }
+
+    /// Zeroes the accumulators `widen` read (only the `c` classes in use).
+    #[inline(always)]
+    fn reset<const R: bool, const CE: bool, const F: bool>(&mut self, c: usize) {
+        if R {
+            for a in [&mut self.sp, &mut self.sy, &mut self.sd] {
+                a.iter_mut().take(c).for_each(|v| *v = ZERO);
+            }
+            self.kept_a = ZERO;
+        }
+        if F {
+            for a in [&mut self.fpos, &mut self.fneg, &mut self.fmod] {
+                a.iter_mut().take(c).for_each(|v| *v = ZERO);
+            }
+        }
+        self.ce = ZERO;
+        self.ce_smooth = ZERO;
+        self.ce_den = ZERO;
+        self.kept_b = ZERO;
+    }
+
+    #[inline(always)]
+    fn widen_into<const R: bool, const CE: bool, const F: bool>(
+        &self,
+        c: usize,
+        out: &mut McTotals<CC>,
+    ) {
+        if R {
+            let sums = self.sp.iter().zip(&self.sy).zip(&self.sd);
+            for (r, ((sp, sy), sd)) in out.region.iter_mut().zip(sums).take(c) {
+                r.pred += widen_fold(*sp);
+                r.target += widen_fold(*sy);
+                r.abs_diff += widen_fold(*sd);
+            }
+            out.kept_a += widen_fold(self.kept_a) as u64;
+        }
+        if F {
+            let sums = self.fpos.iter().zip(&self.fneg).zip(&self.fmod);
+            for (f, ((p, n), m)) in out.focal.iter_mut().zip(sums).take(c) {
+                f.pos += widen_fold(*p);
+                f.neg += widen_fold(*n);
+                f.modulator += widen_fold(*m);
+            }
+        }
+        if CE {
+            out.ce += widen_fold(self.ce);
+            out.ce_smooth += widen_fold(self.ce_smooth);
+            out.ce_den += widen_fold(self.ce_den);
+        }
+        if CE || F {
+            out.kept_b += widen_fold(self.kept_b) as u64;
+        }
+    }
+}
+
+/// The labels of one block, decoded once per block (the only code that is
+/// generic over the id type): the id as `f32` lanes (−1 for an ignored id
+/// outside `0..C`) and the keep masks of the region part (A) and of the
+/// focal / cross-entropy part (B). Lanes past the end are dropped by both.
+pub(crate) struct Decoded {
+    lab: [f32x8; BLOCK],
+    keep_a: [f32x8; BLOCK],
+    keep_b: [f32x8; BLOCK],
+}
+
+impl Decoded {
+    pub(crate) fn new() -> Self {
+        Decoded {
+            lab: [ZERO; BLOCK],
+            keep_a: [ZERO; BLOCK],
+            keep_b: [ZERO; BLOCK],
+        }
+    }
+
+    /// Decodes up to `BLOCK·LANES` ids; `use_a` / `use_b` say which parts
+    /// are computed (an id outside `0..C` must be ignored by every one).
+    #[inline(always)]
+    fn decode<L: ClassId>(
+        &mut self,
+        ids: &[L],
+        c: usize,
+        ignore: (Option<i64>, Option<i64>),
+        use_a: bool,
+        use_b: bool,
+    ) -> Result<(), Error> {
+        let it = self
+            .lab
+            .iter_mut()
+            .zip(&mut self.keep_a)
+            .zip(&mut self.keep_b);
+        let mut chunks = ids.chunks(LANES);
+        for ((lab, ka), kb) in it {
+            let chunk = chunks.next().unwrap_or(&[]);
+            let mut l = [-1.0f32; LANES];
+            let mut a = [0.0f32; LANES];
+            let mut b = [0.0f32; LANES];
+            for (((t, l), a), b) in chunk.iter().zip(&mut l).zip(&mut a).zip(&mut b) {
+                let id = t.id();
+                let ia = use_a && ignore.0 == Some(id);
+                let ib = use_b && ignore.1 == Some(id);
+                if id >= 0 && (id as u64) < c as u64 {
+                    *l = id as f32;
+                } else if (use_a && !ia) || (use_b && !ib) {
+                    return Err(Error::ClassIdOutOfRange { id, classes: c });
+                }
+                *a = if ia { 0.0 } else { 1.0 };
+                *b = if ib { 0.0 } else { 1.0 };
+            }
+            *lab = f32x8::new(l);
+            *ka = f32x8::new(a).simd_ne(ZERO);
+            *kb = f32x8::new(b).simd_ne(ZERO);
+        }
+        Ok(())
+    }
+}
+
+/// One vector of a plane at pixel offset `o`: `n` lanes read, the rest 0.
+#[inline(always)]
+fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
+    if n == LANES {
+        match plane
+            .get(o..o + LANES)
+            .and_then(|s| <&[f32; LANES]>::try_from(s).ok())
+        {
+            Some(a) => f32x8::new(*a),
+            None => ZERO,
+        }
+    } else {
+        let mut a = [0.0f32; LANES];
+        if let Some(src) = plane.get(o..o + n) {
+            a.iter_mut().zip(src).for_each(|(d, s)| *d = *s);
+        }
+        f32x8::new(a)
+    }
+}
+
+/// The per-image scratch: block accumulators, decoded labels, constants.
+pub(crate) struct Scratch<const CC: usize> {
+    block: Block<CC>,
+    dec: Decoded,
+    wv: [f32x8; CC],
+    kf: [f32x8; CC],
+}
+
+impl<M: Modulator> Kernel<'_, M> {
+    /// Adds one image (`c` planes of `s` pixels, `s` labels) into `out`.
+    ///
+    /// `R`: region sums (mask A); `CE`: cross-entropy sums (mask B, needs
+    /// `LOGITS`); `F`: focal sums (mask B). Only the label decoding is
+    /// generic over the id type; the arithmetic ([`Self::blocks`]) is shared.
+    #[inline(always)]
+    pub(crate) fn image<
+        L: ClassId,
+        const CC: usize,
+        const LOGITS: bool,
+        const R: bool,
+        const CE: bool,
+        const F: bool,
+    >(
+        &self,
+        c: usize,
+        s: usize,
+        img: &[f32],
+        labels: &[L],
+        out: &mut McTotals<CC>,
+    ) -> Result<(), Error> {
+        let mut sc = Scratch::<CC> {
+            block: Block::new(),
+            dec: Decoded::new(),
+            wv: [ONE; CC],
+            kf: [ZERO; CC],
+        };
+        for (d, w) in sc.wv.iter_mut().zip(self.weights) {
+            *d = f32x8::splat(*w);
+        }
+        for (k, d) in sc.kf.iter_mut().enumerate() {
+            *d = f32x8::splat(k as f32);
+        }
+        let step = BLOCK * LANES;
+        let ignore = (self.ignore_a, self.ignore_b);
+        for (start, ids) in (0..s).step_by(step).zip(labels.chunks(step)) {
+            sc.dec.decode(ids, c, ignore, R, CE || F)?;
+            self.blocks::<CC, LOGITS, R, CE, F>(c, img, s, start, ids.len(), &mut sc, out);
+        }
+        Ok(())
+    }
+
+    /// The arithmetic of one block of `npix` pixels from pixel `start`:
+    /// exactly sized loops when `c == CC <= 16`, a runtime count otherwise
+    /// (the same operations in the same order either way).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn blocks<const CC: usize, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+        &self,
+        c: usize,
+        img: &[f32],
+        s: usize,
+        start: usize,
+        npix: usize,
+        sc: &mut Scratch<CC>,
+        out: &mut McTotals<CC>,
+    ) {
+        if CC <= 16 && c == CC {
+            self.blocks_n::<CC, LOGITS, R, CE, F>(CC, img, s, start, npix, sc, out);
+        } else {
+            self.blocks_n::<CC, LOGITS, R, CE, F>(c, img, s, start, npix, sc, out);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn blocks_n<
+        const CC: usize,
+        const LOGITS: bool,
+        const R: bool,
+        const CE: bool,
+        const F: bool,
+    >(
+        &self,
+        c: usize,
+        img: &[f32],
+        s: usize,
+        start: usize,
+        npix: usize,
+        sc: &mut Scratch<CC>,
+        out: &mut McTotals<CC>,
+    ) {
+        let mut planes: [&[f32]; CC] = [&[]; CC];
+        for (d, p) in planes.iter_mut().zip(img.chunks_exact(s.max(1))).take(c) {
+            *d = p;
+        }
+        let Scratch { block, dec, wv, kf } = sc;
+        let vecs = dec.lab.iter().zip(&dec.keep_a).zip(&dec.keep_b);
+        for (i, ((lab, keep_a), keep_b)) in vecs.enumerate() {
+            let o = i * LANES;
+            if o >= npix {
+                break;
+            }
+            let n = (npix - o).min(LANES);
+            self.step::<CC, LOGITS, R, CE, F>(
+                c,
+                &planes,
+                wv,
+                kf,
+                start + o,
+                n,
+                *lab,
+                *keep_a,
+                *keep_b,
+                block,
+            );
+        }
+        block.widen::<R, CE, F>(c, out);
+    }
+
+    /// Eight pixels (`n` of them real) at offset `o`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn step<const CC: usize, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+        &self,
+        c: usize,
+        planes: &[&[f32]; CC],
+        wv: &[f32x8; CC],
+        kf: &[f32x8; CC],
+        o: usize,
+        n: usize,
+        lab: f32x8,
+        keep_a: f32x8,
+        keep_b: f32x8,
+        b: &mut Block<CC>,
+    ) {
+        let mut x = [ZERO; CC];
+        for (d, p) in x.iter_mut().zip(planes).take(c) {
+            *d = load(p, o, n);
+        }
+
+        // The vertical softmax: max, exp, sum, one exact reciprocal.
+        let mut m = ZERO;
+        let mut sum = ONE;
+        let mut e = [ZERO; CC];
+        if LOGITS && (R || CE) {
+            m = x
+                .iter()
+                .take(c)
+                .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
+            sum = ZERO;
+            for (d, v) in e.iter_mut().zip(&x).take(c) {
+                *d = exp_v(*v - m);
+                sum += *d;
+            }
+        }
+
+        if R {
+            let inv = ONE / sum;
+            let it = b.sp.iter_mut().zip(&mut b.sy).zip(&mut b.sd);
+            let src = if LOGITS { &e } else { &x };
+            for (((sp, sy), sd), (v, k)) in it.zip(src.iter().zip(kf)).take(c) {
+                let p = if LOGITS { *v * inv } else { *v };
+                let p = p & keep_a;
+                let y = ONE & (lab.simd_eq(*k) & keep_a);
+                *sp += p;
+                *sy += y;
+                *sd += (p - y).abs();
+            }
+            b.kept_a += ONE & keep_a;
+        }
+
+        if CE {
+            let lse = m + math::ln(sum);
+            let mut xy = ZERO;
+            let mut wy = ZERO;
+            for ((xk, wk), k) in x.iter().zip(wv).zip(kf).take(c) {
+                let eq = lab.simd_eq(*k);
+                xy = eq.select(*xk, xy);
+                wy = eq.select(*wk, wy);
+            }
+            b.ce += mul0(wy, lse - xy) & keep_b;
+            b.ce_den += wy & keep_b;
+            if self.smoothing {
+                let mut sm = ZERO;
+                for (xk, wk) in x.iter().zip(wv).take(c) {
+                    sm += mul0(*wk, lse - *xk);
+                }
+                b.ce_smooth += sm & keep_b;
+            }
+        }
+
+        if F {
+            let (lo, hi) = (f32x8::splat(self.eps), f32x8::splat(1.0 - self.eps));
+            let it = b.fpos.iter_mut().zip(&mut b.fneg).zip(&mut b.fmod);
+            for (((fp, fneg), fm), (xk, k)) in it.zip(x.iter().zip(kf)).take(c) {
+                let xk = if LOGITS {
+                    *xk
+                } else {
+                    math::ln(clamp_hi(clamp_lo(*xk, lo), hi))
+                };
+                let y = ONE & lab.simd_eq(*k);
+                let l = link::<true>(xk);
+                let logpt = self.focal.logpt::<true>(&l, y);
+                let [pos, neg, md] = self.focal.terms(self.modulator, logpt, y);
+                *fp += pos & keep_b;
+                *fneg += neg & keep_b;
+                *fm += md & keep_b;
+            }
+        }
+        if CE || F {
+            b.kept_b += ONE & keep_b;
+        }
+    }
+}

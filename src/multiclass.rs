@@ -1,0 +1,723 @@
+//! Multiclass mode: `N·C·S` logits in channel planes (NCHW) and `N·S` class
+//! ids, one fused pass per call.
+//!
+//! Probabilities are the softmax over the `C` planes at each pixel
+//! (`from_logits = true`), or the prediction itself. Class ids are `u8`,
+//! `u16`, `i32` or `i64` ([`ClassId`]); an id equal to the loss's ignore
+//! index drops that pixel (`p_c = y_c = 0` in every class for the region
+//! losses; not counted for focal and cross entropy).
+//!
+//! - Region losses ([`dice`], [`jaccard`], [`tversky`]) follow smp: per-class
+//!   sums over the batch (or per image with [`Classes::per_image`]), the
+//!   empty-class rule, the `classes` subset and the `class_weights` mean.
+//! - [`focal`] is smp's one-vs-rest sigmoid focal loss per class.
+//! - [`cross_entropy`] is PyTorch's `cross_entropy` with class weights,
+//!   `ignore_index` and label smoothing.
+//! - [`dice_ce`] and [`dice_focal`] compute a region loss and cross entropy
+//!   (or focal) from one read of the data (MONAI `DiceCELoss`, `DiceFocalLoss`).
+//!
+//! [`loss`] takes any [`Loss`] with a runtime class count (up to
+//! [`MAX_CLASSES`]); [`loss_fixed`] takes `C` as a const generic so the
+//! per-class accumulators of small class counts stay in registers. Both give
+//! the same bits.
+//!
+//! ```
+//! use segloss::multiclass::{self, Classes, Shape};
+//! use segloss::Region;
+//! // One image, three classes, four pixels: planes of logits, then labels.
+//! let logits = [
+//!     4.0f32, -1.0, -1.0, 0.0, // class 0
+//!     -1.0, 4.0, -1.0, 0.0, // class 1
+//!     -1.0, -1.0, 4.0, 0.0, // class 2
+//! ];
+//! let labels = [0u8, 1, 2, 255];
+//! let shape = Shape::new(1, 3, 4).unwrap();
+//! let cfg = Region::default().with_ignore_index(Some(255.0));
+//! let dice = multiclass::dice(&logits, &labels, shape, &cfg, &Classes::default()).unwrap();
+//! assert!(dice > 0.0 && dice < 0.02);
+//! ```
+
+pub use crate::accumulate::multiclass::{ClassId, MAX_CLASSES};
+
+use crate::accumulate::binary::{FocalTerm, IntGamma, Modulator, RealGamma};
+use crate::accumulate::multiclass::{Kernel, McTotals};
+use crate::config::{Focal, Reduction, Region, Tversky};
+use crate::error::{Error, check};
+use crate::loss::region::{RegionSums, tversky_power};
+
+/// The shape `[N, C, S]` of a prediction: `N` images, `C` channels (classes),
+/// `S` pixels per image (H·W or D·H·W).
+///
+/// ```
+/// use segloss::multiclass::Shape;
+/// let s = Shape::new(2, 4, 16).unwrap();
+/// assert_eq!((s.len(), s.pixels()), (128, 32));
+/// assert!(Shape::new(2, 0, 16).is_err());
+/// assert!(Shape::new(usize::MAX, 2, 2).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    n: usize,
+    c: usize,
+    s: usize,
+}
+
+impl Shape {
+    /// A shape; fails with [`Error::InvalidShape`] if `c == 0` or `N·C·S`
+    /// overflows, and with [`Error::Empty`] if it holds no element.
+    pub fn new(n: usize, c: usize, s: usize) -> Result<Shape, Error> {
+        if c == 0 {
+            return Err(Error::InvalidShape);
+        }
+        let len = n
+            .checked_mul(c)
+            .and_then(|v| v.checked_mul(s))
+            .ok_or(Error::InvalidShape)?;
+        if len == 0 {
+            return Err(Error::Empty);
+        }
+        Ok(Shape { n, c, s })
+    }
+    /// Images N.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    /// Channels (classes) C.
+    pub fn c(&self) -> usize {
+        self.c
+    }
+    /// Pixels per image S.
+    pub fn s(&self) -> usize {
+        self.s
+    }
+    /// Elements of the prediction, `N·C·S`.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        self.n * self.c * self.s
+    }
+    /// Pixels of the batch, `N·S` (the length of a multiclass target).
+    pub fn pixels(&self) -> usize {
+        self.n * self.s
+    }
+    /// Checks a slice length against the shape.
+    pub(crate) fn expect(expected: usize, found: usize) -> Result<(), Error> {
+        if expected == found {
+            Ok(())
+        } else {
+            Err(Error::ShapeMismatch { expected, found })
+        }
+    }
+}
+
+/// Which classes a loss averages and how (smp's `classes` and
+/// `class_weights`, MONAI's `batch`). Borrowed slices, no allocation.
+///
+/// - `classes`: the region losses keep only these class ids (non-empty, each
+///   `< C`). Focal and cross entropy ignore it.
+/// - `weights`: length C, indexed by class id (also with `classes`), each
+///   `>= 0`, not NaN, summing to more than 0 over the kept classes. The
+///   region and focal losses return `Σ w_c·loss_c / Σ w_c`; cross entropy
+///   uses them as PyTorch's `weight`.
+/// - `per_image`: the region losses compute each class's score per image
+///   (MONAI `batch=False`) instead of over the whole batch (smp), then return
+///   the mean over images of the (weighted) class mean, the empty-class rule
+///   applying per image; Tversky's γ is applied to that mean. Focal and
+///   cross entropy ignore it.
+///
+/// ```
+/// use segloss::multiclass::Classes;
+/// let w = [0.5f32, 1.0, 2.0];
+/// let c = Classes::default().with_classes(Some(&[1, 2])).with_weights(Some(&w));
+/// assert!(c.validate(3).is_ok());
+/// assert!(c.validate(2).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Classes<'a> {
+    /// Class ids kept by the region losses; none = all. Default none.
+    pub classes: Option<&'a [usize]>,
+    /// Per-class weights (length C); none = all 1. Default none.
+    pub weights: Option<&'a [f32]>,
+    /// Region losses per image, then the mean. Default `false` (batch pooling).
+    pub per_image: bool,
+}
+
+impl<'a> Classes<'a> {
+    /// Sets [`classes`](Self::classes).
+    pub fn with_classes(mut self, v: Option<&'a [usize]>) -> Self {
+        self.classes = v;
+        self
+    }
+    /// Sets [`weights`](Self::weights).
+    pub fn with_weights(mut self, v: Option<&'a [f32]>) -> Self {
+        self.weights = v;
+        self
+    }
+    /// Sets [`per_image`](Self::per_image).
+    pub fn with_per_image(mut self, v: bool) -> Self {
+        self.per_image = v;
+        self
+    }
+    /// Checks the lists against `c` classes.
+    pub fn validate(&self, c: usize) -> Result<(), Error> {
+        if let Some(list) = self.classes
+            && (list.is_empty() || list.iter().any(|&k| k >= c))
+        {
+            return Err(Error::InvalidClasses);
+        }
+        if let Some(w) = self.weights {
+            if w.len() != c || w.iter().any(|&v| v.is_nan() || v < 0.0 || v.is_infinite()) {
+                return Err(Error::InvalidClassWeights);
+            }
+            let sum = |ks: &mut dyn Iterator<Item = usize>| -> f64 {
+                ks.map(|k| w.get(k).map_or(0.0, |&v| f64::from(v))).sum()
+            };
+            let all = sum(&mut (0..c));
+            let kept = match self.classes {
+                Some(list) => sum(&mut list.iter().copied()),
+                None => all,
+            };
+            if all.is_nan() || kept.is_nan() || all <= 0.0 || kept <= 0.0 {
+                return Err(Error::InvalidClassWeights);
+            }
+        }
+        Ok(())
+    }
+
+    /// `Σ w_k·l_k / Σ w_k` over the kept classes (`all`: every class).
+    fn mean(&self, c: usize, all: bool, loss: impl Fn(usize) -> f64) -> f64 {
+        let w = |k: usize| {
+            self.weights
+                .and_then(|w| w.get(k))
+                .map_or(1.0, |&v| f64::from(v))
+        };
+        let (mut num, mut den) = (0.0, 0.0);
+        let mut add = |k: usize| {
+            num += w(k) * loss(k);
+            den += w(k);
+        };
+        match self.classes {
+            Some(list) if !all => list.iter().for_each(|&k| add(k)),
+            _ => (0..c).for_each(add),
+        }
+        num / den
+    }
+}
+
+/// PyTorch's multiclass `cross_entropy` options (class weights come from
+/// [`Classes::weights`]).
+///
+/// ```
+/// let cfg = segloss::multiclass::CrossEntropy::default().with_label_smoothing(0.1);
+/// assert!(cfg.validate().is_ok());
+/// assert!(cfg.with_label_smoothing(1.5).validate().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CrossEntropy {
+    /// Pixels whose id equals this are dropped (not counted). Default `Some(-100)`.
+    pub ignore_index: Option<i64>,
+    /// Label smoothing `ls` in `[0, 1]`. Default `0`.
+    pub label_smoothing: f32,
+    /// Mean over `Σ w_{y_i}` of the kept pixels (default), or sum.
+    pub reduction: Reduction,
+}
+
+impl Default for CrossEntropy {
+    fn default() -> Self {
+        CrossEntropy {
+            ignore_index: Some(-100),
+            label_smoothing: 0.0,
+            reduction: Reduction::Mean,
+        }
+    }
+}
+
+impl CrossEntropy {
+    /// Sets [`ignore_index`](Self::ignore_index).
+    pub fn with_ignore_index(mut self, v: Option<i64>) -> Self {
+        self.ignore_index = v;
+        self
+    }
+    /// Sets [`label_smoothing`](Self::label_smoothing).
+    pub fn with_label_smoothing(mut self, v: f32) -> Self {
+        self.label_smoothing = v;
+        self
+    }
+    /// Sets [`reduction`](Self::reduction).
+    pub fn with_reduction(mut self, v: Reduction) -> Self {
+        self.reduction = v;
+        self
+    }
+    /// Checks every field's domain.
+    pub fn validate(&self) -> Result<(), Error> {
+        let ls = self.label_smoothing;
+        check("label_smoothing", ls, (0.0..=1.0).contains(&ls))
+    }
+}
+
+/// A multiclass loss, or a weighted sum of two computed in one pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loss {
+    /// Dice, Jaccard or Tversky ([`Tversky::dice`], [`Tversky::jaccard`]).
+    Region(Tversky),
+    /// smp's focal loss, one-vs-rest per class.
+    Focal(Focal),
+    /// PyTorch's `cross_entropy` (logits only).
+    CrossEntropy(CrossEntropy),
+    /// `lambda_region·region + lambda_ce·cross_entropy` (MONAI `DiceCELoss`);
+    /// the region loss must be from logits.
+    RegionCe {
+        /// The region loss.
+        region: Tversky,
+        /// The cross entropy.
+        ce: CrossEntropy,
+        /// Weight of the region loss, finite and `>= 0`.
+        lambda_region: f32,
+        /// Weight of the cross entropy, finite and `>= 0`.
+        lambda_ce: f32,
+    },
+    /// `lambda_region·region + lambda_focal·focal` (MONAI `DiceFocalLoss`);
+    /// both must agree on `from_logits`.
+    RegionFocal {
+        /// The region loss.
+        region: Tversky,
+        /// The focal loss.
+        focal: Focal,
+        /// Weight of the region loss, finite and `>= 0`.
+        lambda_region: f32,
+        /// Weight of the focal loss, finite and `>= 0`.
+        lambda_focal: f32,
+    },
+}
+
+impl Loss {
+    /// Checks every parameter.
+    pub fn validate(&self) -> Result<(), Error> {
+        let lambda = |name, v: f32| check(name, v, v >= 0.0 && v.is_finite());
+        match self {
+            Loss::Region(t) => t.validate(),
+            Loss::Focal(f) => f.validate(),
+            Loss::CrossEntropy(ce) => ce.validate(),
+            Loss::RegionCe {
+                region,
+                ce,
+                lambda_region,
+                lambda_ce,
+            } => {
+                region.validate()?;
+                ce.validate()?;
+                lambda("lambda_region", *lambda_region)?;
+                lambda("lambda_ce", *lambda_ce)?;
+                if !region.region.from_logits {
+                    return Err(Error::ConfigMismatch {
+                        field: "from_logits",
+                    });
+                }
+                Ok(())
+            }
+            Loss::RegionFocal {
+                region,
+                focal,
+                lambda_region,
+                lambda_focal,
+            } => {
+                region.validate()?;
+                focal.validate()?;
+                lambda("lambda_region", *lambda_region)?;
+                lambda("lambda_focal", *lambda_focal)?;
+                if region.region.from_logits != focal.from_logits {
+                    return Err(Error::ConfigMismatch {
+                        field: "from_logits",
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An `f32` ignore value as a class id; a value no integer equals gives none.
+fn ignore_id(v: Option<f32>) -> Option<i64> {
+    v.filter(|v| v.abs() < 9.0e18 && (*v as i64) as f32 == *v)
+        .map(|v| v as i64)
+}
+
+/// The weighted class mean of the region losses of one set of sums.
+fn region_mean(sums: &[RegionSums], c: usize, t: &Tversky, classes: &Classes) -> f64 {
+    let (a, b) = (f64::from(t.alpha), f64::from(t.beta));
+    classes.mean(c, false, |k| {
+        sums.get(k).map_or(0.0, |s| s.class_loss(a, b, &t.region))
+    })
+}
+
+/// What a loss needs from a pass.
+struct Plan<'a> {
+    region: Option<&'a Tversky>,
+    focal: Option<&'a Focal>,
+    ce: Option<&'a CrossEntropy>,
+    lambdas: (f64, f64),
+}
+
+impl Loss {
+    fn plan(&self) -> Plan<'_> {
+        let mut p = Plan {
+            region: None,
+            focal: None,
+            ce: None,
+            lambdas: (1.0, 1.0),
+        };
+        match self {
+            Loss::Region(t) => p.region = Some(t),
+            Loss::Focal(f) => p.focal = Some(f),
+            Loss::CrossEntropy(ce) => p.ce = Some(ce),
+            Loss::RegionCe {
+                region,
+                ce,
+                lambda_region,
+                lambda_ce,
+            } => {
+                p.region = Some(region);
+                p.ce = Some(ce);
+                p.lambdas = (f64::from(*lambda_region), f64::from(*lambda_ce));
+            }
+            Loss::RegionFocal {
+                region,
+                focal,
+                lambda_region,
+                lambda_focal,
+            } => {
+                p.region = Some(region);
+                p.focal = Some(focal);
+                p.lambdas = (f64::from(*lambda_region), f64::from(*lambda_focal));
+            }
+        }
+        p
+    }
+}
+
+/// Runs the pass image by image and returns the totals and, with
+/// `per_image`, the sum over images of the region class means.
+#[allow(clippy::too_many_arguments)]
+fn drive<
+    L: ClassId,
+    M: Modulator,
+    const CC: usize,
+    const LOGITS: bool,
+    const R: bool,
+    const CE: bool,
+    const F: bool,
+>(
+    k: &Kernel<'_, M>,
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    per_image: Option<(&Tversky, &Classes)>,
+) -> Result<(McTotals<CC>, f64), Error> {
+    let (c, s) = (shape.c, shape.s);
+    let mut total = McTotals::<CC>::default();
+    let mut image_sum = 0.0;
+    for (img, labels) in pred.chunks_exact(c * s).zip(target.chunks_exact(s)) {
+        let mut t = McTotals::<CC>::default();
+        k.image::<L, CC, LOGITS, R, CE, F>(c, s, img, labels, &mut t)?;
+        if let Some((tv, classes)) = per_image {
+            image_sum += region_mean(&t.region, c, tv, classes);
+        }
+        total.merge(&t);
+    }
+    Ok((total, image_sum))
+}
+
+/// Dispatches on `from_logits`, the plan and γ, then finalises.
+fn run<L: ClassId, const CC: usize>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    loss: &Loss,
+    classes: &Classes,
+) -> Result<f32, Error> {
+    let c = shape.c;
+    if c > CC {
+        return Err(Error::TooManyClasses {
+            classes: c,
+            max: CC,
+        });
+    }
+    loss.validate()?;
+    classes.validate(c)?;
+    Shape::expect(shape.len(), pred.len())?;
+    Shape::expect(shape.pixels(), target.len())?;
+    let plan = loss.plan();
+    let focal_cfg = plan.focal.copied().unwrap_or_default();
+    let ignore_a = plan.region.and_then(|t| ignore_id(t.region.ignore_index));
+    let ignore_b = match (plan.ce, plan.focal) {
+        (Some(ce), _) => ce.ignore_index,
+        (None, Some(f)) => ignore_id(f.ignore_index),
+        (None, None) => None,
+    };
+    let weights: &[f32] = match (plan.ce, classes.weights) {
+        (Some(_), Some(w)) => w,
+        _ => &[],
+    };
+    let smoothing = plan.ce.is_some_and(|ce| ce.label_smoothing != 0.0);
+    let ft = FocalTerm::new(focal_cfg.eps, focal_cfg.reduced_threshold);
+    macro_rules! kernel {
+        ($m:expr) => {
+            Kernel {
+                ignore_a,
+                ignore_b,
+                weights,
+                smoothing,
+                focal: ft,
+                modulator: $m,
+                eps: focal_cfg.eps,
+            }
+        };
+    }
+    let per_image = match plan.region {
+        Some(t) if classes.per_image => Some((t, classes)),
+        _ => None,
+    };
+    let logits = match (plan.region, plan.focal) {
+        (Some(t), _) => t.region.from_logits,
+        (None, Some(f)) => f.from_logits,
+        (None, None) => true,
+    };
+    macro_rules! go {
+        ($m:expr, $r:literal, $ce:literal, $f:literal) => {
+            if logits {
+                drive::<L, _, CC, true, $r, $ce, $f>(&kernel!($m), pred, target, shape, per_image)
+            } else {
+                drive::<L, _, CC, false, $r, $ce, $f>(&kernel!($m), pred, target, shape, per_image)
+            }
+        };
+    }
+    macro_rules! gamma {
+        ($r:literal, $f:literal) => {{
+            let g = focal_cfg.gamma;
+            if g == 2.0 {
+                go!(IntGamma::<2>, $r, false, $f)
+            } else if g == 0.0 {
+                go!(IntGamma::<0>, $r, false, $f)
+            } else {
+                go!(RealGamma(g), $r, false, $f)
+            }
+        }};
+    }
+    let none = IntGamma::<0>;
+    let (tot, image_sum) = match (
+        plan.region.is_some(),
+        plan.ce.is_some(),
+        plan.focal.is_some(),
+    ) {
+        (true, false, false) => go!(none, true, false, false),
+        (false, true, false) => {
+            drive::<L, _, CC, true, false, true, false>(&kernel!(none), pred, target, shape, None)
+        }
+        (true, true, _) => drive::<L, _, CC, true, true, true, false>(
+            &kernel!(none),
+            pred,
+            target,
+            shape,
+            per_image,
+        ),
+        (false, false, true) => gamma!(false, true),
+        _ => gamma!(true, true),
+    }?;
+
+    let mut value = 0.0;
+    if let Some(t) = plan.region {
+        let mean = if per_image.is_some() {
+            image_sum / shape.n as f64
+        } else {
+            region_mean(&tot.region, c, t, classes)
+        };
+        value += plan.lambdas.0 * tversky_power(mean, t.gamma);
+    }
+    if let Some(ce) = plan.ce {
+        let ls = f64::from(ce.label_smoothing);
+        let mut total = (1.0 - ls) * tot.ce;
+        if ls != 0.0 {
+            total += ls / c as f64 * tot.ce_smooth;
+        }
+        let v = match ce.reduction {
+            Reduction::Mean => total / tot.ce_den,
+            Reduction::Sum => total,
+        };
+        value += plan.lambdas.1 * v;
+    }
+    if let Some(f) = plan.focal {
+        let v = classes.mean(c, true, |k| {
+            tot.focal.get(k).map_or(0.0, |s| {
+                s.smp(f.alpha, f.normalized, f.reduction, tot.kept_b)
+            })
+        });
+        value += plan.lambdas.1 * v;
+    }
+    Ok(value as f32)
+}
+
+/// Any multiclass [`Loss`], with the class count taken from `shape` at run
+/// time (`C <= MAX_CLASSES`, else [`Error::TooManyClasses`]).
+///
+/// `pred` holds `N·C·S` values, `target` `N·S` class ids; any other length
+/// is [`Error::ShapeMismatch`].
+pub fn loss<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    loss: &Loss,
+    classes: &Classes,
+) -> Result<f32, Error> {
+    match shape.c {
+        0..=4 => run::<L, 4>(pred, target, shape, loss, classes),
+        5..=8 => run::<L, 8>(pred, target, shape, loss, classes),
+        9..=16 => run::<L, 16>(pred, target, shape, loss, classes),
+        17..=MAX_CLASSES => run::<L, MAX_CLASSES>(pred, target, shape, loss, classes),
+        classes => Err(Error::TooManyClasses {
+            classes,
+            max: MAX_CLASSES,
+        }),
+    }
+}
+
+/// [`loss`] with the class count `C` fixed at compile time, so the
+/// per-class accumulators are sized exactly (best for `C` in `2..=16`).
+/// `shape.c()` must equal `C` ([`Error::ShapeMismatch`] otherwise). Gives the
+/// same bits as [`loss`].
+///
+/// ```
+/// use segloss::multiclass::{self, Classes, Loss, Shape};
+/// let logits = [1.0f32, -1.0, 0.5, -0.5, 2.0, 0.0];
+/// let labels = [0i64, 1];
+/// let shape = Shape::new(1, 3, 2).unwrap();
+/// let l = Loss::Region(segloss::Tversky::default());
+/// let a = multiclass::loss_fixed::<3, _>(&logits, &labels, shape, &l, &Classes::default());
+/// let b = multiclass::loss(&logits, &labels, shape, &l, &Classes::default());
+/// assert_eq!(a, b);
+/// ```
+pub fn loss_fixed<const C: usize, L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    loss: &Loss,
+    classes: &Classes,
+) -> Result<f32, Error> {
+    Shape::expect(C, shape.c)?;
+    run::<L, C>(pred, target, shape, loss, classes)
+}
+
+/// Dice loss (smp `DiceLoss`, multiclass mode).
+pub fn dice<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &Region,
+    classes: &Classes,
+) -> Result<f32, Error> {
+    loss(
+        pred,
+        target,
+        shape,
+        &Loss::Region(Tversky::dice(*cfg)),
+        classes,
+    )
+}
+
+/// Jaccard loss (smp `JaccardLoss`, multiclass mode).
+pub fn jaccard<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &Region,
+    classes: &Classes,
+) -> Result<f32, Error> {
+    loss(
+        pred,
+        target,
+        shape,
+        &Loss::Region(Tversky::jaccard(*cfg)),
+        classes,
+    )
+}
+
+/// Tversky loss (smp `TverskyLoss`, multiclass mode; γ applied to the class mean).
+pub fn tversky<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &Tversky,
+    classes: &Classes,
+) -> Result<f32, Error> {
+    loss(pred, target, shape, &Loss::Region(*cfg), classes)
+}
+
+/// smp's `FocalLoss` in multiclass mode: one-vs-rest sigmoid focal per class
+/// on the raw logits (`from_logits = false`: `x = ln p`, `p` clamped to
+/// `[eps, 1 − eps]`), each class reduced on its own, then the (weighted) mean.
+pub fn focal<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &Focal,
+    classes: &Classes,
+) -> Result<f32, Error> {
+    loss(pred, target, shape, &Loss::Focal(*cfg), classes)
+}
+
+/// PyTorch's `cross_entropy` on logits (weights from `classes.weights`).
+///
+/// ```
+/// use segloss::multiclass::{self, Classes, CrossEntropy, Shape};
+/// let logits = [0.0f32, 0.0]; // two classes, one pixel: p = 1/2
+/// let ce = multiclass::cross_entropy(&logits, &[1u8], Shape::new(1, 2, 1).unwrap(),
+///     &CrossEntropy::default(), &Classes::default()).unwrap();
+/// assert!((ce - core::f32::consts::LN_2).abs() < 1e-6);
+/// ```
+pub fn cross_entropy<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &CrossEntropy,
+    classes: &Classes,
+) -> Result<f32, Error> {
+    loss(pred, target, shape, &Loss::CrossEntropy(*cfg), classes)
+}
+
+/// `lambda_dice·dice + lambda_ce·cross_entropy` from one pass (MONAI
+/// `DiceCELoss`).
+pub fn dice_ce<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    dice: &Region,
+    ce: &CrossEntropy,
+    lambdas: (f32, f32),
+    classes: &Classes,
+) -> Result<f32, Error> {
+    let l = Loss::RegionCe {
+        region: Tversky::dice(*dice),
+        ce: *ce,
+        lambda_region: lambdas.0,
+        lambda_ce: lambdas.1,
+    };
+    loss(pred, target, shape, &l, classes)
+}
+
+/// `lambda_dice·dice + lambda_focal·focal` from one pass (MONAI
+/// `DiceFocalLoss`).
+pub fn dice_focal<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    dice: &Region,
+    focal: &Focal,
+    lambdas: (f32, f32),
+    classes: &Classes,
+) -> Result<f32, Error> {
+    let l = Loss::RegionFocal {
+        region: Tversky::dice(*dice),
+        focal: *focal,
+        lambda_region: lambdas.0,
+        lambda_focal: lambdas.1,
+    };
+    loss(pred, target, shape, &l, classes)
+}
