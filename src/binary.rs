@@ -48,12 +48,7 @@ fn region_sums<T: Target, const LOGITS: bool>(
     let t = pass(pred, target, ignore, |x, y| {
         region_terms(prob::<LOGITS>(x), y)
     })?;
-    let [pred, target, abs_diff] = t.sums;
-    Ok(RegionSums {
-        pred,
-        target,
-        abs_diff,
-    })
+    Ok(RegionSums::from_sums(t.sums))
 }
 
 /// Dice loss, smp `DiceLoss` in binary mode: Tversky with α = β = 0.5.

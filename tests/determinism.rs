@@ -5,5 +5,8 @@
 
 #[test]
 fn fingerprint_matches_the_committed_value() {
-    assert_eq!(segloss::selftest::fingerprint(), segloss::selftest::EXPECTED);
+    assert_eq!(
+        segloss::selftest::fingerprint(),
+        segloss::selftest::EXPECTED
+    );
 }

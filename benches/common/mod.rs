@@ -94,7 +94,7 @@ fn fused(d: &Data, from_logits: bool) -> f32 {
     let mut acc = BinaryAccumulator::new(cfg).unwrap();
     let pred = if from_logits { &d.logits } else { &d.probs };
     acc.update(pred, &d.target).unwrap();
-    acc.stats().region.pred as f32
+    acc.stats().region.pred() as f32
 }
 
 thread_local! {

@@ -70,10 +70,17 @@ pub(crate) fn prob<const LOGITS: bool>(x: f32x8) -> f32x8 {
     if LOGITS { math::sigmoid(x) } else { x }
 }
 
-/// Σp, Σy, Σ|p − y|.
+/// `[min(p, y), max(p − y, 0), max(y − p, 0)]`: the terms of `I`, `FP`, `FN`
+/// (see [`RegionSums`]). Compare-and-select keeps NaN: a NaN `p` reaches `I`
+/// and `FP`, a NaN `y` reaches `FP` and `FN`.
 #[inline(always)]
 pub(crate) fn region_terms(p: f32x8, y: f32x8) -> [f32x8; 3] {
-    [p, y, (p - y).abs()]
+    let (d, e) = (p - y, y - p);
+    [
+        p.simd_gt(y).select(y, p),
+        d.simd_lt(ZERO).select(ZERO, d),
+        e.simd_lt(ZERO).select(ZERO, e),
+    ]
 }
 
 /// Σp·y, Σp(1−y), Σ(1−p)y, Σ(1−p)(1−y).
@@ -325,7 +332,7 @@ pub struct BinaryStats {
     pub count: u64,
     /// Elements not ignored.
     pub kept: u64,
-    /// Σp, Σy, Σ|p − y| (Dice, Jaccard, Tversky).
+    /// `I`, `FP`, `FN` (Dice, Jaccard, Tversky).
     pub region: RegionSums,
     /// Soft confusion sums (smp's `MCCLoss`).
     pub soft: SoftConfusion,
@@ -359,11 +366,7 @@ impl BinaryStats {
         BinaryStats {
             count: t.count,
             kept: t.kept,
-            region: RegionSums {
-                pred: s[0],
-                target: s[1],
-                abs_diff: s[2],
-            },
+            region: RegionSums::from_sums([s[0], s[1], s[2]]),
             soft: SoftConfusion {
                 tp: s[3],
                 fp: s[4],
@@ -409,7 +412,7 @@ fn fused<T: Target, M: Modulator, const LOGITS: bool>(
     let t = f32x8::splat(threshold_f32(cfg.threshold));
     let totals = pass(pred, target, cfg.ignore_index, |x, y| {
         let l = link::<LOGITS>(x);
-        let [sp, sy, sd] = region_terms(l.p, y);
+        let [si, sfp, sfn] = region_terms(l.p, y);
         let [tp, fp, fn_, tn] = soft_terms(l.p, l.q, y);
         let [na, pa, nb, pb] = bce_terms(&l, y);
         let [fpos, fneg, fmod] = ft.terms(m, ft.logpt::<LOGITS>(&l, y), y);
@@ -417,9 +420,9 @@ fn fused<T: Target, M: Modulator, const LOGITS: bool>(
         let sf = (na + pb) * m.pow(omp_t);
         let [hp, hfp, hfn, _] = hard_terms(l.p, y, t);
         [
-            sp,
-            sy,
-            sd,
+            si,
+            sfp,
+            sfn,
             tp,
             fp,
             fn_,

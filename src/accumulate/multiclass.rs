@@ -33,7 +33,9 @@
 //! shared by every id type.
 
 use super::{BLOCK, LANES, fold};
-use crate::accumulate::binary::{FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0};
+use crate::accumulate::binary::{
+    FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0, region_terms,
+};
 use crate::error::Error;
 use crate::loss::{focal::FocalSums, region::RegionSums};
 use crate::math;
@@ -246,9 +248,9 @@ impl<const CC: usize> Block<CC> {
         if R {
             let sums = self.sp.iter().zip(&self.sy).zip(&self.sd);
             for (r, ((sp, sy), sd)) in out.region.iter_mut().zip(sums).take(c) {
-                r.pred += widen_fold(*sp);
-                r.target += widen_fold(*sy);
-                r.abs_diff += widen_fold(*sd);
+                r.intersection += widen_fold(*sp);
+                r.false_pos += widen_fold(*sy);
+                r.false_neg += widen_fold(*sd);
             }
             out.kept_a += widen_fold(self.kept_a) as u64;
         }
@@ -516,9 +518,10 @@ impl<M: Modulator> Kernel<'_, M> {
                 let p = if LOGITS { *v * inv } else { *v };
                 let p = p & keep_a;
                 let y = ONE & (lab.simd_eq(*k) & keep_a);
-                *sp += p;
-                *sy += y;
-                *sd += (p - y).abs();
+                let [i, fp, fn_] = region_terms(p, y);
+                *sp += i;
+                *sy += fp;
+                *sd += fn_;
             }
             b.kept_a += ONE & keep_a;
         }

@@ -54,13 +54,9 @@ pub(crate) fn plane<T: Target, M: Modulator, const LOGITS: bool, const R: bool, 
         let [sp, sy, sd] = if R { region_terms(p, y) } else { [z; 3] };
         [sp, sy, sd, fp, fneg, fm]
     })?;
-    let [pred, target, abs_diff, pos, neg, modulator] = t.sums;
+    let [si, sfp, sfn, pos, neg, modulator] = t.sums;
     Ok(PlaneSums {
-        region: RegionSums {
-            pred,
-            target,
-            abs_diff,
-        },
+        region: RegionSums::from_sums([si, sfp, sfn]),
         focal: FocalSums {
             pos,
             neg,

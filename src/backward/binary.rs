@@ -93,7 +93,7 @@ fn check<T>(pred: &[f32], target: &[T], grad: &[f32]) -> Result<(), Error> {
 /// mean `(½, ½, −½)` (sign(0) = 0).
 fn region_coefficients(s: &RegionSums, cfg: &Tversky, scale: f32) -> [f32; 3] {
     let r = &cfg.region;
-    if s.target <= 0.0 {
+    if s.target() <= 0.0 {
         return [0.0; 3]; // empty-class rule: the loss is identically 0
     }
     let (alpha, beta) = (f64::from(cfg.alpha), f64::from(cfg.beta));
@@ -145,12 +145,7 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
     let t = pass(pred, target, ignore, |x, y| {
         region_terms(prob::<LOGITS>(x), y)
     })?;
-    let [pred_sum, target_sum, abs_diff] = t.sums;
-    let sums = RegionSums {
-        pred: pred_sum,
-        target: target_sum,
-        abs_diff,
-    };
+    let sums = RegionSums::from_sums(t.sums);
     let [above, below, equal] = region_coefficients(&sums, cfg, scale).map(f32x8::splat);
     write_grad(pred, target, ignore, grad, |x, y| {
         let (p, dp) = if LOGITS {

@@ -2,34 +2,55 @@
 
 use crate::config::{Region, Tversky};
 
-/// The sums every region loss needs, over the kept elements of one class.
+/// The sums every region loss needs, over the kept elements of one class:
+/// the soft confusion `I = Σ min(p, y)`, `FP = Σ max(p − y, 0)`,
+/// `FN = Σ max(y − p, 0)`.
+///
+/// Each is a sum of non-negative terms accumulated directly, so each keeps
+/// full relative accuracy: `I` is not formed as `(Σp + Σy − Σ|p − y|)/2`,
+/// which loses a small `p` against `y = 1` (`|p − 1|` rounds to 1) and
+/// would make `log_loss` of confident predictions inaccurate.
+/// `Σp = I + FP` and `Σy = I + FN`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RegionSums {
-    /// Σ p.
-    pub pred: f64,
-    /// Σ y.
-    pub target: f64,
-    /// Σ |p − y|.
-    pub abs_diff: f64,
+    /// Σ min(p, y).
+    pub intersection: f64,
+    /// Σ max(p − y, 0).
+    pub false_pos: f64,
+    /// Σ max(y − p, 0).
+    pub false_neg: f64,
 }
 
 impl RegionSums {
-    /// Adds another partial result.
-    pub fn merge(&mut self, o: &RegionSums) {
-        self.pred += o.pred;
-        self.target += o.target;
-        self.abs_diff += o.abs_diff;
+    /// From the three pass totals `[I, FP, FN]`.
+    pub(crate) fn from_sums([intersection, false_pos, false_neg]: [f64; 3]) -> Self {
+        RegionSums {
+            intersection,
+            false_pos,
+            false_neg,
+        }
     }
 
-    /// `(I, FP, FN)` with `I = Σ min(p, y) = (Σp + Σy − Σ|p − y|)/2`.
-    ///
-    /// FP and FN are formed without cancelling through `I` and are never
-    /// negative (rounding cannot push them below 0).
+    /// Adds another partial result.
+    pub fn merge(&mut self, o: &RegionSums) {
+        self.intersection += o.intersection;
+        self.false_pos += o.false_pos;
+        self.false_neg += o.false_neg;
+    }
+
+    /// Σ p.
+    pub fn pred(&self) -> f64 {
+        self.intersection + self.false_pos
+    }
+
+    /// Σ y.
+    pub fn target(&self) -> f64 {
+        self.intersection + self.false_neg
+    }
+
+    /// `(I, FP, FN)`.
     pub fn confusion(&self) -> (f64, f64, f64) {
-        let i = 0.5 * (self.pred + self.target - self.abs_diff);
-        let fp = 0.5 * (self.pred - self.target + self.abs_diff);
-        let fn_ = 0.5 * (self.target - self.pred + self.abs_diff);
-        (i, fp.max(0.0), fn_.max(0.0))
+        (self.intersection, self.false_pos, self.false_neg)
     }
 
     /// The Tversky score `(I + smooth) / max(I + α·FP + β·FN + smooth, eps)`.
@@ -50,7 +71,7 @@ impl RegionSums {
             1.0 - score
         };
         // smp multiplies by the mask `Σy > 0`: 0·l = 0, but NaN·0 stays NaN.
-        if self.target > 0.0 || l.is_nan() {
+        if self.target() > 0.0 || l.is_nan() {
             l
         } else {
             0.0

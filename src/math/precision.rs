@@ -67,14 +67,14 @@ pub(crate) const PRECISION: &[Precision] = &[
         // musl powf per lane (software): correctly rounded in almost all cases.
         name: "pow_unit",
         max_ulp: 1.0,
-        measured: 0.5,
+        measured: 0.852,
         domain: "x in [0, 1], g in {0.5, 1.5} exhaustive; g in [0.25, 4] sampled",
     },
     Precision {
         // ln(u) + c/u with u = fl(1 − p) and its exact error c (Fast2Sum).
         name: "ln_one_minus",
         max_ulp: 4.0,
-        measured: 0.0,
+        measured: 1.437,
         domain: "p in [0, 1], subnormals included",
     },
 ];
