@@ -97,3 +97,9 @@ pub(crate) fn pow_unit(x: f32x8, g: f32) -> f32x8 {
 pub(crate) fn pow_unit_scalar(x: f32, g: f32) -> f32 {
     pow_unit(f32x8::splat(x), g).to_array()[0]
 }
+
+/// ln(1 − p) for p in [0, 1], accurate for small p: ln 1 = 0, ln 0 = −∞.
+#[inline(always)]
+pub(crate) fn ln_one_minus(p: f32x8) -> f32x8 {
+    (-p).ln_1p()
+}

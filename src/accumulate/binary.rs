@@ -1,0 +1,581 @@
+//! Binary mode: per-element terms, the fused statistics and the streaming
+//! accumulator.
+//!
+//! Every term is non-negative, so each sum keeps full relative accuracy:
+//! BCE is kept as four softplus sums split by `y` and `1 − y`
+//! ([`BceSums`]), the focal terms split by `y` and `1 − y` ([`FocalSums`]),
+//! the soft confusion as four separate sums ([`SoftConfusion`]). Any
+//! `pos_weight`, label smoothing or α is then applied in O(1) by the
+//! finalisers in [`crate::loss`].
+
+use super::{Target, Totals, pass};
+use crate::config::{
+    Bce, BceWithLogits, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce, Tversky,
+};
+use crate::error::Error;
+use crate::loss::{
+    bce::BceSums,
+    focal::FocalSums,
+    mcc::{Confusion, SoftConfusion},
+    region::{RegionSums, tversky_loss},
+};
+use crate::math::{self, Logistic};
+use wide::f32x8;
+
+const ONE: f32x8 = f32x8::ONE;
+const ZERO: f32x8 = f32x8::ZERO;
+
+/// `c·v`, exactly 0 where `c == 0` (so a vanishing weight times an infinite
+/// softplus is 0, the limit); NaN still propagates.
+#[inline(always)]
+pub(crate) fn mul0(c: f32x8, v: f32x8) -> f32x8 {
+    c.simd_eq(ZERO).select(ZERO, c * v)
+}
+
+/// `max(v, lo)` that keeps NaN (unlike a hardware `max`).
+#[inline(always)]
+pub(crate) fn clamp_lo(v: f32x8, lo: f32x8) -> f32x8 {
+    v.simd_lt(lo).select(lo, v)
+}
+
+/// `min(v, hi)` that keeps NaN.
+#[inline(always)]
+pub(crate) fn clamp_hi(v: f32x8, hi: f32x8) -> f32x8 {
+    v.simd_gt(hi).select(hi, v)
+}
+
+/// p, q = 1 − p, a = −ln(1 − p), b = −ln p of a prediction.
+///
+/// From logits these are σ(x), σ(−x), softplus(x), softplus(−x). From
+/// probabilities the logarithms are clamped to `>= −100` as PyTorch's
+/// `binary_cross_entropy` does.
+#[inline(always)]
+pub(crate) fn link<const LOGITS: bool>(x: f32x8) -> Logistic<f32x8> {
+    if LOGITS {
+        math::logistic(x)
+    } else {
+        let m100 = f32x8::splat(-100.0);
+        Logistic {
+            p: x,
+            q: ONE - x,
+            sp_pos: -clamp_lo(math::ln_one_minus(x), m100),
+            sp_neg: -clamp_lo(math::ln(x), m100),
+        }
+    }
+}
+
+/// The probability alone (σ from logits).
+#[inline(always)]
+pub(crate) fn prob<const LOGITS: bool>(x: f32x8) -> f32x8 {
+    if LOGITS { math::sigmoid(x) } else { x }
+}
+
+/// Σp, Σy, Σ|p − y|.
+#[inline(always)]
+pub(crate) fn region_terms(p: f32x8, y: f32x8) -> [f32x8; 3] {
+    [p, y, (p - y).abs()]
+}
+
+/// Σp·y, Σp(1−y), Σ(1−p)y, Σ(1−p)(1−y).
+#[inline(always)]
+pub(crate) fn soft_terms(p: f32x8, q: f32x8, y: f32x8) -> [f32x8; 4] {
+    let z = ONE - y;
+    [p * y, p * z, q * y, q * z]
+}
+
+/// Hard counts TP, FP, FN, TN (as 0/1 lanes) at threshold `t`.
+#[inline(always)]
+pub(crate) fn hard_terms(p: f32x8, y: f32x8, t: f32x8) -> [f32x8; 4] {
+    let pp = p.simd_gt(t);
+    let yp = y.simd_gt(f32x8::splat(0.5));
+    let (pn, yn) = (!pp, !yp);
+    [ONE & (pp & yp), ONE & (pp & yn), ONE & (pn & yp), ONE & (pn & yn)]
+}
+
+/// The four BCE sums (see [`BceSums`]).
+#[inline(always)]
+pub(crate) fn bce_terms(l: &Logistic<f32x8>, y: f32x8) -> [f32x8; 4] {
+    let z = ONE - y;
+    [mul0(z, l.sp_pos), mul0(y, l.sp_pos), mul0(z, l.sp_neg), mul0(y, l.sp_neg)]
+}
+
+/// The elementwise BCE `(1 − y)·a + y·b`.
+#[inline(always)]
+pub(crate) fn bce_term(l: &Logistic<f32x8>, y: f32x8) -> f32x8 {
+    mul0(ONE - y, l.sp_pos) + mul0(y, l.sp_neg)
+}
+
+/// `(1 − pt)^γ` for the focal losses; `γ` is a const generic when it is an
+/// integer (a product, no `pow`), a runtime value otherwise.
+pub(crate) trait Modulator: Copy {
+    /// `base^γ` for `base` in `[0, 1]`.
+    fn pow(self, base: f32x8) -> f32x8;
+}
+
+/// Integer γ: `base^G` as `G` multiplications.
+#[derive(Clone, Copy)]
+pub(crate) struct IntGamma<const G: u32>;
+
+impl<const G: u32> Modulator for IntGamma<G> {
+    #[inline(always)]
+    fn pow(self, base: f32x8) -> f32x8 {
+        let mut r = ONE;
+        let mut i = 0;
+        while i < G {
+            r *= base;
+            i += 1;
+        }
+        r
+    }
+}
+
+/// Any other γ: a runtime `pow`.
+#[derive(Clone, Copy)]
+pub(crate) struct RealGamma(pub f32);
+
+impl Modulator for RealGamma {
+    #[inline(always)]
+    fn pow(self, base: f32x8) -> f32x8 {
+        math::pow_unit(base, self.0)
+    }
+}
+
+/// Runs `$body` with `$m` bound to the modulator for `$gamma`: a const
+/// generic for γ in 0..=4, a runtime `pow` otherwise.
+macro_rules! with_gamma {
+    ($gamma:expr, |$m:ident| $body:expr) => {{
+        let g: f32 = $gamma;
+        if g == 2.0 {
+            let $m = $crate::accumulate::binary::IntGamma::<2>;
+            $body
+        } else if g == 1.0 {
+            let $m = $crate::accumulate::binary::IntGamma::<1>;
+            $body
+        } else if g == 0.0 {
+            let $m = $crate::accumulate::binary::IntGamma::<0>;
+            $body
+        } else if g == 3.0 {
+            let $m = $crate::accumulate::binary::IntGamma::<3>;
+            $body
+        } else if g == 4.0 {
+            let $m = $crate::accumulate::binary::IntGamma::<4>;
+            $body
+        } else {
+            let $m = $crate::accumulate::binary::RealGamma(g);
+            $body
+        }
+    }};
+}
+pub(crate) use with_gamma;
+
+/// The loop-invariant parts of smp's focal term.
+#[derive(Clone, Copy)]
+pub(crate) struct FocalTerm {
+    /// Bounds of `a`, `b` from probabilities: the logs of `[eps, 1 − eps]`.
+    lo: f32x8,
+    hi: f32x8,
+    /// `1 / reduced_threshold` (1 without one).
+    inv_r: f32x8,
+    /// `−ln(reduced_threshold)`: `pt < r ⟺ logpt > −ln r` (+∞ without one).
+    neg_ln_r: f32x8,
+}
+
+impl FocalTerm {
+    pub(crate) fn new(eps: f32, reduced_threshold: Option<f32>) -> Self {
+        let eps = f64::from(eps);
+        let (inv_r, neg_ln_r) = match reduced_threshold {
+            Some(r) => (1.0 / r, -libm::log(f64::from(r)) as f32),
+            None => (1.0, f32::INFINITY),
+        };
+        FocalTerm {
+            lo: f32x8::splat(-libm::log1p(-eps) as f32),
+            hi: f32x8::splat(-libm::log(eps) as f32),
+            inv_r: f32x8::splat(inv_r),
+            neg_ln_r: f32x8::splat(neg_ln_r),
+        }
+    }
+
+    /// `logpt = bce(x, y)`; from probabilities with `p` clamped to `[eps, 1 − eps]`.
+    #[inline(always)]
+    pub(crate) fn logpt<const LOGITS: bool>(&self, l: &Logistic<f32x8>, y: f32x8) -> f32x8 {
+        if LOGITS {
+            bce_term(l, y)
+        } else {
+            let clamp = |v| clamp_hi(clamp_lo(v, self.lo), self.hi);
+            mul0(ONE - y, clamp(l.sp_pos)) + mul0(y, clamp(l.sp_neg))
+        }
+    }
+
+    /// `[Σ y·l, Σ (1 − y)·l, Σ focal]` with `l = focal·logpt`.
+    #[inline(always)]
+    pub(crate) fn terms<M: Modulator>(&self, m: M, logpt: f32x8, y: f32x8) -> [f32x8; 3] {
+        let omp = math::one_minus_exp_neg(logpt);
+        let focal = logpt.simd_gt(self.neg_ln_r).select(ONE, m.pow(omp * self.inv_r));
+        let l = focal * logpt;
+        [mul0(y, l), mul0(ONE - y, l), focal]
+    }
+}
+
+/// torchvision's focal terms `[Σ y·l, Σ (1 − y)·l]`, `l = bce·(1 − p_t)^γ`.
+#[inline(always)]
+pub(crate) fn sigmoid_focal_terms<M: Modulator>(
+    m: M,
+    l: &Logistic<f32x8>,
+    y: f32x8,
+) -> [f32x8; 2] {
+    let z = ONE - y;
+    let loss = bce_term(l, y) * m.pow(l.p * z + l.q * y);
+    [mul0(y, loss), mul0(z, loss)]
+}
+
+/// What a fused statistics pass computes beyond the plain sums: the input
+/// kind, the ignore value, the hard threshold and the focal settings.
+///
+/// ```
+/// let cfg = segloss::StatsConfig::default().with_ignore_index(Some(255.0));
+/// assert!(cfg.validate().is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StatsConfig {
+    /// Predictions are logits. Default `true`.
+    pub from_logits: bool,
+    /// Elements whose target equals this value are skipped. Default none.
+    pub ignore_index: Option<f32>,
+    /// Hard-count threshold on `p`, in `[0, 1]`. Default `0.5`.
+    pub threshold: f32,
+    /// Focal γ (smp's and torchvision's focal sums). Default `2`.
+    pub gamma: f32,
+    /// smp's focal `reduced_threshold`. Default none.
+    pub reduced_threshold: Option<f32>,
+    /// Probability clamp of smp's focal from probabilities. Default `1e-7`.
+    pub eps: f32,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        StatsConfig {
+            from_logits: true,
+            ignore_index: None,
+            threshold: 0.5,
+            gamma: 2.0,
+            reduced_threshold: None,
+            eps: 1e-7,
+        }
+    }
+}
+
+impl StatsConfig {
+    /// Sets [`from_logits`](Self::from_logits).
+    pub fn with_from_logits(mut self, v: bool) -> Self {
+        self.from_logits = v;
+        self
+    }
+    /// Sets [`ignore_index`](Self::ignore_index).
+    pub fn with_ignore_index(mut self, v: Option<f32>) -> Self {
+        self.ignore_index = v;
+        self
+    }
+    /// Sets [`threshold`](Self::threshold).
+    pub fn with_threshold(mut self, v: f32) -> Self {
+        self.threshold = v;
+        self
+    }
+    /// Sets the focal settings from a [`Focal`] configuration (γ, reduced
+    /// threshold, eps).
+    pub fn with_focal(mut self, f: &Focal) -> Self {
+        self.gamma = f.gamma;
+        self.reduced_threshold = f.reduced_threshold;
+        self.eps = f.eps;
+        self
+    }
+    /// Checks every field's domain.
+    pub fn validate(&self) -> Result<(), Error> {
+        HardMcc { from_logits: self.from_logits, threshold: self.threshold, eps: 1.0 }
+            .validate()?;
+        Focal {
+            from_logits: self.from_logits,
+            gamma: self.gamma,
+            reduced_threshold: self.reduced_threshold,
+            eps: self.eps,
+            ignore_index: self.ignore_index,
+            ..Focal::default()
+        }
+        .validate()
+    }
+}
+
+/// Every sum any binary loss needs, from one pass.
+///
+/// All sums run over the kept (not ignored) elements. Losses are computed
+/// from them in O(1) by [`BinaryAccumulator`]'s methods.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BinaryStats {
+    /// Elements read, ignored ones included.
+    pub count: u64,
+    /// Elements not ignored.
+    pub kept: u64,
+    /// Σp, Σy, Σ|p − y| (Dice, Jaccard, Tversky).
+    pub region: RegionSums,
+    /// Soft confusion sums (smp's `MCCLoss`).
+    pub soft: SoftConfusion,
+    /// The four BCE sums (BCE, BCE with logits, soft BCE).
+    pub bce: BceSums,
+    /// smp's focal sums.
+    pub focal: FocalSums,
+    /// torchvision's sigmoid-focal sums (`modulator` holds Σ(1 − p_t)^γ).
+    pub sigmoid_focal: FocalSums,
+    /// Hard confusion counts at the threshold.
+    pub hard: Confusion,
+}
+
+impl BinaryStats {
+    /// Adds another partial result: the stats of a concatenation.
+    pub fn merge(&mut self, o: &BinaryStats) {
+        self.count = self.count.saturating_add(o.count);
+        self.kept = self.kept.saturating_add(o.kept);
+        self.region.merge(&o.region);
+        self.soft.merge(&o.soft);
+        self.bce.merge(&o.bce);
+        self.focal.merge(&o.focal);
+        self.sigmoid_focal.merge(&o.sigmoid_focal);
+        self.hard.merge(&o.hard);
+    }
+
+    fn from_totals(t: &Totals<20>) -> Self {
+        let s = &t.sums;
+        // Counts are sums of 0/1 lanes, exact in f64 far beyond 2^26.
+        let c = |v: f64| v as u64;
+        BinaryStats {
+            count: t.count,
+            kept: t.kept,
+            region: RegionSums { pred: s[0], target: s[1], abs_diff: s[2] },
+            soft: SoftConfusion { tp: s[3], fp: s[4], fn_: s[5], tn: s[6] },
+            bce: BceSums { neg_a: s[7], pos_a: s[8], neg_b: s[9], pos_b: s[10] },
+            focal: FocalSums { pos: s[11], neg: s[12], modulator: s[13] },
+            sigmoid_focal: FocalSums { pos: s[14], neg: s[15], modulator: s[16] },
+            hard: Confusion {
+                tp: c(s[17]),
+                fp: c(s[18]),
+                fn_: c(s[19]),
+                tn: t.kept.saturating_sub(c(s[17]) + c(s[18]) + c(s[19])),
+            },
+        }
+    }
+}
+
+/// The fused pass: all twenty sums of [`BinaryStats`] in one read.
+fn fused<T: Target, M: Modulator, const LOGITS: bool>(
+    cfg: &StatsConfig,
+    m: M,
+    pred: &[f32],
+    target: &[T],
+) -> Result<BinaryStats, Error> {
+    let ft = FocalTerm::new(cfg.eps, cfg.reduced_threshold);
+    let t = f32x8::splat(cfg.threshold);
+    let totals = pass(pred, target, cfg.ignore_index, |x, y| {
+        let l = link::<LOGITS>(x);
+        let [sp, sy, sd] = region_terms(l.p, y);
+        let [tp, fp, fn_, tn] = soft_terms(l.p, l.q, y);
+        let [na, pa, nb, pb] = bce_terms(&l, y);
+        let [fpos, fneg, fmod] = ft.terms(m, ft.logpt::<LOGITS>(&l, y), y);
+        let omp_t = fp + fn_; // 1 − p_t = p(1 − y) + (1 − p)y
+        let sf = (na + pb) * m.pow(omp_t);
+        let [hp, hfp, hfn, _] = hard_terms(l.p, y, t);
+        [
+            sp,
+            sy,
+            sd,
+            tp,
+            fp,
+            fn_,
+            tn,
+            na,
+            pa,
+            nb,
+            pb,
+            fpos,
+            fneg,
+            fmod,
+            mul0(y, sf),
+            mul0(ONE - y, sf),
+            m.pow(omp_t),
+            hp,
+            hfp,
+            hfn,
+        ]
+    })?;
+    Ok(BinaryStats::from_totals(&totals))
+}
+
+/// Streaming binary statistics: feed chunks with [`update`](Self::update),
+/// combine partial results with [`merge`](Self::merge), then compute any
+/// binary loss in O(1).
+///
+/// `merge` of two accumulators equals one pass over the concatenation
+/// within the accuracy bound, so an image can be processed line by line
+/// (firmware) or a batch split across threads.
+///
+/// ```
+/// use segloss::{BinaryAccumulator, Region, StatsConfig};
+/// let logits = [2.0f32, -1.0, 0.5, -3.0, 4.0, 0.0];
+/// let mask = [1u8, 0, 1, 0, 1, 1];
+/// let mut acc = BinaryAccumulator::new(StatsConfig::default()).unwrap();
+/// for (row_p, row_y) in logits.chunks(2).zip(mask.chunks(2)) {
+///     acc.update(row_p, row_y).unwrap();
+/// }
+/// let dice = acc.dice(&Region::default()).unwrap();
+/// let one_shot = segloss::binary::dice(&logits, &mask, &Region::default()).unwrap();
+/// assert!((dice - one_shot).abs() < 1e-6);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BinaryAccumulator {
+    cfg: StatsConfig,
+    stats: BinaryStats,
+}
+
+impl BinaryAccumulator {
+    /// An empty accumulator; fails if `cfg` is invalid.
+    pub fn new(cfg: StatsConfig) -> Result<Self, Error> {
+        cfg.validate()?;
+        Ok(BinaryAccumulator { cfg, stats: BinaryStats::default() })
+    }
+
+    /// The settings the sums are computed with.
+    pub fn config(&self) -> &StatsConfig {
+        &self.cfg
+    }
+
+    /// The sums so far.
+    pub fn stats(&self) -> &BinaryStats {
+        &self.stats
+    }
+
+    /// Adds a chunk (any length, also 0) in one fused pass.
+    pub fn update<T: Target>(&mut self, pred: &[f32], target: &[T]) -> Result<(), Error> {
+        let s = with_gamma!(self.cfg.gamma, |m| if self.cfg.from_logits {
+            fused::<T, _, true>(&self.cfg, m, pred, target)
+        } else {
+            fused::<T, _, false>(&self.cfg, m, pred, target)
+        })?;
+        self.stats.merge(&s);
+        Ok(())
+    }
+
+    /// Adds the sums of another accumulator with the same configuration.
+    pub fn merge(&mut self, other: &BinaryAccumulator) -> Result<(), Error> {
+        if self.cfg != other.cfg {
+            return Err(Error::ConfigMismatch { field: "StatsConfig" });
+        }
+        self.stats.merge(&other.stats);
+        Ok(())
+    }
+
+    fn nonempty(&self, count: u64) -> Result<(), Error> {
+        if count == 0 { Err(Error::Empty) } else { Ok(()) }
+    }
+
+    fn same<V: PartialEq>(field: &'static str, a: V, b: V) -> Result<(), Error> {
+        if a == b { Ok(()) } else { Err(Error::ConfigMismatch { field }) }
+    }
+
+    fn region_check(&self, r: &Region) -> Result<(), Error> {
+        Self::same("from_logits", r.from_logits, self.cfg.from_logits)?;
+        Self::same("ignore_index", r.ignore_index, self.cfg.ignore_index)?;
+        self.nonempty(self.stats.count)
+    }
+
+    /// Dice loss (smp `DiceLoss`, binary mode).
+    pub fn dice(&self, cfg: &Region) -> Result<f32, Error> {
+        self.tversky(&Tversky::dice(*cfg))
+    }
+
+    /// Jaccard loss (smp `JaccardLoss`, binary mode).
+    pub fn jaccard(&self, cfg: &Region) -> Result<f32, Error> {
+        self.tversky(&Tversky::jaccard(*cfg))
+    }
+
+    /// Tversky loss (smp `TverskyLoss`, binary mode).
+    pub fn tversky(&self, cfg: &Tversky) -> Result<f32, Error> {
+        cfg.validate()?;
+        self.region_check(&cfg.region)?;
+        Ok(tversky_loss(&self.stats.region, cfg) as f32)
+    }
+
+    /// BCE on probabilities; the statistics must come from probabilities.
+    pub fn bce(&self, cfg: &Bce) -> Result<f32, Error> {
+        cfg.validate()?;
+        Self::same("from_logits", false, self.cfg.from_logits)?;
+        self.nonempty(self.stats.kept)?;
+        Ok(cfg.reduction.apply(self.stats.bce.total(0.0, 1.0), self.stats.kept) as f32)
+    }
+
+    /// BCE with logits; the statistics must come from logits.
+    pub fn bce_with_logits(&self, cfg: &BceWithLogits) -> Result<f32, Error> {
+        cfg.validate()?;
+        Self::same("from_logits", true, self.cfg.from_logits)?;
+        self.nonempty(self.stats.kept)?;
+        let total = self.stats.bce.total(0.0, f64::from(cfg.pos_weight));
+        Ok(cfg.reduction.apply(total, self.stats.kept) as f32)
+    }
+
+    /// smp's `SoftBCEWithLogitsLoss`; `cfg.ignore_index` must equal the
+    /// accumulator's (ignored elements count in the mean with loss 0).
+    pub fn soft_bce(&self, cfg: &SoftBce) -> Result<f32, Error> {
+        cfg.validate()?;
+        Self::same("from_logits", true, self.cfg.from_logits)?;
+        Self::same("ignore_index", cfg.ignore_index, self.cfg.ignore_index)?;
+        self.nonempty(self.stats.count)?;
+        let f = cfg.smooth_factor.map_or(0.0, f64::from);
+        let total = self.stats.bce.total(f, f64::from(cfg.pos_weight));
+        Ok(cfg.reduction.apply(total, self.stats.count) as f32)
+    }
+
+    /// smp's `FocalLoss`; γ, `reduced_threshold`, `eps` (from probabilities)
+    /// and `ignore_index` must match the accumulator's.
+    pub fn focal(&self, cfg: &Focal) -> Result<f32, Error> {
+        cfg.validate()?;
+        Self::same("from_logits", cfg.from_logits, self.cfg.from_logits)?;
+        Self::same("gamma", cfg.gamma, self.cfg.gamma)?;
+        Self::same("reduced_threshold", cfg.reduced_threshold, self.cfg.reduced_threshold)?;
+        Self::same("ignore_index", cfg.ignore_index, self.cfg.ignore_index)?;
+        if !cfg.from_logits {
+            Self::same("eps", cfg.eps, self.cfg.eps)?;
+        }
+        self.nonempty(self.stats.count)?;
+        let s = &self.stats;
+        Ok(s.focal.smp(cfg.alpha, cfg.normalized, cfg.reduction, s.kept) as f32)
+    }
+
+    /// torchvision's `sigmoid_focal_loss`; the statistics must come from
+    /// logits with the same γ.
+    pub fn sigmoid_focal(&self, cfg: &SigmoidFocal) -> Result<f32, Error> {
+        cfg.validate()?;
+        Self::same("from_logits", true, self.cfg.from_logits)?;
+        Self::same("gamma", cfg.gamma, self.cfg.gamma)?;
+        self.nonempty(self.stats.kept)?;
+        let s = &self.stats;
+        Ok(s.sigmoid_focal.torchvision(cfg.alpha, cfg.reduction, s.kept) as f32)
+    }
+
+    /// smp's soft `MCCLoss`.
+    pub fn mcc(&self, cfg: &Mcc) -> Result<f32, Error> {
+        cfg.validate()?;
+        Self::same("from_logits", cfg.from_logits, self.cfg.from_logits)?;
+        self.nonempty(self.stats.count)?;
+        Ok(self.stats.soft.mcc_loss(f64::from(cfg.eps)) as f32)
+    }
+
+    /// The thresholded MCC metric (`1 − MCC`); the threshold must match.
+    pub fn hard_mcc(&self, cfg: &HardMcc) -> Result<f32, Error> {
+        cfg.validate()?;
+        Self::same("from_logits", cfg.from_logits, self.cfg.from_logits)?;
+        Self::same("threshold", cfg.threshold, self.cfg.threshold)?;
+        self.nonempty(self.stats.count)?;
+        Ok(self.stats.hard.mcc_loss(cfg.eps))
+    }
+
+    /// The hard confusion counts (precision, recall, F1, IoU follow from them).
+    pub fn confusion(&self) -> Confusion {
+        self.stats.hard
+    }
+}
