@@ -17,8 +17,8 @@
 //! ```
 
 use crate::accumulate::binary::{
-    FocalTerm, bce_term, bce_terms, hard_terms, link, prob,
-    region_terms, sigmoid_focal_terms, soft_terms, with_gamma,
+    FocalTerm, bce_term, bce_terms, hard_terms, link, prob, region_terms, sigmoid_focal_terms,
+    soft_terms, with_gamma,
 };
 use crate::accumulate::{Target, Totals, check_lengths, pass};
 use crate::config::{
@@ -45,9 +45,15 @@ fn region_sums<T: Target, const LOGITS: bool>(
     target: &[T],
     ignore: Option<f32>,
 ) -> Result<RegionSums, Error> {
-    let t = pass(pred, target, ignore, |x, y| region_terms(prob::<LOGITS>(x), y))?;
+    let t = pass(pred, target, ignore, |x, y| {
+        region_terms(prob::<LOGITS>(x), y)
+    })?;
     let [pred, target, abs_diff] = t.sums;
-    Ok(RegionSums { pred, target, abs_diff })
+    Ok(RegionSums {
+        pred,
+        target,
+        abs_diff,
+    })
 }
 
 /// Dice loss, smp `DiceLoss` in binary mode: Tversky with α = β = 0.5.
@@ -105,7 +111,11 @@ pub fn bce_with_logits<T: Target>(
         let [na, _, _, pb] = bce_terms(&link::<true>(x), y);
         [na, pb]
     })?;
-    let sums = BceSums { neg_a: t.sums[0], pos_b: t.sums[1], ..BceSums::default() };
+    let sums = BceSums {
+        neg_a: t.sums[0],
+        pos_b: t.sums[1],
+        ..BceSums::default()
+    };
     let total = sums.total(0.0, f64::from(cfg.pos_weight));
     Ok(cfg.reduction.apply(total, t.count) as f32)
 }
@@ -115,10 +125,20 @@ pub fn bce_with_logits<T: Target>(
 pub fn soft_bce<T: Target>(pred: &[f32], target: &[T], cfg: &SoftBce) -> Result<f32, Error> {
     cfg.validate()?;
     check_lengths(pred, target)?;
-    let t = pass(pred, target, cfg.ignore_index, |x, y| bce_terms(&link::<true>(x), y))?;
+    let t = pass(pred, target, cfg.ignore_index, |x, y| {
+        bce_terms(&link::<true>(x), y)
+    })?;
     let [neg_a, pos_a, neg_b, pos_b] = t.sums;
-    let sums = BceSums { neg_a, pos_a, neg_b, pos_b };
-    let total = sums.total(cfg.smooth_factor.map_or(0.0, f64::from), f64::from(cfg.pos_weight));
+    let sums = BceSums {
+        neg_a,
+        pos_a,
+        neg_b,
+        pos_b,
+    };
+    let total = sums.total(
+        cfg.smooth_factor.map_or(0.0, f64::from),
+        f64::from(cfg.pos_weight),
+    );
     Ok(cfg.reduction.apply(total, t.count) as f32)
 }
 
@@ -128,9 +148,12 @@ fn focal_sums<T: Target, const LOGITS: bool>(
     cfg: &Focal,
 ) -> Result<Totals<3>, Error> {
     let ft = FocalTerm::new(cfg.eps, cfg.reduced_threshold);
-    with_gamma!(cfg.gamma, |m| pass(pred, target, cfg.ignore_index, |x, y| {
-        ft.terms(m, ft.logpt::<LOGITS>(&link::<LOGITS>(x), y), y)
-    }))
+    with_gamma!(cfg.gamma, |m| pass(
+        pred,
+        target,
+        cfg.ignore_index,
+        |x, y| { ft.terms(m, ft.logpt::<LOGITS>(&link::<LOGITS>(x), y), y) }
+    ))
 }
 
 /// smp's `FocalLoss` in binary mode: `(1 − pt)^γ · bce`, with α,
@@ -142,7 +165,11 @@ pub fn focal<T: Target>(pred: &[f32], target: &[T], cfg: &Focal) -> Result<f32, 
     check_lengths(pred, target)?;
     let t = with_link!(cfg.from_logits, focal_sums(pred, target, cfg))?;
     let [pos, neg, modulator] = t.sums;
-    let s = FocalSums { pos, neg, modulator };
+    let s = FocalSums {
+        pos,
+        neg,
+        modulator,
+    };
     Ok(s.smp(cfg.alpha, cfg.normalized, cfg.reduction, t.kept) as f32)
 }
 
@@ -157,7 +184,11 @@ pub fn sigmoid_focal<T: Target>(
     let t = with_gamma!(cfg.gamma, |m| pass(pred, target, None, |x, y| {
         sigmoid_focal_terms(m, &link::<true>(x), y)
     }))?;
-    let s = FocalSums { pos: t.sums[0], neg: t.sums[1], modulator: 0.0 };
+    let s = FocalSums {
+        pos: t.sums[0],
+        neg: t.sums[1],
+        modulator: 0.0,
+    };
     Ok(s.torchvision(cfg.alpha, cfg.reduction, t.count) as f32)
 }
 
@@ -172,7 +203,10 @@ pub fn sigmoid_focal_elementwise<T: Target>(
     cfg.validate()?;
     check_lengths(pred, target)?;
     if out.len() != pred.len() {
-        return Err(Error::LengthMismatch { pred: pred.len(), target: out.len() });
+        return Err(Error::LengthMismatch {
+            pred: pred.len(),
+            target: out.len(),
+        });
     }
     let alpha = cfg.alpha;
     with_gamma!(cfg.gamma, |m| elementwise(pred, target, out, |x, y| {
@@ -262,7 +296,10 @@ fn hard_counts<T: Target, const LOGITS: bool>(
 pub fn confusion<T: Target>(pred: &[f32], target: &[T], cfg: &HardMcc) -> Result<Confusion, Error> {
     cfg.validate()?;
     check_lengths(pred, target)?;
-    with_link!(cfg.from_logits, hard_counts(pred, target, cfg.threshold))
+    with_link!(
+        cfg.from_logits,
+        hard_counts(pred, target, cfg.threshold_f32())
+    )
 }
 
 /// The thresholded Matthews correlation metric, `1 − MCC` of the hard counts.

@@ -66,7 +66,13 @@ pub struct Region {
 
 impl Default for Region {
     fn default() -> Self {
-        Region { from_logits: true, smooth: 0.0, eps: 1e-7, log_loss: false, ignore_index: None }
+        Region {
+            from_logits: true,
+            smooth: 0.0,
+            eps: 1e-7,
+            log_loss: false,
+            ignore_index: None,
+        }
     }
 }
 
@@ -98,7 +104,11 @@ impl Region {
     }
     /// Checks every field's domain.
     pub fn validate(&self) -> Result<(), Error> {
-        check("smooth", self.smooth, self.smooth >= 0.0 && self.smooth.is_finite())?;
+        check(
+            "smooth",
+            self.smooth,
+            self.smooth >= 0.0 && self.smooth.is_finite(),
+        )?;
         check_eps(self.eps)?;
         check_ignore(self.ignore_index)
     }
@@ -127,24 +137,44 @@ pub struct Tversky {
 
 impl Default for Tversky {
     fn default() -> Self {
-        Tversky { region: Region::default(), alpha: 0.5, beta: 0.5, gamma: 1.0 }
+        Tversky {
+            region: Region::default(),
+            alpha: 0.5,
+            beta: 0.5,
+            gamma: 1.0,
+        }
     }
 }
 
 impl Tversky {
     /// A validated Tversky configuration with the other fields at their defaults.
     pub fn new(alpha: f32, beta: f32, gamma: f32) -> Result<Self, Error> {
-        let cfg = Tversky { alpha, beta, gamma, ..Tversky::default() };
+        let cfg = Tversky {
+            alpha,
+            beta,
+            gamma,
+            ..Tversky::default()
+        };
         cfg.validate()?;
         Ok(cfg)
     }
     /// Dice as a Tversky configuration (α = β = 0.5, γ = 1).
     pub fn dice(region: Region) -> Self {
-        Tversky { region, alpha: 0.5, beta: 0.5, gamma: 1.0 }
+        Tversky {
+            region,
+            alpha: 0.5,
+            beta: 0.5,
+            gamma: 1.0,
+        }
     }
     /// Jaccard as a Tversky configuration (α = β = 1, γ = 1).
     pub fn jaccard(region: Region) -> Self {
-        Tversky { region, alpha: 1.0, beta: 1.0, gamma: 1.0 }
+        Tversky {
+            region,
+            alpha: 1.0,
+            beta: 1.0,
+            gamma: 1.0,
+        }
     }
     /// Sets [`region`](Self::region).
     pub fn with_region(mut self, v: Region) -> Self {
@@ -154,7 +184,11 @@ impl Tversky {
     /// Checks every field's domain.
     pub fn validate(&self) -> Result<(), Error> {
         self.region.validate()?;
-        for (name, v) in [("alpha", self.alpha), ("beta", self.beta), ("gamma", self.gamma)] {
+        for (name, v) in [
+            ("alpha", self.alpha),
+            ("beta", self.beta),
+            ("gamma", self.gamma),
+        ] {
             check(name, v, v >= 0.0 && v.is_finite())?;
         }
         Ok(())
@@ -248,7 +282,11 @@ impl Focal {
     }
     /// Checks every field's domain.
     pub fn validate(&self) -> Result<(), Error> {
-        check("gamma", self.gamma, self.gamma >= 0.0 && self.gamma.is_finite())?;
+        check(
+            "gamma",
+            self.gamma,
+            self.gamma >= 0.0 && self.gamma.is_finite(),
+        )?;
         if let Some(a) = self.alpha {
             check("alpha", a, (0.0..=1.0).contains(&a))?;
         }
@@ -278,7 +316,11 @@ pub struct SigmoidFocal {
 
 impl Default for SigmoidFocal {
     fn default() -> Self {
-        SigmoidFocal { alpha: 0.25, gamma: 2.0, reduction: Reduction::Mean }
+        SigmoidFocal {
+            alpha: 0.25,
+            gamma: 2.0,
+            reduction: Reduction::Mean,
+        }
     }
 }
 
@@ -301,7 +343,11 @@ impl SigmoidFocal {
     /// Checks every field's domain.
     pub fn validate(&self) -> Result<(), Error> {
         check("alpha", self.alpha, self.alpha <= 1.0)?;
-        check("gamma", self.gamma, self.gamma >= 0.0 && self.gamma.is_finite())
+        check(
+            "gamma",
+            self.gamma,
+            self.gamma >= 0.0 && self.gamma.is_finite(),
+        )
     }
 }
 
@@ -336,7 +382,10 @@ pub struct BceWithLogits {
 
 impl Default for BceWithLogits {
     fn default() -> Self {
-        BceWithLogits { pos_weight: 1.0, reduction: Reduction::Mean }
+        BceWithLogits {
+            pos_weight: 1.0,
+            reduction: Reduction::Mean,
+        }
     }
 }
 
@@ -430,7 +479,10 @@ pub struct Mcc {
 
 impl Default for Mcc {
     fn default() -> Self {
-        Mcc { from_logits: false, eps: 1e-5 }
+        Mcc {
+            from_logits: false,
+            eps: 1e-5,
+        }
     }
 }
 
@@ -453,14 +505,22 @@ pub struct HardMcc {
     /// Predictions are logits. Default `false`.
     pub from_logits: bool,
     /// A pixel is predicted positive when `p > threshold`; in `[0, 1]`. Default `0.5`.
-    pub threshold: f32,
+    ///
+    /// An `f64`, like the Python float smp receives: `p > threshold` is
+    /// decided exactly, so an f32 `p = 0.3` is above a threshold of `0.3`
+    /// (whose f32 rounding, `0.300000012`, would not be).
+    pub threshold: f64,
     /// Added to the denominator; `> 0`. Default `1e-7`.
     pub eps: f32,
 }
 
 impl Default for HardMcc {
     fn default() -> Self {
-        HardMcc { from_logits: false, threshold: 0.5, eps: 1e-7 }
+        HardMcc {
+            from_logits: false,
+            threshold: 0.5,
+            eps: 1e-7,
+        }
     }
 }
 
@@ -471,13 +531,26 @@ impl HardMcc {
         self
     }
     /// Sets [`threshold`](Self::threshold).
-    pub fn with_threshold(mut self, v: f32) -> Self {
+    pub fn with_threshold(mut self, v: f64) -> Self {
         self.threshold = v;
         self
     }
     /// Checks every field's domain.
     pub fn validate(&self) -> Result<(), Error> {
-        check("threshold", self.threshold, (0.0..=1.0).contains(&self.threshold))?;
+        let t = self.threshold;
+        check("threshold", t as f32, (0.0..=1.0).contains(&t))?;
         check_eps(self.eps)
     }
+
+    /// The largest f32 `d <= threshold`: for any f32 `p`, `p > d` exactly
+    /// when `p > threshold` in f64.
+    pub(crate) fn threshold_f32(&self) -> f32 {
+        threshold_f32(self.threshold)
+    }
+}
+
+/// The largest f32 not above `t` (see [`HardMcc::threshold`]).
+pub(crate) fn threshold_f32(t: f64) -> f32 {
+    let d = t as f32;
+    if f64::from(d) > t { d.next_down() } else { d }
 }

@@ -43,18 +43,16 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::LengthMismatch { pred, target } => write!(
-                f,
-                "prediction has {pred} elements but target has {target}"
-            ),
+            Error::LengthMismatch { pred, target } => {
+                write!(f, "prediction has {pred} elements but target has {target}")
+            }
             Error::Empty => f.write_str("empty input: a loss needs at least one element"),
             Error::InvalidParameter { name, value } => {
                 write!(f, "invalid parameter `{name}` = {value}")
             }
-            Error::InvalidMask { value } => write!(
-                f,
-                "mask value {value} is neither 0, 1 nor the ignore value"
-            ),
+            Error::InvalidMask { value } => {
+                write!(f, "mask value {value} is neither 0, 1 nor the ignore value")
+            }
             Error::ConfigMismatch { field } => write!(
                 f,
                 "statistics were accumulated with a different `{field}` than the loss configuration"

@@ -10,7 +10,7 @@
 
 use super::{Target, Totals, pass};
 use crate::config::{
-    Bce, BceWithLogits, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce, Tversky,
+    Bce, BceWithLogits, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce, Tversky, threshold_f32,
 };
 use crate::error::Error;
 use crate::loss::{
@@ -89,14 +89,24 @@ pub(crate) fn hard_terms(p: f32x8, y: f32x8, t: f32x8) -> [f32x8; 4] {
     let pp = p.simd_gt(t);
     let yp = y.simd_gt(f32x8::splat(0.5));
     let (pn, yn) = (!pp, !yp);
-    [ONE & (pp & yp), ONE & (pp & yn), ONE & (pn & yp), ONE & (pn & yn)]
+    [
+        ONE & (pp & yp),
+        ONE & (pp & yn),
+        ONE & (pn & yp),
+        ONE & (pn & yn),
+    ]
 }
 
 /// The four BCE sums (see [`BceSums`]).
 #[inline(always)]
 pub(crate) fn bce_terms(l: &Logistic<f32x8>, y: f32x8) -> [f32x8; 4] {
     let z = ONE - y;
-    [mul0(z, l.sp_pos), mul0(y, l.sp_pos), mul0(z, l.sp_neg), mul0(y, l.sp_neg)]
+    [
+        mul0(z, l.sp_pos),
+        mul0(y, l.sp_pos),
+        mul0(z, l.sp_neg),
+        mul0(y, l.sp_neg),
+    ]
 }
 
 /// The elementwise BCE `(1 − y)·a + y·b`.
@@ -210,7 +220,9 @@ impl FocalTerm {
     #[inline(always)]
     pub(crate) fn terms<M: Modulator>(&self, m: M, logpt: f32x8, y: f32x8) -> [f32x8; 3] {
         let omp = math::one_minus_exp_neg(logpt);
-        let focal = logpt.simd_gt(self.neg_ln_r).select(ONE, m.pow(omp * self.inv_r));
+        let focal = logpt
+            .simd_gt(self.neg_ln_r)
+            .select(ONE, m.pow(omp * self.inv_r));
         let l = focal * logpt;
         [mul0(y, l), mul0(ONE - y, l), focal]
     }
@@ -218,11 +230,7 @@ impl FocalTerm {
 
 /// torchvision's focal terms `[Σ y·l, Σ (1 − y)·l]`, `l = bce·(1 − p_t)^γ`.
 #[inline(always)]
-pub(crate) fn sigmoid_focal_terms<M: Modulator>(
-    m: M,
-    l: &Logistic<f32x8>,
-    y: f32x8,
-) -> [f32x8; 2] {
+pub(crate) fn sigmoid_focal_terms<M: Modulator>(m: M, l: &Logistic<f32x8>, y: f32x8) -> [f32x8; 2] {
     let z = ONE - y;
     let loss = bce_term(l, y) * m.pow(l.p * z + l.q * y);
     [mul0(y, loss), mul0(z, loss)]
@@ -241,8 +249,9 @@ pub struct StatsConfig {
     pub from_logits: bool,
     /// Elements whose target equals this value are skipped. Default none.
     pub ignore_index: Option<f32>,
-    /// Hard-count threshold on `p`, in `[0, 1]`. Default `0.5`.
-    pub threshold: f32,
+    /// Hard-count threshold on `p`, in `[0, 1]`, compared exactly as in
+    /// [`HardMcc::threshold`]. Default `0.5`.
+    pub threshold: f64,
     /// Focal γ (smp's and torchvision's focal sums). Default `2`.
     pub gamma: f32,
     /// smp's focal `reduced_threshold`. Default none.
@@ -276,7 +285,7 @@ impl StatsConfig {
         self
     }
     /// Sets [`threshold`](Self::threshold).
-    pub fn with_threshold(mut self, v: f32) -> Self {
+    pub fn with_threshold(mut self, v: f64) -> Self {
         self.threshold = v;
         self
     }
@@ -290,8 +299,12 @@ impl StatsConfig {
     }
     /// Checks every field's domain.
     pub fn validate(&self) -> Result<(), Error> {
-        HardMcc { from_logits: self.from_logits, threshold: self.threshold, eps: 1.0 }
-            .validate()?;
+        HardMcc {
+            from_logits: self.from_logits,
+            threshold: self.threshold,
+            eps: 1.0,
+        }
+        .validate()?;
         Focal {
             from_logits: self.from_logits,
             gamma: self.gamma,
@@ -348,11 +361,33 @@ impl BinaryStats {
         BinaryStats {
             count: t.count,
             kept: t.kept,
-            region: RegionSums { pred: s[0], target: s[1], abs_diff: s[2] },
-            soft: SoftConfusion { tp: s[3], fp: s[4], fn_: s[5], tn: s[6] },
-            bce: BceSums { neg_a: s[7], pos_a: s[8], neg_b: s[9], pos_b: s[10] },
-            focal: FocalSums { pos: s[11], neg: s[12], modulator: s[13] },
-            sigmoid_focal: FocalSums { pos: s[14], neg: s[15], modulator: s[16] },
+            region: RegionSums {
+                pred: s[0],
+                target: s[1],
+                abs_diff: s[2],
+            },
+            soft: SoftConfusion {
+                tp: s[3],
+                fp: s[4],
+                fn_: s[5],
+                tn: s[6],
+            },
+            bce: BceSums {
+                neg_a: s[7],
+                pos_a: s[8],
+                neg_b: s[9],
+                pos_b: s[10],
+            },
+            focal: FocalSums {
+                pos: s[11],
+                neg: s[12],
+                modulator: s[13],
+            },
+            sigmoid_focal: FocalSums {
+                pos: s[14],
+                neg: s[15],
+                modulator: s[16],
+            },
             hard: Confusion {
                 tp: c(s[17]),
                 fp: c(s[18]),
@@ -371,7 +406,7 @@ fn fused<T: Target, M: Modulator, const LOGITS: bool>(
     target: &[T],
 ) -> Result<BinaryStats, Error> {
     let ft = FocalTerm::new(cfg.eps, cfg.reduced_threshold);
-    let t = f32x8::splat(cfg.threshold);
+    let t = f32x8::splat(threshold_f32(cfg.threshold));
     let totals = pass(pred, target, cfg.ignore_index, |x, y| {
         let l = link::<LOGITS>(x);
         let [sp, sy, sd] = region_terms(l.p, y);
@@ -437,7 +472,10 @@ impl BinaryAccumulator {
     /// An empty accumulator; fails if `cfg` is invalid.
     pub fn new(cfg: StatsConfig) -> Result<Self, Error> {
         cfg.validate()?;
-        Ok(BinaryAccumulator { cfg, stats: BinaryStats::default() })
+        Ok(BinaryAccumulator {
+            cfg,
+            stats: BinaryStats::default(),
+        })
     }
 
     /// The settings the sums are computed with.
@@ -464,18 +502,28 @@ impl BinaryAccumulator {
     /// Adds the sums of another accumulator with the same configuration.
     pub fn merge(&mut self, other: &BinaryAccumulator) -> Result<(), Error> {
         if self.cfg != other.cfg {
-            return Err(Error::ConfigMismatch { field: "StatsConfig" });
+            return Err(Error::ConfigMismatch {
+                field: "StatsConfig",
+            });
         }
         self.stats.merge(&other.stats);
         Ok(())
     }
 
     fn nonempty(&self, count: u64) -> Result<(), Error> {
-        if count == 0 { Err(Error::Empty) } else { Ok(()) }
+        if count == 0 {
+            Err(Error::Empty)
+        } else {
+            Ok(())
+        }
     }
 
     fn same<V: PartialEq>(field: &'static str, a: V, b: V) -> Result<(), Error> {
-        if a == b { Ok(()) } else { Err(Error::ConfigMismatch { field }) }
+        if a == b {
+            Ok(())
+        } else {
+            Err(Error::ConfigMismatch { field })
+        }
     }
 
     fn region_check(&self, r: &Region) -> Result<(), Error> {
@@ -506,7 +554,9 @@ impl BinaryAccumulator {
         cfg.validate()?;
         Self::same("from_logits", false, self.cfg.from_logits)?;
         self.nonempty(self.stats.kept)?;
-        Ok(cfg.reduction.apply(self.stats.bce.total(0.0, 1.0), self.stats.kept) as f32)
+        Ok(cfg
+            .reduction
+            .apply(self.stats.bce.total(0.0, 1.0), self.stats.kept) as f32)
     }
 
     /// BCE with logits; the statistics must come from logits.
@@ -536,14 +586,19 @@ impl BinaryAccumulator {
         cfg.validate()?;
         Self::same("from_logits", cfg.from_logits, self.cfg.from_logits)?;
         Self::same("gamma", cfg.gamma, self.cfg.gamma)?;
-        Self::same("reduced_threshold", cfg.reduced_threshold, self.cfg.reduced_threshold)?;
+        Self::same(
+            "reduced_threshold",
+            cfg.reduced_threshold,
+            self.cfg.reduced_threshold,
+        )?;
         Self::same("ignore_index", cfg.ignore_index, self.cfg.ignore_index)?;
         if !cfg.from_logits {
             Self::same("eps", cfg.eps, self.cfg.eps)?;
         }
         self.nonempty(self.stats.count)?;
         let s = &self.stats;
-        Ok(s.focal.smp(cfg.alpha, cfg.normalized, cfg.reduction, s.kept) as f32)
+        Ok(s.focal
+            .smp(cfg.alpha, cfg.normalized, cfg.reduction, s.kept) as f32)
     }
 
     /// torchvision's `sigmoid_focal_loss`; the statistics must come from
@@ -554,7 +609,8 @@ impl BinaryAccumulator {
         Self::same("gamma", cfg.gamma, self.cfg.gamma)?;
         self.nonempty(self.stats.kept)?;
         let s = &self.stats;
-        Ok(s.sigmoid_focal.torchvision(cfg.alpha, cfg.reduction, s.kept) as f32)
+        Ok(s.sigmoid_focal
+            .torchvision(cfg.alpha, cfg.reduction, s.kept) as f32)
     }
 
     /// smp's soft `MCCLoss`.

@@ -87,7 +87,10 @@ pub(crate) struct Totals<const K: usize> {
 /// Checks that a one-shot call has matching, non-empty inputs.
 pub(crate) fn check_lengths<T>(pred: &[f32], target: &[T]) -> Result<(), Error> {
     if pred.len() != target.len() {
-        return Err(Error::LengthMismatch { pred: pred.len(), target: target.len() });
+        return Err(Error::LengthMismatch {
+            pred: pred.len(),
+            target: target.len(),
+        });
     }
     if pred.is_empty() {
         return Err(Error::Empty);
@@ -108,7 +111,10 @@ pub(crate) fn pass<T: Target, const K: usize>(
     terms: impl Fn(f32x8, f32x8) -> [f32x8; K],
 ) -> Result<Totals<K>, Error> {
     if pred.len() != target.len() {
-        return Err(Error::LengthMismatch { pred: pred.len(), target: target.len() });
+        return Err(Error::LengthMismatch {
+            pred: pred.len(),
+            target: target.len(),
+        });
     }
     match ignore {
         None => pass_masked::<T, K, false>(pred, target, 0.0, &terms),
@@ -154,8 +160,7 @@ fn pass_masked<T: Target, const K: usize, const IGNORE: bool>(
         let mut kept = f32x8::ZERO;
         let mut any = false;
         for (p, t) in vectors.by_ref().take(BLOCK) {
-            let (Ok(p), Ok(t)) = (<&[f32; LANES]>::try_from(p), <&[T; LANES]>::try_from(t))
-            else {
+            let (Ok(p), Ok(t)) = (<&[f32; LANES]>::try_from(p), <&[T; LANES]>::try_from(t)) else {
                 continue; // unreachable: chunks_exact yields full chunks
             };
             any = true;
@@ -228,5 +233,9 @@ fn pass_masked<T: Target, const K: usize, const IGNORE: bool>(
     } else {
         count
     };
-    Ok(Totals { sums: wide.map(fold), count, kept })
+    Ok(Totals {
+        sums: wide.map(fold),
+        count,
+        kept,
+    })
 }

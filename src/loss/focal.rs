@@ -34,7 +34,13 @@ impl FocalSums {
     }
 
     /// smp's focal loss over `kept` elements.
-    pub fn smp(&self, alpha: Option<f32>, normalized: bool, reduction: Reduction, kept: u64) -> f64 {
+    pub fn smp(
+        &self,
+        alpha: Option<f32>,
+        normalized: bool,
+        reduction: Reduction,
+        kept: u64,
+    ) -> f64 {
         let mut total = self.weighted(alpha.map(f64::from));
         if normalized {
             total /= self.modulator.max(1e-6);

@@ -49,7 +49,11 @@ pub struct Confusion {
 
 /// `num / den`, 0 when `den == 0` (smp's default `zero_division`).
 fn ratio(num: u64, den: u64) -> f32 {
-    if den == 0 { 0.0 } else { (num as f64 / den as f64) as f32 }
+    if den == 0 {
+        0.0
+    } else {
+        (num as f64 / den as f64) as f32
+    }
 }
 
 impl Confusion {
@@ -82,6 +86,9 @@ impl Confusion {
     }
     /// `TP / (TP + FP + FN)` (intersection over union); 0 when there is no positive at all.
     pub fn iou(&self) -> f32 {
-        ratio(self.tp, self.tp.saturating_add(self.fp).saturating_add(self.fn_))
+        ratio(
+            self.tp,
+            self.tp.saturating_add(self.fp).saturating_add(self.fn_),
+        )
     }
 }

@@ -57,7 +57,11 @@ impl RegionSums {
 
 /// Tversky's final exponent: `mean_loss^γ` (γ = 1 is the identity).
 pub(crate) fn tversky_power(mean: f64, gamma: f32) -> f64 {
-    if gamma == 1.0 { mean } else { libm::pow(mean.max(0.0), f64::from(gamma)) }
+    if gamma == 1.0 {
+        mean
+    } else {
+        libm::pow(mean.max(0.0), f64::from(gamma))
+    }
 }
 
 /// The binary Tversky loss (Dice and Jaccard are special cases).

@@ -46,7 +46,12 @@ pub(crate) fn logistic(x: f32x8) -> Logistic<f32x8> {
 pub(crate) fn logistic_scalar(x: f32) -> Logistic<f32> {
     let v = logistic(f32x8::splat(x));
     let a = |v: f32x8| v.to_array()[0];
-    Logistic { p: a(v.p), q: a(v.q), sp_pos: a(v.sp_pos), sp_neg: a(v.sp_neg) }
+    Logistic {
+        p: a(v.p),
+        q: a(v.q),
+        sp_pos: a(v.sp_pos),
+        sp_neg: a(v.sp_neg),
+    }
 }
 
 /// σ(x) alone.

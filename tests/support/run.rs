@@ -1,0 +1,150 @@
+//! Runs a conformance case through segloss: the one place that maps the
+//! FORMAT.md parameter names onto segloss's configuration types. Used by
+//! `tests/conformance.rs` and `examples/conformance.rs`.
+
+use super::cases::{Case, Params};
+use segloss::{
+    Bce, BceWithLogits, Focal, HardMcc, Mcc, Reduction, Region, SigmoidFocal, SoftBce, Tversky,
+    binary,
+};
+
+/// What running a case gave.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The loss value.
+    Value(f64),
+    /// The crate does not support this kind/mode (yet); the reason.
+    Skip(String),
+    /// segloss returned an error for a case that has an expected value.
+    Error(segloss::Error),
+}
+
+fn f(v: Option<f64>, default: f32) -> f32 {
+    v.map_or(default, |v| v as f32)
+}
+
+fn reduction(p: &Params) -> Result<Reduction, String> {
+    match p.reduction.as_deref() {
+        None | Some("mean") => Ok(Reduction::Mean),
+        Some("sum") => Ok(Reduction::Sum),
+        Some(other) => Err(format!("reduction `{other}` is not a scalar reduction")),
+    }
+}
+
+fn ignore(p: &Params, default: Option<f32>) -> Option<f32> {
+    match p.ignore_index {
+        None => default,
+        Some(v) => v.map(|v| v as f32),
+    }
+}
+
+/// The region configuration of a case.
+pub fn region(c: &Case) -> Region {
+    let p = &c.params;
+    Region {
+        from_logits: c.from_logits,
+        smooth: f(p.smooth, 0.0),
+        eps: f(p.eps, 1e-7),
+        log_loss: p.log_loss.unwrap_or(false),
+        ignore_index: ignore(p, None),
+    }
+}
+
+/// The Tversky configuration of a case (Dice and Jaccard fix α, β).
+pub fn tversky(c: &Case) -> Tversky {
+    let p = &c.params;
+    let base = match c.kind.as_str() {
+        "dice" => Tversky::dice(region(c)),
+        "jaccard" => Tversky::jaccard(region(c)),
+        _ => Tversky {
+            region: region(c),
+            alpha: f(p.alpha.flatten(), 0.5),
+            beta: f(p.beta, 0.5),
+            gamma: f(p.gamma, 1.0),
+        },
+    };
+    base
+}
+
+/// smp's focal configuration of a case.
+pub fn focal(c: &Case) -> Result<Focal, String> {
+    let p = &c.params;
+    Ok(Focal {
+        from_logits: c.from_logits,
+        gamma: f(p.gamma, 2.0),
+        alpha: p.alpha.flatten().map(|a| a as f32),
+        normalized: p.normalized.unwrap_or(false),
+        reduced_threshold: p.reduced_threshold.flatten().map(|r| r as f32),
+        eps: f(p.eps, 1e-7),
+        ignore_index: ignore(p, None),
+        reduction: reduction(p)?,
+    })
+}
+
+/// Runs the loss of a case and returns its value.
+pub fn value(c: &Case) -> Outcome {
+    if c.mode != "binary" {
+        return Outcome::Skip(format!("mode `{}` is not supported yet", c.mode));
+    }
+    let pred = &c.pred;
+    let target: Vec<f32> = c.target.iter().map(|&t| t as f32).collect();
+    let p = &c.params;
+    let r: Result<Result<f32, segloss::Error>, String> = (|| {
+        Ok(match c.kind.as_str() {
+            "dice" | "jaccard" | "tversky" => binary::tversky(pred, &target, &tversky(c)),
+            "focal" => binary::focal(pred, &target, &focal(c)?),
+            "sigmoid_focal" => {
+                let cfg = SigmoidFocal {
+                    alpha: p.alpha.map_or(0.25, |a| a.map_or(-1.0, |a| a as f32)),
+                    gamma: f(p.gamma, 2.0),
+                    reduction: reduction(p)?,
+                };
+                binary::sigmoid_focal(pred, &target, &cfg)
+            }
+            "bce" => binary::bce(
+                pred,
+                &target,
+                &Bce {
+                    reduction: reduction(p)?,
+                },
+            ),
+            "bce_logits" => {
+                let cfg = BceWithLogits {
+                    pos_weight: f(p.pos_weight, 1.0),
+                    reduction: reduction(p)?,
+                };
+                binary::bce_with_logits(pred, &target, &cfg)
+            }
+            "soft_bce" => {
+                let cfg = SoftBce {
+                    smooth_factor: p.smooth_factor.flatten().map(|v| v as f32),
+                    ignore_index: ignore(p, Some(-100.0)),
+                    pos_weight: f(p.pos_weight, 1.0),
+                    reduction: reduction(p)?,
+                };
+                binary::soft_bce(pred, &target, &cfg)
+            }
+            "mcc" => {
+                let cfg = Mcc {
+                    from_logits: c.from_logits,
+                    eps: f(p.eps, 1e-5),
+                };
+                binary::mcc(pred, &target, &cfg)
+            }
+            "hard_mcc" => {
+                let cfg = HardMcc {
+                    from_logits: c.from_logits,
+                    threshold: p.threshold.unwrap_or(0.5),
+                    eps: f(p.eps, 1e-7),
+                };
+                binary::hard_mcc(pred, &target, &cfg)
+            }
+            other => return Err(format!("kind `{other}` is not supported")),
+        })
+    })();
+    match r {
+        Ok(Ok(v)) => Outcome::Value(f64::from(v)),
+        Ok(Err(e)) => Outcome::Error(e),
+        Err(why) => Outcome::Skip(why),
+    }
+}
