@@ -121,7 +121,7 @@ typedef struct {
 /* Thresholded MCC (1 - MCC). Defaults: from_logits 0, threshold 0.5, eps 1e-7. */
 typedef struct {
   uint8_t from_logits;
-  float threshold;
+  double threshold; /* compared with p in double precision */
   float eps;
 } segloss_hard_mcc_config;
 
@@ -130,7 +130,7 @@ typedef struct {
 typedef struct {
   uint8_t from_logits;
   float ignore_index; /* NAN: none */
-  float threshold;
+  double threshold;
   float gamma;
   float reduced_threshold; /* NAN: none */
   float eps;

@@ -332,7 +332,7 @@ impl CConfig for segloss_mcc_config {
 #[derive(Clone, Copy, Debug)]
 pub struct segloss_hard_mcc_config {
     pub from_logits: u8,
-    pub threshold: f32,
+    pub threshold: f64,
     pub eps: f32,
 }
 
@@ -361,7 +361,7 @@ pub struct segloss_stats_config {
     pub from_logits: u8,
     /// NaN: none.
     pub ignore_index: f32,
-    pub threshold: f32,
+    pub threshold: f64,
     pub gamma: f32,
     /// NaN: none.
     pub reduced_threshold: f32,
@@ -765,5 +765,82 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     #[cfg(target_os = "none")]
     loop {
         core::hint::spin_loop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip() {
+        assert_eq!(segloss_focal_default().to_rust().unwrap(), Focal::default());
+        assert_eq!(
+            segloss_soft_bce_default().to_rust().unwrap(),
+            SoftBce::default()
+        );
+        assert_eq!(
+            segloss_stats_default().to_rust().unwrap(),
+            StatsConfig::default()
+        );
+        assert_eq!(
+            segloss_hard_mcc_default().to_rust().unwrap(),
+            HardMcc::default()
+        );
+        assert_eq!(
+            segloss_tversky_default().to_rust().unwrap(),
+            Tversky::default()
+        );
+    }
+
+    #[test]
+    fn one_shot_matches_the_crate_and_checks_pointers() {
+        let pred = [2.0f32, -1.0, 0.5, -3.0, 1.5];
+        let mask = [1u8, 0, 1, 0, 0];
+        let mut out = f32::NAN;
+        // SAFETY: valid arrays of `pred.len()` elements and a valid `out`.
+        let st = unsafe {
+            segloss_dice_u8(
+                pred.as_ptr(),
+                mask.as_ptr(),
+                pred.len(),
+                ptr::null(),
+                &mut out,
+            )
+        };
+        assert_eq!(st, SEGLOSS_OK);
+        assert_eq!(out, binary::dice(&pred, &mask, &Region::default()).unwrap());
+        // SAFETY: null pointers are rejected before any access.
+        let st = unsafe { segloss_dice_u8(ptr::null(), mask.as_ptr(), 5, ptr::null(), &mut out) };
+        assert_eq!(st, SEGLOSS_ERR_NULL);
+    }
+
+    #[test]
+    fn accumulator_streams_and_rejects_uninitialised_storage() {
+        let pred = [2.0f32, -1.0, 0.5, -3.0, 1.5, 0.0];
+        let mask = [1u8, 0, 1, 0, 0, 1];
+        let mut acc = segloss_accumulator {
+            opaque: [0; SEGLOSS_ACCUMULATOR_BYTES / 8],
+        };
+        let mut out = f32::NAN;
+        // SAFETY: `acc` is valid storage, not yet initialised: rejected by tag.
+        let st = unsafe { segloss_accumulator_dice(&acc, ptr::null(), &mut out) };
+        assert_eq!(st, SEGLOSS_ERR_UNINIT);
+        // SAFETY: valid storage, arrays and out-pointer throughout.
+        unsafe {
+            assert_eq!(segloss_accumulator_init(&mut acc, ptr::null()), SEGLOSS_OK);
+            for (p, m) in pred.chunks(4).zip(mask.chunks(4)) {
+                let st = segloss_accumulator_update_u8(&mut acc, p.as_ptr(), m.as_ptr(), p.len());
+                assert_eq!(st, SEGLOSS_OK);
+            }
+            assert_eq!(
+                segloss_accumulator_dice(&acc, ptr::null(), &mut out),
+                SEGLOSS_OK
+            );
+        }
+        let mut a = BinaryAccumulator::new(StatsConfig::default()).unwrap();
+        a.update(&pred[..4], &mask[..4]).unwrap();
+        a.update(&pred[4..], &mask[4..]).unwrap();
+        assert_eq!(out, a.dice(&Region::default()).unwrap());
     }
 }
