@@ -246,15 +246,10 @@ fn soft_sums<T: Target, const LOGITS: bool>(
     target: &[T],
 ) -> Result<SoftConfusion, Error> {
     let t = pass(pred, target, None, |x, y| {
-        let l = if LOGITS {
-            let p = prob::<true>(x);
-            // σ(−x) without cancellation: the full logistic gives it.
-            let q = crate::math::logistic(x).q;
-            (p, q)
-        } else {
-            (x, f32x8::ONE - x)
-        };
-        soft_terms(l.0, l.1, y)
+        // From logits σ(x) and σ(−x) share one e^{−|x|} (no cancellation
+        // in 1 − p); the softplus fields of `link` are never computed.
+        let l = link::<LOGITS>(x);
+        soft_terms(l.p, l.q, y)
     })?;
     let [tp, fp, fn_, tn] = t.sums;
     Ok(SoftConfusion { tp, fp, fn_, tn })
