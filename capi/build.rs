@@ -160,6 +160,12 @@ fn main() {
         )
         .unwrap();
     }
+    writeln!(
+        out,
+        "#define EXPECT_FINGERPRINT UINT64_C({:#018x})",
+        segloss::selftest::fingerprint()
+    )
+    .unwrap();
     let dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     std::fs::write(dir.join("segloss_expected.h"), out).unwrap();
 }

@@ -112,5 +112,8 @@ fn main() {
         writeln!(out, "    ({name:?}, {:#010x}), // {v:e}", v.to_bits()).unwrap();
     }
     out.push_str("];\n");
+    // segloss's own determinism fingerprint (every primitive and loss), as the host computes it.
+    let fp = segloss::selftest::fingerprint();
+    writeln!(out, "pub const HOST_FINGERPRINT: u64 = {fp:#018x};").unwrap();
     std::fs::write(out_dir.join("cases.rs"), out).unwrap();
 }

@@ -200,6 +200,11 @@ SEGLOSS_FINALISER(mcc, segloss_mcc_config)
 SEGLOSS_FINALISER(hard_mcc, segloss_hard_mcc_config)
 #undef SEGLOSS_FINALISER
 
+/* A hash of every math primitive and every binary loss on fixed inputs: equal
+   to the host's value when this build computes the same bits (a start-up check
+   for a firmware port). */
+uint64_t segloss_selftest_fingerprint(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -749,6 +749,14 @@ finalisers! {
     segloss_accumulator_hard_mcc, segloss_hard_mcc_config, hard_mcc;
 }
 
+/// segloss's determinism fingerprint: a hash of every math primitive and
+/// every binary loss on fixed inputs (`segloss::selftest::fingerprint`). A
+/// port gives the same bits as the host when this equals the host's value.
+#[unsafe(no_mangle)]
+pub extern "C" fn segloss_selftest_fingerprint() -> u64 {
+    segloss::selftest::fingerprint()
+}
+
 /// Panics cannot happen through this API (every input is validated and every
 /// error is a status code), but a `no_std` static library must name a handler.
 /// On a hosted target it aborts the process; on bare metal it parks the core.

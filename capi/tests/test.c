@@ -169,6 +169,15 @@ int main(void) {
   check_status("merge mismatch", segloss_accumulator_merge(&a, &c),
                SEGLOSS_ERR_CONFIG_MISMATCH);
 
+  /* Same bits as the host for every primitive and loss. */
+  uint64_t fp = segloss_selftest_fingerprint();
+  int fp_ok = fp == EXPECT_FINGERPRINT;
+  passed += fp_ok;
+  failed += !fp_ok;
+  printf("%s %-24s got 0x%016llx want 0x%016llx\n", fp_ok ? "pass" : "FAIL",
+         "selftest fingerprint", (unsigned long long)fp,
+         (unsigned long long)EXPECT_FINGERPRINT);
+
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

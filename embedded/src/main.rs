@@ -62,8 +62,35 @@ fn run() -> usize {
     if got.len() != cases::EXPECTED.len() {
         failures += 1;
     }
-    hprintln!("firmware: {} results, {} failed", got.len(), failures);
+    failures += fingerprint();
+    hprintln!("firmware: {} results, {} failed", got.len() + 1, failures);
     failures
+}
+
+/// Same bits as the host: segloss's fingerprint of every primitive and loss.
+#[cfg(all(not(feature = "baseline"), feature = "fingerprint"))]
+fn fingerprint() -> usize {
+    let mut failures = 0;
+    let fp = segloss::selftest::fingerprint();
+    let fp_ok = fp == cases::HOST_FINGERPRINT;
+    hprintln!(
+        "{} selftest::fingerprint     got {:#018x} want {:#018x} (host)",
+        if fp_ok { "pass" } else { "FAIL" },
+        fp,
+        cases::HOST_FINGERPRINT
+    );
+    failures += usize::from(!fp_ok);
+    // Once segloss pins EXPECTED (non-zero), the firmware must match it too.
+    if segloss::selftest::EXPECTED != 0 && fp != segloss::selftest::EXPECTED {
+        hprintln!("FAIL selftest::fingerprint differs from segloss::selftest::EXPECTED");
+        failures += 1;
+    }
+    failures
+}
+
+#[cfg(not(feature = "fingerprint"))]
+fn fingerprint() -> usize {
+    0
 }
 
 /// The same firmware without a single loss call: what the loss code adds to
