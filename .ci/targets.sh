@@ -11,7 +11,8 @@
 #   bash .ci/targets.sh wasm capi  # some steps (names below)
 #
 # Environment: CARGO_TARGET_DIR (default <repo>/target), JOBS (default 2),
-# SEGLOSS_REFERENCE (default <repo>/../shared/reference/smp_torch.jsonl).
+# SEGLOSS_REFERENCE (default <repo>/../shared/reference/smp_torch.jsonl),
+# THROUGHPUT_ARGS (default --quick).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,7 +23,7 @@ REF=$(realpath -m "$REF")
 export SEGLOSS_REFERENCE=$REF
 export CARGO_TERM_COLOR=never
 
-ALL_STEPS=(install x86_64 x86_64-avx2 i586 aarch64 wasm wasm-simd128 firmware capi)
+ALL_STEPS=(install x86_64 x86_64-avx2 i586 aarch64 wasm wasm-simd128 firmware capi capi-cross)
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL_STEPS[@]}")
 
@@ -88,12 +89,13 @@ conformance() { # name target rustflags
     cargo run -j"$JOBS" --release --target "$target" --example conformance -- "$REF")
 }
 
-# examples/throughput.rs, if the crate has it (a hook until it lands).
+# examples/throughput.rs (its table goes to BENCHMARKS.md); THROUGHPUT_ARGS
+# (default --quick) chooses the sizes.
 throughput() { # name target rustflags
   local name=$1 target=$2 flags=$3
   if [ -f "$ROOT/examples/throughput.rs" ]; then
     (cd "$ROOT" && CARGO_TARGET_DIR=$CARGO_TARGET_DIR/targets/$name RUSTFLAGS=$flags \
-      cargo run -j"$JOBS" --release --target "$target" --example throughput)
+      cargo run -j"$JOBS" --release --target "$target" --example throughput -- ${THROUGHPUT_ARGS:---quick})
   else
     echo "examples/throughput.rs not present yet: no throughput table for $name"
   fi
@@ -193,9 +195,11 @@ capi() {
   echo "C test on Cortex-M4F: flash $(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}') B of .text"
 }
 
-# The C test on other Linux targets: the same bits as the x86-64 host?
+# The C test on other Linux targets: the same bits as the x86-64 host? (Every
+# loss value and segloss::selftest::fingerprint(), against x86-64's values.)
 capi-cross() {
-  local dir=$ROOT/capi out=$(capi_header_dir "") t cc run
+  local dir=$ROOT/capi out t cc run bad=0
+  out=$(capi_header_dir "")
   for t in aarch64-unknown-linux-gnu i586-unknown-linux-gnu; do
     case $t in
     aarch64-*) cc=aarch64-linux-gnu-gcc run=(qemu-aarch64 -L /usr/aarch64-linux-gnu) ;;
@@ -204,9 +208,12 @@ capi-cross() {
     (cd "$dir" && cargo build -q -j"$JOBS" --release --target "$t")
     $cc -std=c11 -Wall -Wextra -Werror -O2 -I"$dir/include" -I"$out" "$dir/tests/test.c" \
       "$CARGO_TARGET_DIR/$t/release/libsegloss.a" -lm -Wl,--gc-sections -o "$CARGO_TARGET_DIR/capi-test-$t"
-    echo "C test on $t:"
-    "${run[@]}" "$CARGO_TARGET_DIR/capi-test-$t" | grep -E "FAIL|passed" | sed "s/^/  $t: /"
+    if ! "${run[@]}" "$CARGO_TARGET_DIR/capi-test-$t" >"$CARGO_TARGET_DIR/capi-test-$t.log"; then
+      bad=1
+    fi
+    grep -E "FAIL|passed" "$CARGO_TARGET_DIR/capi-test-$t.log" | sed "s/^/  $t: /"
   done
+  return $bad
 }
 
 START=$SECONDS
