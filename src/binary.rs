@@ -208,6 +208,13 @@ pub fn sigmoid_focal_elementwise<T: Target>(
             target: out.len(),
         });
     }
+    if T::IS_MASK {
+        // The same mask rule as every pass: values other than 0/1 are errors.
+        let top = target.iter().map(|t| t.value()).fold(0.0f32, f32::max);
+        if top > 1.0 {
+            return Err(Error::InvalidMask { value: top as u8 });
+        }
+    }
     let alpha = cfg.alpha;
     with_gamma!(cfg.gamma, |m| elementwise(pred, target, out, |x, y| {
         let [pos, neg] = sigmoid_focal_terms(m, &link::<true>(x), y);
@@ -274,7 +281,9 @@ fn hard_counts<T: Target, const LOGITS: bool>(
         [tp, fp, fn_]
     })?;
     let [tp, fp, fn_] = t.sums.map(|v| v as u64);
-    let tn = t.kept.saturating_sub(tp + fp + fn_);
+    let tn = t
+        .kept
+        .saturating_sub(tp.saturating_add(fp).saturating_add(fn_));
     Ok(Confusion { tp, fp, fn_, tn })
 }
 

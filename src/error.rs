@@ -38,6 +38,14 @@ pub enum Error {
         /// The setting that differs.
         field: &'static str,
     },
+    /// A backward pass was given a gradient buffer whose length is not the
+    /// prediction's.
+    GradientLength {
+        /// The prediction's length.
+        expected: usize,
+        /// The gradient buffer's length.
+        got: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -56,6 +64,10 @@ impl fmt::Display for Error {
             Error::ConfigMismatch { field } => write!(
                 f,
                 "statistics were accumulated with a different `{field}` than the loss configuration"
+            ),
+            Error::GradientLength { expected, got } => write!(
+                f,
+                "gradient buffer has {got} elements but the prediction has {expected}"
             ),
         }
     }

@@ -49,13 +49,27 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// Panic freedom (issue 7, docs/guarantees.md): no public function can panic.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::arithmetic_side_effects
+)]
 
 pub mod accumulate;
+pub mod backward;
 pub mod binary;
 pub mod config;
 pub mod error;
 pub mod loss;
 pub(crate) mod math;
+#[doc = include_str!("docs/numerics.md")]
+pub mod numerics {}
 pub mod selftest;
 
 pub use accumulate::Target;

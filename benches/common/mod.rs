@@ -5,7 +5,7 @@
 
 use segloss::{
     BceWithLogits, BinaryAccumulator, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce,
-    StatsConfig, Tversky, binary,
+    StatsConfig, Tversky, backward, binary,
 };
 use std::hint::black_box;
 use wide::f32x8;
@@ -97,6 +97,22 @@ fn fused(d: &Data, from_logits: bool) -> f32 {
     acc.stats().region.pred as f32
 }
 
+thread_local! {
+    /// The gradient buffer of the backward kernels (allocated once per size).
+    static GRAD: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs a backward kernel with a reused gradient buffer of `n` elements;
+/// returns the loss plus one gradient element (so neither is optimised away).
+fn with_grad(n: usize, f: impl FnOnce(&mut [f32]) -> f32) -> f32 {
+    GRAD.with(|g| {
+        let mut g = g.borrow_mut();
+        g.resize(n, 0.0);
+        let loss = f(&mut g);
+        loss + g[n / 2]
+    })
+}
+
 /// Every kernel, in table order. The first two are the reference points.
 pub const KERNELS: &[Kernel] = &[
     Kernel {
@@ -174,6 +190,104 @@ pub const KERNELS: &[Kernel] = &[
     Kernel {
         name: "hard_mcc (probs)",
         run: |d| binary::hard_mcc(&d.probs, &d.target, &HardMcc::default()).unwrap(),
+    },
+    Kernel {
+        name: "dice fwd+bwd, logits",
+        run: |d| {
+            with_grad(d.logits.len(), |g| {
+                backward::binary::dice(&d.logits, &d.target, &Region::default(), g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "jaccard fwd+bwd, logits",
+        run: |d| {
+            with_grad(d.logits.len(), |g| {
+                backward::binary::jaccard(&d.logits, &d.target, &Region::default(), g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "tversky γ=4/3 fwd+bwd, logits",
+        run: |d| {
+            let cfg = Tversky::new(0.3, 0.7, 4.0 / 3.0).unwrap();
+            with_grad(d.logits.len(), |g| {
+                backward::binary::tversky(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "bce (probs) fwd+bwd",
+        run: |d| {
+            with_grad(d.probs.len(), |g| {
+                backward::binary::bce(&d.probs, &d.target, &Default::default(), g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "bce_with_logits fwd+bwd",
+        run: |d| {
+            with_grad(d.logits.len(), |g| {
+                let cfg = BceWithLogits::default();
+                backward::binary::bce_with_logits(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "soft_bce fwd+bwd",
+        run: |d| {
+            let cfg = SoftBce::default().with_smooth_factor(Some(0.1));
+            with_grad(d.logits.len(), |g| {
+                backward::binary::soft_bce(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "focal γ=2 fwd+bwd, logits",
+        run: |d| {
+            with_grad(d.logits.len(), |g| {
+                backward::binary::focal(&d.logits, &d.target, &Focal::default(), g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "focal γ=1.5 fwd+bwd, logits",
+        run: |d| {
+            let cfg = Focal::default().with_gamma(1.5);
+            with_grad(d.logits.len(), |g| {
+                backward::binary::focal(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "focal γ=2 normalized fwd+bwd, logits",
+        run: |d| {
+            let cfg = Focal {
+                normalized: true,
+                ..Focal::default()
+            };
+            with_grad(d.logits.len(), |g| {
+                backward::binary::focal(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "sigmoid_focal fwd+bwd",
+        run: |d| {
+            with_grad(d.logits.len(), |g| {
+                let cfg = SigmoidFocal::default();
+                backward::binary::sigmoid_focal(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "mcc fwd+bwd, logits",
+        run: |d| {
+            let cfg = Mcc::default().with_from_logits(true);
+            with_grad(d.logits.len(), |g| {
+                backward::binary::mcc(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
+            })
+        },
     },
 ];
 

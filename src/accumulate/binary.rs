@@ -26,10 +26,10 @@ const ONE: f32x8 = f32x8::ONE;
 const ZERO: f32x8 = f32x8::ZERO;
 
 /// `c·v`, exactly 0 where `c == 0` (so a vanishing weight times an infinite
-/// softplus is 0, the limit); NaN still propagates.
+/// softplus is 0, the limit); NaN still propagates (`0·NaN = NaN`).
 #[inline(always)]
 pub(crate) fn mul0(c: f32x8, v: f32x8) -> f32x8 {
-    c.simd_eq(ZERO).select(ZERO, c * v)
+    (c.simd_eq(ZERO) & v.simd_eq(v)).select(ZERO, c * v)
 }
 
 /// `max(v, lo)` that keeps NaN (unlike a hardware `max`).
@@ -130,10 +130,8 @@ impl<const G: u32> Modulator for IntGamma<G> {
     #[inline(always)]
     fn pow(self, base: f32x8) -> f32x8 {
         let mut r = ONE;
-        let mut i = 0;
-        while i < G {
+        for _ in 0..G {
             r *= base;
-            i += 1;
         }
         r
     }
@@ -182,12 +180,12 @@ pub(crate) use with_gamma;
 #[derive(Clone, Copy)]
 pub(crate) struct FocalTerm {
     /// Bounds of `a`, `b` from probabilities: the logs of `[eps, 1 − eps]`.
-    lo: f32x8,
-    hi: f32x8,
+    pub(crate) lo: f32x8,
+    pub(crate) hi: f32x8,
     /// `1 / reduced_threshold` (1 without one).
-    inv_r: f32x8,
+    pub(crate) inv_r: f32x8,
     /// `−ln(reduced_threshold)`: `pt < r ⟺ logpt > −ln r` (+∞ without one).
-    neg_ln_r: f32x8,
+    pub(crate) neg_ln_r: f32x8,
 }
 
 impl FocalTerm {
@@ -392,7 +390,9 @@ impl BinaryStats {
                 tp: c(s[17]),
                 fp: c(s[18]),
                 fn_: c(s[19]),
-                tn: t.kept.saturating_sub(c(s[17]) + c(s[18]) + c(s[19])),
+                tn: t
+                    .kept
+                    .saturating_sub(c(s[17]).saturating_add(c(s[18])).saturating_add(c(s[19]))),
             },
         }
     }

@@ -103,12 +103,16 @@ pub(crate) fn check_lengths<T>(pred: &[f32], target: &[T]) -> Result<(), Error> 
 ///
 /// Empty inputs give zero totals (streaming updates may be empty); one-shot
 /// entry points reject them with [`check_lengths`] first.
+///
+/// `terms` is called once per vector, in order: every full vector of
+/// `chunks_exact(LANES)`, then the padded last vector (if any). Fused
+/// backward passes rely on this order to write the gradient as they go.
 #[inline(always)]
 pub(crate) fn pass<T: Target, const K: usize>(
     pred: &[f32],
     target: &[T],
     ignore: Option<f32>,
-    terms: impl Fn(f32x8, f32x8) -> [f32x8; K],
+    mut terms: impl FnMut(f32x8, f32x8) -> [f32x8; K],
 ) -> Result<Totals<K>, Error> {
     if pred.len() != target.len() {
         return Err(Error::LengthMismatch {
@@ -117,8 +121,8 @@ pub(crate) fn pass<T: Target, const K: usize>(
         });
     }
     match ignore {
-        None => pass_masked::<T, K, false>(pred, target, 0.0, &terms),
-        Some(v) => pass_masked::<T, K, true>(pred, target, v, &terms),
+        None => pass_masked::<T, K, false>(pred, target, 0.0, &mut terms),
+        Some(v) => pass_masked::<T, K, true>(pred, target, v, &mut terms),
     }
 }
 
@@ -143,7 +147,7 @@ fn pass_masked<T: Target, const K: usize, const IGNORE: bool>(
     pred: &[f32],
     target: &[T],
     ignore: f32,
-    terms: &impl Fn(f32x8, f32x8) -> [f32x8; K],
+    terms: &mut impl FnMut(f32x8, f32x8) -> [f32x8; K],
 ) -> Result<Totals<K>, Error> {
     let ign = f32x8::splat(ignore);
     let mut wide = [[0.0f64; LANES]; K];

@@ -10,8 +10,8 @@ pub mod mcc;
 pub mod region;
 
 /// `c·v`, but exactly 0 when `c == 0` (so `0·∞ = 0`: the limit of a term
-/// whose weight vanishes). NaN in `c` or `v` still propagates otherwise.
+/// whose weight vanishes). NaN in `c` or `v` still propagates (`0·NaN = NaN`).
 #[inline(always)]
 pub(crate) fn mul0(c: f64, v: f64) -> f64 {
-    if c == 0.0 { 0.0 } else { c * v }
+    if c == 0.0 && !v.is_nan() { 0.0 } else { c * v }
 }

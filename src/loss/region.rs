@@ -42,25 +42,33 @@ impl RegionSums {
     /// One class's loss: `1 − score` (or `−ln max(score, eps)`), and 0 for a
     /// class with `Σy = 0` (smp's empty-mask rule).
     pub fn class_loss(&self, alpha: f64, beta: f64, r: &Region) -> f64 {
-        if !(self.target > 0.0) && !self.target.is_nan() {
-            return 0.0;
-        }
         let eps = f64::from(r.eps);
         let score = self.score(alpha, beta, f64::from(r.smooth), eps);
-        if r.log_loss {
+        let l = if r.log_loss {
             -libm::log(if score < eps { eps } else { score })
         } else {
             1.0 - score
+        };
+        // smp multiplies by the mask `Σy > 0`: 0·l = 0, but NaN·0 stays NaN.
+        if self.target > 0.0 || l.is_nan() {
+            l
+        } else {
+            0.0
         }
     }
 }
 
 /// Tversky's final exponent: `mean_loss^γ` (γ = 1 is the identity).
+///
+/// `1 − score` is never negative (FP and FN are clamped at 0, so the
+/// denominator is at least the numerator); a negative loss arises only from
+/// `log_loss` with `eps > 1`, where, as in smp (`loss ** gamma`), a
+/// non-integer γ gives NaN.
 pub(crate) fn tversky_power(mean: f64, gamma: f32) -> f64 {
     if gamma == 1.0 {
         mean
     } else {
-        libm::pow(mean.max(0.0), f64::from(gamma))
+        libm::pow(mean, f64::from(gamma))
     }
 }
 

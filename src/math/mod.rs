@@ -1,11 +1,32 @@
 //! Vector primitives the loss kernels need, each with a scalar twin.
 //!
-//! TEMPORARY implementation over `wide`'s general-purpose functions; the
-//! fast-math issue replaces the bodies (same signatures, same semantics).
+//! Design: every primitive is written once, generic over the crate-private
+//! [`lanes::Lanes`] trait (implemented for `f32` and `wide::f32x8`); the vector
+//! function is the `f32x8` instantiation and its `*_scalar` twin the `f32`
+//! one, so a scalar element and a lane give the same bits. Only `+ − × ÷`,
+//! compares, selects and bit moves are used (no FMA, no approximate
+//! reciprocal, no `max`/`min`), so x86-64 SSE2/AVX2, aarch64 NEON, wasm32 and
+//! Cortex-M all produce the same bits. Polynomials come from Cephes
+//! (`expf`, `logf`) or were fitted for segloss (`log1p.rs`); ulp bounds are
+//! the data in [`precision::PRECISION`], checked over every finite f32 by the
+//! `math_exhaustive` tests (`cargo test --release --lib -- --ignored
+//! math_exhaustive`).
 //!
 //! Domain and special values (every function):
-//! - NaN in gives NaN out.
+//! - NaN in gives NaN out (the NaN's payload and sign are not specified).
 //! - `logistic(±∞)` gives the limits: `p = 1, q = 0, sp_pos = +∞, sp_neg = 0` for `+∞`.
+
+mod exp;
+mod expm1;
+mod lanes;
+mod ln;
+mod ln1m;
+mod log1p;
+mod logistic;
+mod pow;
+pub(crate) mod precision;
+#[cfg(test)]
+mod tests;
 
 use wide::f32x8;
 
@@ -25,86 +46,71 @@ pub(crate) struct Logistic<V> {
 /// σ(x), σ(−x), softplus(x), softplus(−x) of eight logits.
 #[inline(always)]
 pub(crate) fn logistic(x: f32x8) -> Logistic<f32x8> {
-    let e = (-x.abs()).exp(); // e^{−|x|} in [0, 1]
-    let l = e.ln_1p(); // ln(1 + e^{−|x|})
-    let r = f32x8::ONE / (f32x8::ONE + e);
-    let pos = x.simd_ge(f32x8::ZERO);
-    let hi = r; // σ(|x|)
-    let lo = e * r; // σ(−|x|)
-    let relu = x.max(f32x8::ZERO);
-    let nrelu = (-x).max(f32x8::ZERO);
-    Logistic {
-        p: pos.select(hi, lo),
-        q: pos.select(lo, hi),
-        sp_pos: relu + l,
-        sp_neg: nrelu + l,
-    }
+    logistic::logistic_generic(x)
 }
 
 /// Scalar twin of [`logistic`].
 #[inline(always)]
 pub(crate) fn logistic_scalar(x: f32) -> Logistic<f32> {
-    let v = logistic(f32x8::splat(x));
-    let a = |v: f32x8| v.to_array()[0];
-    Logistic {
-        p: a(v.p),
-        q: a(v.q),
-        sp_pos: a(v.sp_pos),
-        sp_neg: a(v.sp_neg),
-    }
+    logistic::logistic_generic(x)
 }
 
-/// σ(x) alone.
+/// σ(x) alone (the same bits as `logistic(x).p`).
 #[inline(always)]
 pub(crate) fn sigmoid(x: f32x8) -> f32x8 {
-    logistic(x).p
+    logistic::sigmoid_generic(x)
 }
 
 /// Scalar twin of [`sigmoid`].
 #[inline(always)]
 pub(crate) fn sigmoid_scalar(x: f32) -> f32 {
-    logistic_scalar(x).p
+    logistic::sigmoid_generic(x)
 }
 
-/// ln(p) for p in [0, 1]: ln 0 = −∞.
+/// ln(p) for p in [0, 1]: ln 0 = −∞, subnormal p exact to the bound, ln 1 = 0.
 #[inline(always)]
 pub(crate) fn ln(p: f32x8) -> f32x8 {
-    p.ln()
+    ln::ln_generic(p)
 }
 
 /// Scalar twin of [`ln`].
 #[inline(always)]
 pub(crate) fn ln_scalar(p: f32) -> f32 {
-    ln(f32x8::splat(p)).to_array()[0]
+    ln::ln_generic(p)
 }
 
 /// 1 − e^{−l} for l ≥ 0, without cancellation for small l; `l = +∞` gives 1.
 #[inline(always)]
 pub(crate) fn one_minus_exp_neg(l: f32x8) -> f32x8 {
-    -((-l).exp_m1())
+    expm1::one_minus_exp_neg_generic(l)
 }
 
 /// Scalar twin of [`one_minus_exp_neg`].
 #[inline(always)]
 pub(crate) fn one_minus_exp_neg_scalar(l: f32) -> f32 {
-    one_minus_exp_neg(f32x8::splat(l)).to_array()[0]
+    expm1::one_minus_exp_neg_generic(l)
 }
 
 /// x^g for x in [0, 1] and a real g > 0 (the runtime focal γ); 0^g = 0.
 #[inline(always)]
 pub(crate) fn pow_unit(x: f32x8, g: f32) -> f32x8 {
-    let y = x.powf_simd(f32x8::splat(g));
-    x.simd_eq(f32x8::ZERO).select(f32x8::ZERO, y)
+    pow::pow_unit_generic(x, g)
 }
 
 /// Scalar twin of [`pow_unit`].
 #[inline(always)]
 pub(crate) fn pow_unit_scalar(x: f32, g: f32) -> f32 {
-    pow_unit(f32x8::splat(x), g).to_array()[0]
+    pow::pow_unit_generic(x, g)
 }
 
-/// ln(1 − p) for p in [0, 1], accurate for small p: ln 1 = 0, ln 0 = −∞.
+/// ln(1 − p) for p in [0, 1], accurate for small p: p = 0 gives 0, p = 1 gives −∞.
 #[inline(always)]
 pub(crate) fn ln_one_minus(p: f32x8) -> f32x8 {
-    (-p).ln_1p()
+    ln1m::ln_one_minus_generic(p)
+}
+
+/// Scalar twin of [`ln_one_minus`].
+#[inline(always)]
+pub(crate) fn ln_one_minus_scalar(p: f32) -> f32 {
+    ln1m::ln_one_minus_generic(p)
 }

@@ -53,7 +53,7 @@ pub fn region(c: &Case) -> Region {
 /// The Tversky configuration of a case (Dice and Jaccard fix α, β).
 pub fn tversky(c: &Case) -> Tversky {
     let p = &c.params;
-    let base = match c.kind.as_str() {
+    match c.kind.as_str() {
         "dice" => Tversky::dice(region(c)),
         "jaccard" => Tversky::jaccard(region(c)),
         _ => Tversky {
@@ -62,8 +62,7 @@ pub fn tversky(c: &Case) -> Tversky {
             beta: f(p.beta, 0.5),
             gamma: f(p.gamma, 1.0),
         },
-    };
-    base
+    }
 }
 
 /// smp's focal configuration of a case.
@@ -147,4 +146,105 @@ pub fn value(c: &Case) -> Outcome {
         Ok(Err(e)) => Outcome::Error(e),
         Err(why) => Outcome::Skip(why),
     }
+}
+
+/// What running a case's backward pass gave.
+#[derive(Debug)]
+pub enum GradOutcome {
+    /// The loss value returned by the backward form (the gradient is in `out`).
+    Value(f64),
+    /// No gradient to check: the case has none, or segloss has no backward
+    /// form for it (yet); the reason.
+    Skip(String),
+    /// segloss returned an error.
+    Error(segloss::Error),
+}
+
+/// Runs the backward form of a case's loss, writing `∂value/∂pred` into
+/// `out` (resized to the prediction's length).
+pub fn grad(c: &Case, out: &mut Vec<f32>) -> GradOutcome {
+    use segloss::backward::binary as bw;
+    if c.grad.is_none() {
+        return GradOutcome::Skip("the case has no gradient".into());
+    }
+    if c.mode != "binary" {
+        return GradOutcome::Skip(format!("mode `{}` has no backward yet", c.mode));
+    }
+    let pred = &c.pred;
+    let target: Vec<f32> = c.target.iter().map(|&t| t as f32).collect();
+    let p = &c.params;
+    out.clear();
+    out.resize(pred.len(), f32::NAN);
+    let g = out.as_mut_slice();
+    let r: Result<Result<f32, segloss::Error>, String> = (|| {
+        Ok(match c.kind.as_str() {
+            "dice" | "jaccard" | "tversky" => bw::tversky(pred, &target, &tversky(c), g, 1.0),
+            "focal" => bw::focal(pred, &target, &focal(c)?, g, 1.0),
+            "sigmoid_focal" => {
+                let cfg = SigmoidFocal {
+                    alpha: p.alpha.map_or(0.25, |a| a.map_or(-1.0, |a| a as f32)),
+                    gamma: f(p.gamma, 2.0),
+                    reduction: reduction(p)?,
+                };
+                bw::sigmoid_focal(pred, &target, &cfg, g, 1.0)
+            }
+            "bce" => bw::bce(
+                pred,
+                &target,
+                &Bce {
+                    reduction: reduction(p)?,
+                },
+                g,
+                1.0,
+            ),
+            "bce_logits" => {
+                let cfg = BceWithLogits {
+                    pos_weight: f(p.pos_weight, 1.0),
+                    reduction: reduction(p)?,
+                };
+                bw::bce_with_logits(pred, &target, &cfg, g, 1.0)
+            }
+            "soft_bce" => {
+                let cfg = SoftBce {
+                    smooth_factor: p.smooth_factor.flatten().map(|v| v as f32),
+                    ignore_index: ignore(p, Some(-100.0)),
+                    pos_weight: f(p.pos_weight, 1.0),
+                    reduction: reduction(p)?,
+                };
+                bw::soft_bce(pred, &target, &cfg, g, 1.0)
+            }
+            "mcc" => {
+                let cfg = Mcc {
+                    from_logits: c.from_logits,
+                    eps: f(p.eps, 1e-5),
+                };
+                bw::mcc(pred, &target, &cfg, g, 1.0)
+            }
+            other => return Err(format!("kind `{other}` has no backward")),
+        })
+    })();
+    match r {
+        Ok(Ok(v)) => GradOutcome::Value(f64::from(v)),
+        Ok(Err(e)) => GradOutcome::Error(e),
+        Err(why) => GradOutcome::Skip(why),
+    }
+}
+
+/// Checks a gradient against the case's expected one with `tol`
+/// (scale: the case's largest |grad|). Returns the failing elements.
+pub fn grad_mismatches(
+    got: &[f32],
+    want: &[f64],
+    tol: &super::tolerance::Tol,
+) -> Vec<(usize, f64, f64)> {
+    let max = want.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    if got.len() != want.len() {
+        return vec![(usize::MAX, got.len() as f64, want.len() as f64)];
+    }
+    got.iter()
+        .zip(want)
+        .enumerate()
+        .filter(|(_, (g, w))| !tol.check(f64::from(**g), **w, max))
+        .map(|(i, (g, w))| (i, f64::from(*g), *w))
+        .collect()
 }

@@ -1,0 +1,606 @@
+//! Shared parts of the segloss fuzz targets.
+//!
+//! Every target is *differential*: the SIMD result is compared with the
+//! plain f64 oracle of the test suite (`tests/support/oracle.rs`, included by
+//! path, written straight from SPEC.md), the error cases with the validity
+//! rules below (written from the documented parameter domains, not by
+//! calling `validate()`), and nothing may panic.
+//!
+//! # Tolerances (as data: [`REGION_SCORE`], [`REL`], [`F32_ROUND`])
+//!
+//! - Region losses (Dice, Jaccard, Tversky): the *score* may be off by
+//!   `REGION_SCORE = 1e-6` (SPEC "Accuracy": 1e-6·max(|exact|, 1) for `1 − score`);
+//!   the bound is carried through `−ln max(·, eps)` and `(·)^γ` as an interval
+//!   (both are monotone), so ill-conditioned finalisers (γ < 1 near 0, log of a
+//!   tiny score) are judged by the accuracy of the sums, not of the last step.
+//! - MCC (soft and hard): absolute `1e-6·max(|want|, 1)` (SPEC).
+//! - Cross entropy and focal: relative `REL = 1e-6` (SPEC), plus `1e-37`
+//!   absolute for results in f32's subnormal range.
+//! - Every bound is widened by the final rounding to f32 (`F32_ROUND`).
+//! - Discontinuities are not compared where the two evaluations may
+//!   legitimately fall on different sides: a hard threshold on `σ(x)` (f32 vs
+//!   f64 sigmoid), and focal's `reduced_threshold` switch `pt < r`. Inputs
+//!   with an element within `1e-5` (relative) of such a switch skip the value
+//!   comparison (the error/no-panic checks still run).
+//!
+//! # Domain of the value comparison
+//!
+//! Logits: NaN, ±∞ and finite `|x| ≤ 1e30` (beyond ~2e37 the f32 block sums
+//! of softplus may overflow to +∞ where the f64 oracle stays finite; that is
+//! outside the tested domain and reported by the hardening notes).
+//! Probabilities and `f32` targets: `[0, 1]` or NaN (targets may also equal
+//! the ignore value). Outside the domain only the error and no-panic checks
+//! apply.
+
+#![allow(dead_code, clippy::all)]
+
+/// The integration tests' support code (the oracle is `support::oracle`).
+#[path = "../../tests/support/mod.rs"]
+pub mod support;
+
+pub use support::oracle;
+
+use arbitrary::Arbitrary;
+use segloss::Error;
+
+/// Score tolerance of the region losses (SPEC "Accuracy").
+pub const REGION_SCORE: f64 = 1e-6;
+/// Relative tolerance of the cross-entropy and focal families (SPEC "Accuracy").
+pub const REL: f64 = 1e-6;
+/// Relative error of the final rounding to f32 (one ulp, generously).
+pub const F32_ROUND: f64 = 1.2e-7;
+/// Largest finite logit magnitude of the compared domain.
+pub const LOGIT_DOMAIN: f32 = 1e30;
+
+// ------------------------------------------------------------------ values
+
+/// One generated number: a selector and raw bits, mapped to mostly
+/// in-domain values with special values and raw bit patterns mixed in.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub struct Num {
+    pub sel: u8,
+    pub raw: u32,
+}
+
+const SPECIAL: [f32; 20] = [
+    0.0,
+    -0.0,
+    1.0,
+    0.5,
+    f32::NAN,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    88.0,
+    -88.0,
+    1e30,
+    -1e30,
+    1e-7,
+    1.0 - 1e-7,
+    f32::MIN_POSITIVE,
+    1e-45,
+    -1.0,
+    2.0,
+    20.0,
+    -20.0,
+    0.3,
+];
+
+fn unit(raw: u32) -> f32 {
+    (raw >> 8) as f32 / (1u32 << 24) as f32
+}
+
+impl Num {
+    /// A logit: uniform in [−20, 20] mostly, specials, wide range, raw bits.
+    pub fn logit(self) -> f32 {
+        match self.sel % 16 {
+            0..=9 => unit(self.raw) * 40.0 - 20.0,
+            10..=11 => SPECIAL[self.raw as usize % SPECIAL.len()],
+            12 => (unit(self.raw) * 2.0 - 1.0) * 200.0,
+            13 => f32::from_bits(self.raw),
+            _ => (unit(self.raw) * 2.0 - 1.0) * 6.0,
+        }
+    }
+    /// A probability: uniform in [0, 1] mostly, specials, raw bits.
+    pub fn prob(self) -> f32 {
+        match self.sel % 16 {
+            0..=10 => unit(self.raw),
+            11..=13 => SPECIAL[self.raw as usize % SPECIAL.len()],
+            14 => f32::from_bits(self.raw),
+            _ => [0.0, 1.0][self.raw as usize % 2],
+        }
+    }
+    /// An f32 target: hard labels mostly, soft labels, specials, the ignore value.
+    pub fn target(self, ignore: Option<f32>) -> f32 {
+        match self.sel % 16 {
+            0..=8 => (self.raw % 2) as f32,
+            9..=11 => unit(self.raw),
+            12 | 13 => ignore.unwrap_or(0.0),
+            14 => SPECIAL[self.raw as usize % SPECIAL.len()],
+            _ => f32::from_bits(self.raw),
+        }
+    }
+    /// A u8 mask value: 0/1 mostly, the ignore value, rarely any byte.
+    pub fn mask(self, ignore: Option<f32>) -> u8 {
+        match self.sel % 16 {
+            0..=11 => (self.raw % 2) as u8,
+            12 | 13 => match ignore {
+                Some(v) if v >= 0.0 && v <= 255.0 && v.fract() == 0.0 => v as u8,
+                _ => 1,
+            },
+            _ => self.raw as u8,
+        }
+    }
+    /// A parameter drawn mostly from `[lo, hi]`, with specials and raw bits.
+    pub fn param(self, lo: f32, hi: f32) -> f32 {
+        match self.sel % 16 {
+            0..=9 => lo + unit(self.raw) * (hi - lo),
+            10 | 11 => SPECIAL[self.raw as usize % SPECIAL.len()],
+            12 | 13 => (self.raw % 6) as f32, // integer γ kernels
+            14 => f32::from_bits(self.raw),
+            _ => lo,
+        }
+    }
+}
+
+/// The ignore value: none, the usual ones, or any parameter.
+pub fn ignore_value(sel: u8, n: Num) -> Option<f32> {
+    match sel % 8 {
+        0..=2 => None,
+        3 => Some(255.0),
+        4 => Some(-100.0),
+        5 => Some(0.0),
+        6 => Some(1.0),
+        _ => Some(n.param(-200.0, 300.0)),
+    }
+}
+
+// ------------------------------------------------------------- validity
+
+/// Whether `v` is a valid `ignore_index` (any non-NaN value).
+pub fn ok_ignore(v: Option<f32>) -> bool {
+    v.map_or(true, |v| !v.is_nan())
+}
+/// `>= 0` and finite.
+pub fn ok_nonneg_finite(v: f32) -> bool {
+    v >= 0.0 && v.is_finite()
+}
+/// `> 0` (not NaN).
+pub fn ok_pos(v: f32) -> bool {
+    v > 0.0
+}
+/// In `[0, 1]`.
+pub fn ok_unit(v: f32) -> bool {
+    (0.0..=1.0).contains(&v)
+}
+
+/// Region: smooth finite ≥ 0, eps > 0, ignore not NaN.
+pub fn valid_region(r: &segloss::Region) -> bool {
+    ok_nonneg_finite(r.smooth) && ok_pos(r.eps) && ok_ignore(r.ignore_index)
+}
+/// Tversky: region, α, β, γ finite ≥ 0.
+pub fn valid_tversky(t: &segloss::Tversky) -> bool {
+    valid_region(&t.region)
+        && ok_nonneg_finite(t.alpha)
+        && ok_nonneg_finite(t.beta)
+        && ok_nonneg_finite(t.gamma)
+}
+/// Focal: γ finite ≥ 0, α ∈ [0, 1], r ∈ (0, 1], eps ∈ (0, 0.5), ignore.
+pub fn valid_focal(f: &segloss::Focal) -> bool {
+    ok_nonneg_finite(f.gamma)
+        && f.alpha.map_or(true, ok_unit)
+        && f.reduced_threshold.map_or(true, |r| r > 0.0 && r <= 1.0)
+        && f.eps > 0.0
+        && f.eps < 0.5
+        && ok_ignore(f.ignore_index)
+}
+/// Sigmoid focal: α ≤ 1 (negative: off), γ finite ≥ 0.
+pub fn valid_sigmoid_focal(f: &segloss::SigmoidFocal) -> bool {
+    f.alpha <= 1.0 && ok_nonneg_finite(f.gamma)
+}
+/// BCE with logits: pos_weight finite ≥ 0.
+pub fn valid_bce_logits(b: &segloss::BceWithLogits) -> bool {
+    ok_nonneg_finite(b.pos_weight)
+}
+/// Soft BCE: smooth_factor ∈ [0, 1], pos_weight finite ≥ 0, ignore.
+pub fn valid_soft_bce(b: &segloss::SoftBce) -> bool {
+    b.smooth_factor.map_or(true, ok_unit)
+        && ok_nonneg_finite(b.pos_weight)
+        && ok_ignore(b.ignore_index)
+}
+/// MCC: eps > 0.
+pub fn valid_mcc(m: &segloss::Mcc) -> bool {
+    ok_pos(m.eps)
+}
+/// Hard MCC: threshold ∈ [0, 1] (f64), eps > 0.
+pub fn valid_hard(h: &segloss::HardMcc) -> bool {
+    (0.0..=1.0).contains(&h.threshold) && ok_pos(h.eps)
+}
+/// Statistics: threshold ∈ [0, 1], focal γ / r / eps as in [`valid_focal`], ignore.
+pub fn valid_stats(s: &segloss::StatsConfig) -> bool {
+    (0.0..=1.0).contains(&s.threshold)
+        && valid_focal(
+            &segloss::Focal::default()
+                .with_gamma(s.gamma)
+                .with_reduced_threshold(s.reduced_threshold)
+                .with_eps(s.eps)
+                .with_ignore_index(s.ignore_index),
+        )
+}
+
+// ------------------------------------------------------------- checking
+
+/// A failed comparison: panics with the details (libFuzzer records a crash).
+#[track_caller]
+pub fn fail(what: &str, detail: String) -> ! {
+    panic!("segloss fuzz: {what}: {detail}")
+}
+
+/// The expected outcome when the parameters are valid: the first input
+/// error in the library's documented order (lengths, then empty input, then
+/// mask values), or `None` when a value is expected.
+pub fn input_error<T: Copy + Into<f64>>(
+    pred: &[f32],
+    target: &[T],
+    is_mask: bool,
+    ignore: Option<f32>,
+) -> Option<Error> {
+    if pred.len() != target.len() {
+        return Some(Error::LengthMismatch {
+            pred: pred.len(),
+            target: target.len(),
+        });
+    }
+    if pred.is_empty() {
+        return Some(Error::Empty);
+    }
+    if is_mask {
+        let bad = target
+            .iter()
+            .map(|&t| t.into())
+            .filter(|&t| ignore.map_or(true, |i| f64::from(i) != t))
+            .filter(|&t| t > 1.0)
+            .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+        if let Some(v) = bad {
+            return Some(Error::InvalidMask { value: v as u8 });
+        }
+    }
+    None
+}
+
+/// Checks that `got` is the `expected` error (variant and payload) or, for
+/// invalid parameters, any `InvalidParameter`.
+pub fn check_error<V: core::fmt::Debug>(what: &str, got: &Result<V, Error>, expected: &Error) {
+    let ok = match (got, expected) {
+        (Err(Error::InvalidParameter { .. }), Error::InvalidParameter { .. }) => true,
+        (Err(e), x) => e == x,
+        (Ok(_), _) => false,
+    };
+    if !ok {
+        fail(what, format!("expected Err({expected:?}), got {got:?}"));
+    }
+}
+
+/// `got` (an f32 result) within `[lo, hi]` widened by the f32 rounding;
+/// NaN must match NaN, infinities the same infinity.
+pub fn within(got: f32, want: f64, lo: f64, hi: f64) -> bool {
+    let g = f64::from(got);
+    if want.is_nan() || g.is_nan() {
+        return want.is_nan() && g.is_nan();
+    }
+    if want.is_infinite() || g.is_infinite() {
+        // An f64 value beyond f32's range rounds to ±∞.
+        return g == want || (want as f32) == got;
+    }
+    let lo = lo.min(hi);
+    let hi = hi.max(lo);
+    let lo = lo - F32_ROUND * lo.abs() - 1e-37;
+    let hi = hi + F32_ROUND * hi.abs() + 1e-37;
+    (lo..=hi).contains(&g) || (want as f32) == got
+}
+
+/// Relative comparison (cross-entropy and focal families).
+pub fn check_rel(what: &str, got: f32, want: f64) {
+    let d = REL * want.abs();
+    if !within(got, want, want - d, want + d) {
+        fail(what, format!("got {got:e}, oracle {want:e} (relative bound {REL:e})"));
+    }
+}
+
+/// Absolute-or-relative comparison `1e-6·max(|want|, 1)` (MCC).
+pub fn check_mcc(what: &str, got: f32, want: f64) {
+    let d = 1e-6 * want.abs().max(1.0);
+    if !within(got, want, want - d, want + d) {
+        fail(what, format!("got {got:e}, oracle {want:e} (bound {d:e})"));
+    }
+}
+
+/// Region losses: `score` (from the oracle's sums) within [`REGION_SCORE`],
+/// carried through `log_loss` and the Tversky power as an interval.
+pub fn check_region(what: &str, got: f32, want: f64, o: &RegionOracle, t: &segloss::Tversky) {
+    let r = &t.region;
+    let (lo, hi) = match o.score {
+        None => (want, want), // empty class: exactly 0 (or NaN)
+        Some(s) => {
+            let eps = f64::from(r.eps);
+            let (s_lo, s_hi) = (s - REGION_SCORE, s + REGION_SCORE);
+            let (l_lo, l_hi) = if r.log_loss {
+                (-(s_hi.max(eps)).ln(), -(s_lo.max(eps)).ln())
+            } else {
+                (1.0 - s_hi, 1.0 - s_lo)
+            };
+            let g = f64::from(t.gamma);
+            if g == 1.0 {
+                (l_lo, l_hi)
+            } else {
+                (l_lo.max(0.0).powf(g), l_hi.max(0.0).powf(g))
+            }
+        }
+    };
+    if !within(got, want, lo, hi) {
+        fail(
+            what,
+            format!("got {got:e}, oracle {want:e}, allowed [{lo:e}, {hi:e}] (score {:?})", o.score),
+        );
+    }
+}
+
+/// The oracle's region value and score (`None` for the empty-class rule).
+#[derive(Debug)]
+pub struct RegionOracle {
+    pub value: f64,
+    pub score: Option<f64>,
+}
+
+/// f64 region loss of `(p, y)` pairs that are kept (probabilities).
+pub fn region_oracle(t: &segloss::Tversky, probs: &[f64], ys: &[f64]) -> RegionOracle {
+    let r = &t.region;
+    let orc = oracle::Region {
+        alpha: f64::from(t.alpha),
+        beta: f64::from(t.beta),
+        gamma: f64::from(t.gamma),
+        smooth: f64::from(r.smooth),
+        eps: f64::from(r.eps),
+        log_loss: r.log_loss,
+        ignore_index: None,
+        classes: None,
+        class_weights: None,
+    };
+    let (sp, sy, sa) = probs
+        .iter()
+        .zip(ys)
+        .fold((0.0, 0.0, 0.0), |(a, b, c), (&p, &y)| (a + p, b + y, c + (p - y).abs()));
+    // oracle::region_loss on the kept pairs, written out so that an empty
+    // kept set (every element ignored) is the empty-class rule, not a shape error.
+    let l = oracle::region_class_loss(&orc, sp, sy, sa);
+    let l = if sy > 0.0 || l.is_nan() { l } else { 0.0 };
+    let value = if orc.gamma == 1.0 { l } else { l.powf(orc.gamma) };
+    let score = if sy > 0.0 || sy.is_nan() {
+        let i = (sp + sy - sa) / 2.0;
+        let den = oracle::maxp(
+            i + orc.alpha * (sp - i) + orc.beta * (sy - i) + orc.smooth,
+            orc.eps,
+        );
+        Some((i + orc.smooth) / den)
+    } else {
+        None
+    };
+    RegionOracle { value, score }
+}
+
+/// Whether every value is in the compared domain (see the crate docs).
+pub fn in_domain(pred: &[f32], ys: &[f64], from_logits: bool, ignore: Option<f32>) -> bool {
+    let p_ok = pred.iter().all(|&x| {
+        x.is_nan()
+            || if from_logits {
+                x.is_infinite() || x.abs() <= LOGIT_DOMAIN
+            } else {
+                (0.0..=1.0).contains(&x)
+            }
+    });
+    let y_ok = ys
+        .iter()
+        .all(|&y| y.is_nan() || (0.0..=1.0).contains(&y) || ignore.map(f64::from) == Some(y));
+    p_ok && y_ok
+}
+
+/// Kept `(pred, y)` pairs in f64 (elements whose target is not `ignore`).
+pub fn kept(pred: &[f32], ys: &[f64], ignore: Option<f32>) -> (Vec<f64>, Vec<f64>) {
+    pred.iter()
+        .zip(ys)
+        .filter(|&(_, &y)| ignore.map(f64::from) != Some(y))
+        .map(|(&p, &y)| (f64::from(p), y))
+        .unzip()
+}
+
+/// Probabilities of predictions in f64.
+pub fn probs(pred: &[f64], from_logits: bool) -> Vec<f64> {
+    if from_logits {
+        pred.iter().map(|&x| oracle::sigmoid(x)).collect()
+    } else {
+        pred.to_vec()
+    }
+}
+
+/// Number of probabilities within `1e-5` (relative) of a hard threshold.
+pub fn near_threshold(p: &[f64], t: f64, from_logits: bool) -> usize {
+    if !from_logits {
+        return 0; // exact comparison on both sides
+    }
+    p.iter().filter(|&&p| (p - t).abs() <= 1e-5 * t.abs().max(1e-30)).count()
+}
+
+/// Number of focal elements within `1e-5` (relative) of the
+/// `reduced_threshold` switch `pt < r`.
+pub fn near_reduced(f: &oracle::Focal, xs: &[f64], ys: &[f64]) -> usize {
+    let Some(r) = f.reduced_threshold else { return 0 };
+    xs.iter()
+        .zip(ys)
+        .filter(|&(&x, &y)| {
+            let pt = (-oracle::bce_with_logits(x, y, 1.0)).exp();
+            (pt - r).abs() <= 1e-5 * r
+        })
+        .count()
+}
+
+/// smp focal from probabilities maps `p` to the logit `ln(pc/(1 − pc))`.
+pub fn focal_oracle(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> (f64, oracle::Focal, Vec<f64>) {
+    let orc = oracle::Focal {
+        gamma: f64::from(f.gamma),
+        alpha: f.alpha.map(f64::from),
+        eps: f64::from(f.eps),
+        normalized: f.normalized,
+        reduced_threshold: f.reduced_threshold.map(f64::from),
+        ignore_index: None,
+        reduction: reduction(f.reduction),
+        class_weights: None,
+    };
+    let n = pred.len();
+    let value = if n == 0 {
+        // Every element ignored: the mean of nothing (0/0), or an empty sum.
+        orc.reduction.apply_empty()
+    } else {
+        oracle::focal_loss(oracle::Mode::Binary, f.from_logits, [1, 1, n], &orc, pred, ys)
+            .unwrap_or(f64::NAN)
+    };
+    let xs: Vec<f64> = if f.from_logits {
+        pred.to_vec()
+    } else {
+        pred.iter()
+            .map(|&p| {
+                let pc = oracle::clampp(p, orc.eps, 1.0 - orc.eps);
+                (pc / (1.0 - pc)).ln()
+            })
+            .collect()
+    };
+    (value, orc, xs)
+}
+
+/// The oracle's reduction.
+pub fn reduction(r: segloss::Reduction) -> oracle::Reduction {
+    match r {
+        segloss::Reduction::Mean => oracle::Reduction::Mean,
+        segloss::Reduction::Sum => oracle::Reduction::Sum,
+    }
+}
+
+// ------------------------------------------- per-loss differential checks
+//
+// Each takes the segloss value and the raw inputs (`ys` are the targets in
+// f64), skips the comparison outside the domain, and fails on a mismatch.
+
+/// Dice / Jaccard / Tversky (`ignore` from the region config).
+pub fn cmp_region(what: &str, got: f32, t: &segloss::Tversky, pred: &[f32], ys: &[f64]) {
+    let r = &t.region;
+    if !in_domain(pred, ys, r.from_logits, r.ignore_index) {
+        return;
+    }
+    let (p, y) = kept(pred, ys, r.ignore_index);
+    let o = region_oracle(t, &probs(&p, r.from_logits), &y);
+    check_region(what, got, o.value, &o, t);
+}
+
+/// PyTorch BCE on probabilities over `(pred, ys)` (already filtered).
+pub fn cmp_bce(what: &str, got: f32, red: segloss::Reduction, pred: &[f64], ys: &[f64]) {
+    let p32: Vec<f32> = pred.iter().map(|&v| v as f32).collect();
+    if !in_domain(&p32, ys, false, None) {
+        return;
+    }
+    check_rel(what, got, oracle::bce(pred, ys, reduction(red)));
+}
+
+/// BCE with logits over `(pred, ys)` (already filtered).
+pub fn cmp_bce_logits(what: &str, got: f32, pw: f32, red: segloss::Reduction, pred: &[f64], ys: &[f64]) {
+    let p32: Vec<f32> = pred.iter().map(|&v| v as f32).collect();
+    if !in_domain(&p32, ys, true, None) {
+        return;
+    }
+    check_rel(what, got, oracle::bce_logits(pred, ys, f64::from(pw), reduction(red)));
+}
+
+/// smp's soft BCE over all elements (ignored ones count in the mean).
+pub fn cmp_soft_bce(what: &str, got: f32, c: &segloss::SoftBce, pred: &[f32], ys: &[f64]) {
+    if !in_domain(pred, ys, true, c.ignore_index) {
+        return;
+    }
+    let p: Vec<f64> = pred.iter().map(|&v| f64::from(v)).collect();
+    let want = oracle::soft_bce(
+        &p,
+        ys,
+        c.smooth_factor.map(f64::from),
+        c.ignore_index.map(f64::from),
+        f64::from(c.pos_weight),
+        reduction(c.reduction),
+    );
+    check_rel(what, got, want);
+}
+
+/// smp focal (`ignore` from the config).
+pub fn cmp_focal(what: &str, got: f32, f: &segloss::Focal, pred: &[f32], ys: &[f64]) {
+    if !in_domain(pred, ys, f.from_logits, f.ignore_index) {
+        return;
+    }
+    let (p, y) = kept(pred, ys, f.ignore_index);
+    let (want, orc, xs) = focal_oracle(f, &p, &y);
+    if near_reduced(&orc, &xs, &y) > 0 {
+        return;
+    }
+    check_rel(what, got, want);
+}
+
+/// torchvision sigmoid focal over `(pred, ys)` (already filtered).
+pub fn cmp_sigmoid_focal(what: &str, got: f32, c: &segloss::SigmoidFocal, pred: &[f64], ys: &[f64]) {
+    let p32: Vec<f32> = pred.iter().map(|&v| v as f32).collect();
+    if !in_domain(&p32, ys, true, None) {
+        return;
+    }
+    let want = oracle::sigmoid_focal(pred, ys, f64::from(c.alpha), f64::from(c.gamma), reduction(c.reduction));
+    check_rel(what, got, want);
+}
+
+/// smp soft MCC over `(pred, ys)` (already filtered).
+pub fn cmp_mcc(what: &str, got: f32, from_logits: bool, eps: f32, pred: &[f64], ys: &[f64]) {
+    let p32: Vec<f32> = pred.iter().map(|&v| v as f32).collect();
+    if !in_domain(&p32, ys, from_logits, None) {
+        return;
+    }
+    check_mcc(what, got, oracle::mcc(&probs(pred, from_logits), ys, f64::from(eps)));
+}
+
+/// Hard counts and hard MCC over `(pred, ys)` (already filtered).
+pub fn cmp_hard(
+    what: &str,
+    counts: segloss::Confusion,
+    mcc: Option<f32>,
+    from_logits: bool,
+    threshold: f64,
+    eps: f32,
+    pred: &[f64],
+    ys: &[f64],
+) {
+    let pr = probs(pred, from_logits);
+    if near_threshold(&pr, threshold, from_logits) > 0 {
+        return;
+    }
+    let h = oracle::HardCounts::new(&pr, ys, threshold);
+    let got = (counts.tp, counts.fp, counts.fn_, counts.tn);
+    if got != (h.tp, h.fp, h.fn_, h.tn) {
+        fail(what, format!("counts {got:?}, oracle {h:?}"));
+    }
+    if let Some(m) = mcc {
+        check_mcc(what, m, h.mcc_loss(f64::from(eps)));
+    }
+}
+
+/// The reduction of no element.
+pub trait ApplyEmpty {
+    /// Mean: 0/0 = NaN; sum: 0.
+    fn apply_empty(self) -> f64;
+}
+impl ApplyEmpty for oracle::Reduction {
+    fn apply_empty(self) -> f64 {
+        match self {
+            oracle::Reduction::Mean => f64::NAN,
+            oracle::Reduction::Sum => 0.0,
+        }
+    }
+}

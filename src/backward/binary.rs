@@ -1,0 +1,513 @@
+//! Binary mode backward passes: `LOSS(pred, target, cfg, grad, scale)`
+//! returns the loss of [`crate::binary::LOSS`] and writes
+//! `scale · ∂loss/∂pred` into `grad` (see [`crate::backward`] for the
+//! conventions).
+//!
+//! ```
+//! use segloss::{backward::binary, BceWithLogits};
+//! let x = [0.0f32, 2.0];
+//! let y = [1.0f32, 0.0];
+//! let mut g = [0.0f32; 2];
+//! let loss = binary::bce_with_logits(&x, &y, &BceWithLogits::default(), &mut g, 1.0).unwrap();
+//! // mean of (σ(x) − y): (0.5 − 1)/2 and σ(2)/2.
+//! assert!((g[0] + 0.25).abs() < 1e-7 && (g[1] - 0.880797 / 2.0).abs() < 1e-6);
+//! assert!(loss > 0.0);
+//! ```
+
+use super::{check_grad, fused_elementwise, write_grad};
+use crate::accumulate::binary::{
+    FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, link, mul0, prob,
+    region_terms, sigmoid_focal_terms, soft_terms, with_gamma,
+};
+use crate::accumulate::{Target, check_lengths, pass};
+use crate::config::{
+    Bce, BceWithLogits, Focal, Mcc, Reduction, Region, SigmoidFocal, SoftBce, Tversky,
+};
+use crate::error::Error;
+use crate::loss::{
+    bce::BceSums,
+    focal::FocalSums,
+    mcc::SoftConfusion,
+    region::{RegionSums, tversky_loss},
+};
+use crate::math;
+use wide::f32x8;
+
+const ONE: f32x8 = f32x8::ONE;
+const ZERO: f32x8 = f32x8::ZERO;
+
+/// Runs `$body` with the const `LOGITS` chosen by `$from_logits`.
+macro_rules! with_link {
+    ($from_logits:expr, $body:ident ( $($arg:expr),* )) => {
+        if $from_logits { $body::<T, true>($($arg),*) } else { $body::<T, false>($($arg),*) }
+    };
+}
+
+/// The derivative of a focal modulator: `γ·base^(γ−1)`, taken as 0 at
+/// `base = 0` (see the module docs).
+pub(crate) trait Derivative: Modulator {
+    /// `γ·base^(γ−1)` for `base` in `[0, 1]`.
+    fn dpow(self, base: f32x8) -> f32x8;
+}
+
+impl<const G: u32> Derivative for IntGamma<G> {
+    #[inline(always)]
+    fn dpow(self, base: f32x8) -> f32x8 {
+        if G == 0 {
+            return ZERO;
+        }
+        let mut r = f32x8::splat(G as f32);
+        let mut i = 1;
+        while i < G {
+            r *= base;
+            i += 1;
+        }
+        r
+    }
+}
+
+impl Derivative for RealGamma {
+    #[inline(always)]
+    fn dpow(self, base: f32x8) -> f32x8 {
+        let d = f32x8::splat(self.0) * self.pow(base) / base;
+        base.simd_eq(ZERO).select(ZERO, d)
+    }
+}
+
+/// `scale / count` for a mean, `scale` for a sum, as an `f32` lane.
+fn reduce_scale(r: Reduction, scale: f32, count: u64) -> f32x8 {
+    f32x8::splat(r.apply(f64::from(scale), count) as f32)
+}
+
+/// Common checks of every backward entry point.
+fn check<T>(pred: &[f32], target: &[T], grad: &[f32]) -> Result<(), Error> {
+    check_lengths(pred, target)?;
+    check_grad(pred, grad)
+}
+
+// ------------------------------------------------------------ region losses
+
+/// `∂loss/∂p_i` of a region loss for `p_i > y_i`, `p_i < y_i`, `p_i = y_i`
+/// (times `scale`): the loss depends on `p_i` only through
+/// `I, FP, FN`, whose derivatives are `(0, 1, 0)`, `(1, 0, −1)` and their
+/// mean `(½, ½, −½)` (sign(0) = 0).
+fn region_coefficients(s: &RegionSums, cfg: &Tversky, scale: f32) -> [f32; 3] {
+    let r = &cfg.region;
+    if s.target <= 0.0 {
+        return [0.0; 3]; // empty-class rule: the loss is identically 0
+    }
+    let (alpha, beta) = (f64::from(cfg.alpha), f64::from(cfg.beta));
+    let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
+    let (i, fp, fn_) = s.confusion();
+    let num = i + smooth;
+    let den = i + alpha * fp + beta * fn_ + smooth;
+    let clamped = den < eps;
+    let d = if clamped { eps } else { den };
+    let score = num / d;
+    // ∂score for ∂(I, FP, FN).
+    let dscore = |di: f64, dfp: f64, dfn: f64| {
+        let dd = if clamped {
+            0.0
+        } else {
+            di + alpha * dfp + beta * dfn
+        };
+        di / d - num * dd / (d * d)
+    };
+    // ∂class_loss/∂score.
+    let dloss = if r.log_loss {
+        if score < eps { 0.0 } else { -1.0 / score }
+    } else {
+        -1.0
+    };
+    // Tversky's L^γ (see `tversky_power`: L < 0 only with log_loss and eps > 1).
+    let dpow = if cfg.gamma == 1.0 {
+        1.0
+    } else {
+        let g = f64::from(cfg.gamma);
+        g * libm::pow(s.class_loss(alpha, beta, r), g - 1.0)
+    };
+    let k = f64::from(scale) * dpow * dloss;
+    [
+        (k * dscore(0.0, 1.0, 0.0)) as f32,
+        (k * dscore(1.0, 0.0, -1.0)) as f32,
+        (k * dscore(0.5, 0.5, -0.5)) as f32,
+    ]
+}
+
+fn tversky_impl<T: Target, const LOGITS: bool>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &Tversky,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let ignore = cfg.region.ignore_index;
+    let t = pass(pred, target, ignore, |x, y| {
+        region_terms(prob::<LOGITS>(x), y)
+    })?;
+    let [pred_sum, target_sum, abs_diff] = t.sums;
+    let sums = RegionSums {
+        pred: pred_sum,
+        target: target_sum,
+        abs_diff,
+    };
+    let [above, below, equal] = region_coefficients(&sums, cfg, scale).map(f32x8::splat);
+    write_grad(pred, target, ignore, grad, |x, y| {
+        let (p, dp) = if LOGITS {
+            let l = math::logistic(x);
+            (l.p, l.p * l.q)
+        } else {
+            (x, ONE)
+        };
+        let g = p
+            .simd_gt(y)
+            .select(above, p.simd_lt(y).select(below, equal));
+        if LOGITS { g * dp } else { g }
+    });
+    Ok(tversky_loss(&sums, cfg) as f32)
+}
+
+/// Dice loss and its gradient (see [`crate::binary::dice`]).
+pub fn dice<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &Region,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    tversky(pred, target, &Tversky::dice(*cfg), grad, scale)
+}
+
+/// Jaccard loss and its gradient (see [`crate::binary::jaccard`]).
+pub fn jaccard<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &Region,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    tversky(pred, target, &Tversky::jaccard(*cfg), grad, scale)
+}
+
+/// Tversky loss and its gradient (see [`crate::binary::tversky`]).
+pub fn tversky<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &Tversky,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    cfg.validate()?;
+    check(pred, target, grad)?;
+    with_link!(
+        cfg.region.from_logits,
+        tversky_impl(pred, target, cfg, grad, scale)
+    )
+}
+
+// ------------------------------------------------------------------- MCC
+
+/// `∂loss/∂p_i` for `y_i = 1` and `y_i = 0` (times `scale`); a soft target
+/// mixes them linearly.
+fn mcc_coefficients(s: &SoftConfusion, eps: f64, scale: f32) -> [f32; 2] {
+    let (tp, fp, fn_, tn) = (s.tp + eps, s.fp + eps, s.fn_ + eps, s.tn + eps);
+    let (a, b, c, d) = (tp + fp, tp + fn_, tn + fp, tn + fn_);
+    let num = tp * tn - fp * fn_;
+    let den = libm::sqrt(a * b * c * d);
+    let m = num / den;
+    // ∂m/∂X = ∂num/∂X / den − m·∂ln(den)/∂X.
+    let dm_tp = tn / den - m * 0.5 * (1.0 / a + 1.0 / b);
+    let dm_tn = tp / den - m * 0.5 * (1.0 / c + 1.0 / d);
+    let dm_fp = -fn_ / den - m * 0.5 * (1.0 / a + 1.0 / c);
+    let dm_fn = -fp / den - m * 0.5 * (1.0 / b + 1.0 / d);
+    let k = f64::from(scale);
+    // y = 1: TP += dp, FN −= dp. y = 0: FP += dp, TN −= dp. loss = 1 − m.
+    [(-k * (dm_tp - dm_fn)) as f32, (-k * (dm_fp - dm_tn)) as f32]
+}
+
+fn mcc_impl<T: Target, const LOGITS: bool>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &Mcc,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let t = pass(pred, target, None, |x, y| {
+        let (p, q) = if LOGITS {
+            let l = math::logistic(x);
+            (l.p, l.q)
+        } else {
+            (x, ONE - x)
+        };
+        soft_terms(p, q, y)
+    })?;
+    let [tp, fp, fn_, tn] = t.sums;
+    let s = SoftConfusion { tp, fp, fn_, tn };
+    let eps = f64::from(cfg.eps);
+    let [g1, g0] = mcc_coefficients(&s, eps, scale).map(f32x8::splat);
+    write_grad(pred, target, None, grad, |x, y| {
+        let g = y * g1 + (ONE - y) * g0;
+        if LOGITS {
+            let l = math::logistic(x);
+            g * (l.p * l.q)
+        } else {
+            g
+        }
+    });
+    Ok(s.mcc_loss(eps) as f32)
+}
+
+/// smp's soft `MCCLoss` and its gradient (see [`crate::binary::mcc`]).
+pub fn mcc<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &Mcc,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    cfg.validate()?;
+    check(pred, target, grad)?;
+    with_link!(cfg.from_logits, mcc_impl(pred, target, cfg, grad, scale))
+}
+
+// --------------------------------------------------------- cross entropy
+
+/// BCE on probabilities and PyTorch's gradient
+/// `(p − y) / max(p(1 − p), 1e-12)` (see [`crate::binary::bce`]).
+pub fn bce<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &Bce,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    cfg.validate()?;
+    check(pred, target, grad)?;
+    let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
+    let floor = f32x8::splat(1e-12);
+    let t = fused_elementwise(pred, target, None, grad, |x, y| {
+        let g = (x - y) / clamp_lo(x * (ONE - x), floor);
+        ([bce_term(&link::<false>(x), y)], g * k)
+    })?;
+    Ok(cfg.reduction.apply(t.sums[0], t.count) as f32)
+}
+
+/// BCE with logits and its gradient `(1 − y)·p − w·y·(1 − p)` (see
+/// [`crate::binary::bce_with_logits`]).
+pub fn bce_with_logits<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &BceWithLogits,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    cfg.validate()?;
+    check(pred, target, grad)?;
+    let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
+    let w = f32x8::splat(cfg.pos_weight);
+    let t = fused_elementwise(pred, target, None, grad, |x, y| {
+        let l = link::<true>(x);
+        let [na, _, _, pb] = bce_terms(&l, y);
+        let g = (ONE - y) * l.p - w * y * l.q;
+        ([na, pb], g * k)
+    })?;
+    let sums = BceSums {
+        neg_a: t.sums[0],
+        pos_b: t.sums[1],
+        ..BceSums::default()
+    };
+    let total = sums.total(0.0, f64::from(cfg.pos_weight));
+    Ok(cfg.reduction.apply(total, t.count) as f32)
+}
+
+/// smp's `SoftBCEWithLogitsLoss` and its gradient (see
+/// [`crate::binary::soft_bce`]); ignored elements get gradient 0 and still
+/// count in the mean.
+pub fn soft_bce<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &SoftBce,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    cfg.validate()?;
+    check(pred, target, grad)?;
+    let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
+    let f = cfg.smooth_factor.unwrap_or(0.0);
+    let (fv, gv) = (f32x8::splat(f), f32x8::splat(1.0 - f));
+    let w = f32x8::splat(cfg.pos_weight);
+    let t = fused_elementwise(pred, target, cfg.ignore_index, grad, |x, y| {
+        let l = link::<true>(x);
+        let ys = (ONE - y) * fv + y * gv; // the smoothed target
+        let g = (ONE - ys) * l.p - w * ys * l.q;
+        (bce_terms(&l, y), g * k)
+    })?;
+    let [neg_a, pos_a, neg_b, pos_b] = t.sums;
+    let sums = BceSums {
+        neg_a,
+        pos_a,
+        neg_b,
+        pos_b,
+    };
+    let total = sums.total(f64::from(f), f64::from(cfg.pos_weight));
+    Ok(cfg.reduction.apply(total, t.count) as f32)
+}
+
+// ----------------------------------------------------------------- focal
+
+/// torchvision's `sigmoid_focal_loss` and its gradient (see
+/// [`crate::binary::sigmoid_focal`]).
+pub fn sigmoid_focal<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &SigmoidFocal,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    cfg.validate()?;
+    check(pred, target, grad)?;
+    let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
+    let (a1, a0) = if cfg.alpha >= 0.0 {
+        (cfg.alpha, 1.0 - cfg.alpha)
+    } else {
+        (1.0, 1.0)
+    };
+    let (a1, a0) = (f32x8::splat(a1), f32x8::splat(a0));
+    let t = with_gamma!(cfg.gamma, |m| fused_elementwise(
+        pred,
+        target,
+        None,
+        grad,
+        |x, y| {
+            let l = link::<true>(x);
+            let z = ONE - y;
+            let omp = l.p * z + l.q * y; // 1 − p_t
+            let pq = l.p * l.q;
+            // d ce/dx = p − y; d(1 − p_t)/dx = p·q·(1 − 2y).
+            let dce = z * l.p - y * l.q;
+            let d = dce * m.pow(omp) + mul0(m.dpow(omp) * (pq * (z - y)), bce_term(&l, y));
+            let at = y * a1 + z * a0;
+            (sigmoid_focal_terms(m, &l, y), at * d * k)
+        }
+    ))?;
+    let s = FocalSums {
+        pos: t.sums[0],
+        neg: t.sums[1],
+        modulator: 0.0,
+    };
+    Ok(s.torchvision(cfg.alpha, cfg.reduction, t.count) as f32)
+}
+
+/// The per-element parts of smp's focal gradient: `(terms, α_t·∂l/∂u,
+/// ∂focal/∂u, ∂u/∂x)` with `u = logpt`.
+#[inline(always)]
+fn focal_parts<M: Derivative, const LOGITS: bool>(
+    ft: &FocalTerm,
+    m: M,
+    alpha: Option<f32>,
+    x: f32x8,
+    y: f32x8,
+) -> ([f32x8; 3], f32x8, f32x8, f32x8) {
+    let l = link::<LOGITS>(x);
+    let u = ft.logpt::<LOGITS>(&l, y);
+    let terms = ft.terms(m, u, y);
+    let omp = math::one_minus_exp_neg(u);
+    let reduced = u.simd_gt(ft.neg_ln_r);
+    let base = omp * ft.inv_r;
+    let focal = reduced.select(ONE, m.pow(base));
+    // d(1 − pt)/du = pt.
+    let dfocal = reduced.select(ZERO, m.dpow(base) * ft.inv_r * (ONE - omp));
+    let z = ONE - y;
+    let at = match alpha {
+        Some(a) => y * f32x8::splat(a) + z * f32x8::splat(1.0 - a),
+        None => ONE,
+    };
+    let dl = at * (mul0(u, dfocal) + focal);
+    let du = if LOGITS {
+        z * l.p - y * l.q
+    } else {
+        // u = (1 − y)·clamp(−ln(1 − p)) + y·clamp(−ln p): zero slope where clamped.
+        // Unclamped, (1 − y)/(1 − p) − y/p = (p − y)/(p(1 − p)) without
+        // cancellation near p = y.
+        let inside = |v: f32x8| !(v.simd_lt(ft.lo) | v.simd_gt(ft.hi));
+        let (ia, ib) = (inside(l.sp_pos), inside(l.sp_neg));
+        let da = ia.select(ONE / (ONE - x), ZERO);
+        let db = ib.select(ONE / x, ZERO);
+        (ia & ib).select((x - y) / (x * (ONE - x)), mul0(z, da) - mul0(y, db))
+    };
+    (terms, dl, dfocal, du)
+}
+
+fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
+    m: M,
+    pred: &[f32],
+    target: &[T],
+    cfg: &Focal,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let ft = FocalTerm::new(cfg.eps, cfg.reduced_threshold);
+    let ignore = cfg.ignore_index;
+    let sums = |sums: [f64; 3]| {
+        let [pos, neg, modulator] = sums;
+        FocalSums {
+            pos,
+            neg,
+            modulator,
+        }
+    };
+    let global = cfg.normalized || (ignore.is_some() && cfg.reduction == Reduction::Mean);
+    if !global {
+        // One pass: the divisor is the element count (no ignore) or 1 (sum).
+        let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
+        let t = fused_elementwise(pred, target, ignore, grad, |x, y| {
+            let (terms, dl, _, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
+            (terms, dl * du * k)
+        })?;
+        let s = sums(t.sums);
+        return Ok(s.smp(cfg.alpha, false, cfg.reduction, t.kept) as f32);
+    }
+    // Statistics first: the kept count, Σ l and Σ focal are global.
+    let t = pass(pred, target, ignore, |x, y| {
+        ft.terms(m, ft.logpt::<LOGITS>(&link::<LOGITS>(x), y), y)
+    })?;
+    let s = sums(t.sums);
+    let loss = s.smp(cfg.alpha, cfg.normalized, cfg.reduction, t.kept) as f32;
+    let k = cfg.reduction.apply(f64::from(scale), t.kept);
+    // total = W / M' with M' = max(M, 1e-6): ∂total/∂u = ∂W/M' − W·∂M/M'².
+    let (c1, c2) = if cfg.normalized {
+        let mm = s.modulator.max(1e-6);
+        let w = s.weighted(cfg.alpha.map(f64::from));
+        let c2 = if s.modulator < 1e-6 {
+            0.0
+        } else {
+            w / (mm * mm)
+        };
+        (k / mm, k * c2)
+    } else {
+        (k, 0.0)
+    };
+    let (c1, c2) = (f32x8::splat(c1 as f32), f32x8::splat(c2 as f32));
+    write_grad(pred, target, ignore, grad, |x, y| {
+        let (_, dl, dfocal, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
+        (dl * c1 - dfocal * c2) * du
+    });
+    Ok(loss)
+}
+
+/// smp's `FocalLoss` and its gradient (see [`crate::binary::focal`]).
+pub fn focal<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    cfg: &Focal,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    cfg.validate()?;
+    check(pred, target, grad)?;
+    with_gamma!(cfg.gamma, |m| if cfg.from_logits {
+        focal_impl::<T, _, true>(m, pred, target, cfg, grad, scale)
+    } else {
+        focal_impl::<T, _, false>(m, pred, target, cfg, grad, scale)
+    })
+}

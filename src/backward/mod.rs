@@ -1,0 +1,185 @@
+//! Backward passes: the gradient of every differentiable loss, fused with
+//! its forward.
+//!
+//! # API scheme
+//!
+//! `segloss::backward::binary::LOSS(pred, target, cfg, grad, scale)` mirrors
+//! [`segloss::binary::LOSS`](crate::binary) and returns the same loss value
+//! (bit for bit: the statistics come from the same pass with the same terms),
+//! and writes `scale · ∂loss/∂pred_i` into `grad[i]`. `scale` is autograd's
+//! `grad_output` (pass `1.0` for the plain gradient); it is folded into the
+//! scalar coefficients, so it costs no extra pass. The derivative is with
+//! respect to the logits when the loss reads logits (`from_logits`, and
+//! always for `bce_with_logits`, `soft_bce`, `sigmoid_focal`), else with
+//! respect to the probabilities. `grad` must have `pred`'s length
+//! ([`Error::GradientLength`](crate::Error::GradientLength) otherwise); its
+//! content is unspecified when an error is returned. Every loss except
+//! `hard_mcc` (a metric) has a backward form.
+//!
+//! # Passes
+//!
+//! - Elementwise losses (`bce`, `bce_with_logits`, `soft_bce`,
+//!   `sigmoid_focal`, `focal` without `normalized`): ONE pass that sums the
+//!   loss terms and writes the gradient, the mean divisor being known upfront.
+//!   `focal` with `normalized`, or with `ignore_index` and a mean (the kept
+//!   count is global), runs its statistics pass first, then a gradient pass.
+//! - Region losses and `mcc`: one statistics pass (the forward's), then one
+//!   pass that writes the gradient from per-element terms and a few scalar
+//!   coefficients computed in `f64`; the chain rule through σ is folded in
+//!   (`dp/dx = p·q`).
+//!
+//! No heap, no copy of the input. The gradient pass walks
+//! `grad.chunks_exact_mut(8)` and computes the last partial vector padded,
+//! storing only its valid lanes.
+//!
+//! # Gradient conventions (SPEC.md "Gradients", matching PyTorch autograd)
+//!
+//! - `d|p − y|/dp = sign(p − y)` with `sign(0) = 0`, so `∂I/∂p = 1/2` at `p = y`.
+//! - A clamp that is active gives zero gradient on the clamped side:
+//!   `max(den, eps)` of the region score, the `log_loss` clamp
+//!   `max(score, eps)`, Tversky's `max(loss, 0)`, focal's probability clamp
+//!   `[eps, 1 − eps]` and `max(Σfocal, 1e-6)`.
+//! - Except `bce` on probabilities, which uses PyTorch's backward
+//!   `∂l/∂p = (p − y) / max(p(1 − p), 1e-12)` for every `p` in `[0, 1]`.
+//! - Elements whose target is `ignore_index` get gradient 0.
+//! - Where the loss is identically 0 around the input (the empty-class rule:
+//!   `Σy = 0`) the gradient is 0, also through Tversky's `(·)^γ` with γ < 1.
+//! - Focal `normalized`: the gradient flows through `Σfocal` too;
+//!   `reduced_threshold` r: the focal term is the constant 1 where `pt < r`.
+//! - Where a focal modulator's base `1 − pt` is exactly 0 its derivative is
+//!   taken as 0 (the limit of the product it appears in; PyTorch gives NaN
+//!   there for γ < 1).
+//!
+//! # Example: Dice forward and backward from logits
+//!
+//! ```
+//! use segloss::{backward, binary, Region};
+//! let logits = [2.0f32, -1.0, 0.5, -3.0, 4.0, 0.0, 1.5, -0.5, 3.0];
+//! let mask = [1u8, 0, 1, 0, 1, 1, 0, 0, 1];
+//! let cfg = Region::default();
+//! let mut grad = [0.0f32; 9];
+//! let loss = backward::binary::dice(&logits, &mask, &cfg, &mut grad, 1.0).unwrap();
+//! assert_eq!(loss, binary::dice(&logits, &mask, &cfg).unwrap());
+//! // Raising a positive's logit lowers the loss; raising a negative's raises it.
+//! assert!(grad[0] < 0.0 && grad[1] > 0.0);
+//! // A step against the gradient lowers the loss.
+//! let stepped: Vec<f32> = logits.iter().zip(&grad).map(|(x, g)| x - 0.5 * g).collect();
+//! assert!(binary::dice(&stepped, &mask, &cfg).unwrap() < loss);
+//! // `scale` multiplies the gradient (autograd's grad_output).
+//! let mut half = [0.0f32; 9];
+//! backward::binary::dice(&logits, &mask, &cfg, &mut half, 0.5).unwrap();
+//! assert!((half[0] - 0.5 * grad[0]).abs() <= 1e-7);
+//! ```
+
+pub mod binary;
+
+use crate::accumulate::{LANES, Target, Totals, pass};
+use crate::error::Error;
+use wide::f32x8;
+
+/// Checks the gradient buffer's length.
+pub(crate) fn check_grad(pred: &[f32], grad: &[f32]) -> Result<(), Error> {
+    if grad.len() == pred.len() {
+        Ok(())
+    } else {
+        Err(Error::GradientLength {
+            expected: pred.len(),
+            got: grad.len(),
+        })
+    }
+}
+
+/// Writes `f(x, y)` into `grad` for every element, 0 where the target is
+/// `ignore`. Full vectors go through `chunks_exact_mut`; the last partial
+/// vector is computed padded and only its valid lanes are stored.
+/// Lengths are checked by the caller.
+#[inline(always)]
+pub(crate) fn write_grad<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    ignore: Option<f32>,
+    grad: &mut [f32],
+    f: impl Fn(f32x8, f32x8) -> f32x8,
+) {
+    match ignore {
+        None => write_masked::<T, false>(pred, target, 0.0, grad, &f),
+        Some(v) => write_masked::<T, true>(pred, target, v, grad, &f),
+    }
+}
+
+#[inline(always)]
+fn write_masked<T: Target, const IGNORE: bool>(
+    pred: &[f32],
+    target: &[T],
+    ignore: f32,
+    grad: &mut [f32],
+    f: &impl Fn(f32x8, f32x8) -> f32x8,
+) {
+    let ign = f32x8::splat(ignore);
+    let g_of = |x: f32x8, y: f32x8| {
+        let g = f(x, y);
+        if IGNORE {
+            y.simd_eq(ign).select(f32x8::ZERO, g)
+        } else {
+            g
+        }
+    };
+    let mut gc = grad.chunks_exact_mut(LANES);
+    let mut pc = pred.chunks_exact(LANES);
+    let mut tc = target.chunks_exact(LANES);
+    for ((g, p), t) in gc.by_ref().zip(pc.by_ref()).zip(tc.by_ref()) {
+        let (Ok(g), Ok(p), Ok(t)) = (
+            <&mut [f32; LANES]>::try_from(g),
+            <&[f32; LANES]>::try_from(p),
+            <&[T; LANES]>::try_from(t),
+        ) else {
+            continue; // unreachable: chunks_exact yields full chunks
+        };
+        *g = g_of(f32x8::new(*p), T::lanes(t)).to_array();
+    }
+    let (g_tail, p_tail, t_tail) = (gc.into_remainder(), pc.remainder(), tc.remainder());
+    if !g_tail.is_empty() {
+        let mut xa = [0.0f32; LANES];
+        let mut ya = [T::default(); LANES];
+        xa.iter_mut().zip(p_tail).for_each(|(d, s)| *d = *s);
+        ya.iter_mut().zip(t_tail).for_each(|(d, s)| *d = *s);
+        let v = g_of(f32x8::new(xa), T::lanes(&ya)).to_array();
+        g_tail.iter_mut().zip(v).for_each(|(d, s)| *d = s);
+    }
+}
+
+/// One fused pass for an elementwise loss: sums the `K` terms exactly as the
+/// forward [`pass`] does (same blocks, same order: the same bits) and writes
+/// the gradient `g` of each element as it goes (0 where the target is
+/// `ignore`). `f(x, y)` returns `(terms, g)`.
+#[inline(always)]
+pub(crate) fn fused_elementwise<T: Target, const K: usize>(
+    pred: &[f32],
+    target: &[T],
+    ignore: Option<f32>,
+    grad: &mut [f32],
+    f: impl Fn(f32x8, f32x8) -> ([f32x8; K], f32x8),
+) -> Result<Totals<K>, Error> {
+    // `pass` visits the full vectors in order, then the padded last one: the
+    // same order as these chunks (the last one possibly short).
+    let mut chunks = grad.chunks_mut(LANES);
+    let ign = ignore.map(f32x8::splat);
+    pass(pred, target, ignore, |x, y| {
+        let (terms, g) = f(x, y);
+        let g = match ign {
+            Some(i) => y.simd_eq(i).select(f32x8::ZERO, g),
+            None => g,
+        };
+        if let Some(c) = chunks.next() {
+            if c.len() == LANES {
+                if let Ok(c) = <&mut [f32; LANES]>::try_from(c) {
+                    *c = g.to_array();
+                }
+            } else {
+                // The short last chunk: store the valid lanes only.
+                c.iter_mut().zip(g.to_array()).for_each(|(d, s)| *d = s);
+            }
+        }
+        terms
+    })
+}

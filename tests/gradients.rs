@@ -1,0 +1,56 @@
+//! Backward passes: every binary conformance gradient within FORMAT.md's
+//! bound, and the loss they return equal to the forward's.
+
+mod support;
+
+use support::run::{GradOutcome, Outcome, grad, grad_mismatches, value};
+use support::tolerance::CONFORMANCE_GRAD;
+
+#[test]
+fn binary_gradients_match_the_reference() {
+    let cases = support::cases::load(support::reference_path()).expect("reference file");
+    let (mut passed, mut skipped, mut failed) = (0, 0, Vec::new());
+    let mut out = Vec::new();
+    for c in &cases {
+        match grad(c, &mut out) {
+            GradOutcome::Value(loss) => {
+                // The backward form returns exactly the forward's loss.
+                match value(c) {
+                    Outcome::Value(fwd) if fwd.to_bits() == loss.to_bits() => {}
+                    other => failed.push(format!("{}: loss {loss} but forward {other:?}", c.id)),
+                }
+                let want = c.grad.as_ref().expect("case with a gradient");
+                let bad = grad_mismatches(&out, want, &CONFORMANCE_GRAD);
+                if bad.is_empty() {
+                    passed += 1;
+                } else {
+                    let (i, g, w) = bad[0];
+                    failed.push(format!(
+                        "{} ({} of {} elements off): grad[{i}] = {g:e}, want {w:e}",
+                        c.id,
+                        bad.len(),
+                        want.len()
+                    ));
+                }
+            }
+            GradOutcome::Skip(why) => {
+                if c.mode == "binary" && c.kind != "hard_mcc" {
+                    failed.push(format!("{}: binary case skipped: {why}", c.id));
+                }
+                skipped += 1;
+            }
+            GradOutcome::Error(e) => failed.push(format!("{}: error {e}", c.id)),
+        }
+    }
+    println!(
+        "gradients: {passed} passed, {} failed, {skipped} skipped",
+        failed.len()
+    );
+    assert!(failed.is_empty(), "failing cases:\n{}", failed.join("\n"));
+    let binary = cases
+        .iter()
+        .filter(|c| c.mode == "binary" && c.grad.is_some())
+        .count();
+    assert_eq!(passed, binary, "every binary gradient case must run");
+    assert!(passed >= 150, "only {passed} gradient cases ran");
+}
