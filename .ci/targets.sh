@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# Runs segloss's checks on every target the crate claims (docs/targets.md):
+#   x86_64 (default SSE2, and +avx2,+fma), i586 (no SSE: wide's plain-array
+#   path, natively), aarch64 (NEON, under qemu-aarch64), wasm32-wasip1 (with
+#   and without simd128, under Node's WASI), Cortex-M4F firmware (thumbv7em,
+#   under qemu-system-arm) and the C API (gcc on the host; arm-none-eabi-gcc
+#   + QEMU for Cortex-M).
+# Installs what it needs itself (idempotent), fails on any failure.
+#
+#   bash .ci/targets.sh            # every step
+#   bash .ci/targets.sh wasm capi  # some steps (names below)
+#
+# Environment: CARGO_TARGET_DIR (default <repo>/target), JOBS (default 2),
+# SEGLOSS_REFERENCE (default <repo>/../shared/reference/smp_torch.jsonl),
+# THROUGHPUT_ARGS (default --quick), CAPI_CROSS_TARGETS (default
+# aarch64-unknown-linux-gnu; i586-unknown-linux-gnu also works).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+JOBS=${JOBS:-2}
+REF=${SEGLOSS_REFERENCE:-$ROOT/../shared/reference/smp_torch.jsonl}
+REF=$(realpath -m "$REF")
+export SEGLOSS_REFERENCE=$REF
+export CARGO_TERM_COLOR=never
+
+# i586 is a step of its own, not in the default list: without SSE, Rust's f32
+# arithmetic runs on x87 and segloss's results from logits are off by ~1e-3
+# (see docs/targets.md); the plain-array path is covered by wasm32 without
+# simd128 and by the Cortex-M firmware.
+ALL_STEPS=(install x86_64 x86_64-avx2 aarch64 wasm wasm-simd128 firmware capi capi-cross)
+STEPS=("$@")
+[ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL_STEPS[@]}")
+
+# Cross toolchains, runners and linkers.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+export CARGO_TARGET_I586_UNKNOWN_LINUX_GNU_LINKER=i686-linux-gnu-gcc
+export CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $ROOT/.ci/wasi-run.mjs"
+QEMU_M4=(qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none
+  -serial none -semihosting-config enable=on,target=native -kernel)
+
+SUMMARY=()
+step_start() {
+  echo
+  echo "=== targets: $1 ==="
+  T0=$SECONDS
+}
+step_done() {
+  SUMMARY+=("$1: ok ($((SECONDS - T0)) s)")
+  echo "=== targets: $1 ok ($((SECONDS - T0)) s) ==="
+}
+
+install() {
+  # Debian packages (no gcc-multilib: it conflicts with the cross compilers;
+  # i586 links with the i686 cross gcc and runs on libc6-i386).
+  local pkgs=(qemu-system-arm qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+    gcc-i686-linux-gnu libc6-dev-i386-cross libc6-i386 gcc-arm-none-eabi
+    libnewlib-arm-none-eabi binutils-arm-none-eabi nodejs)
+  local missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  # Node.js may come from outside Debian (the machine's own): any node >= 20 will do.
+  if command -v node >/dev/null; then
+    missing=("${missing[@]/nodejs/}")
+  fi
+  local want=()
+  for p in "${missing[@]}"; do [ -n "$p" ] && want+=("$p"); done
+  if [ ${#want[@]} -gt 0 ]; then
+    echo "installing: ${want[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+  fi
+  rustup target add thumbv7em-none-eabihf wasm32-wasip1 aarch64-unknown-linux-gnu \
+    i586-unknown-linux-gnu 2>&1 | grep -v "is up to date" || true
+  qemu-system-arm --version | head -1
+  qemu-aarch64 --version | head -1
+  node --version
+}
+
+# The crate's test suite (unit, integration, doc tests) for one target; the
+# variant's own target dir keeps RUSTFLAGS variants from rebuilding each other.
+crate_tests() { # name target rustflags
+  local name=$1 target=$2 flags=$3
+  (cd "$ROOT" && CARGO_TARGET_DIR=$CARGO_TARGET_DIR/targets/$name RUSTFLAGS=$flags \
+    cargo test -j"$JOBS" --target "$target")
+}
+
+# The conformance runner (examples/conformance.rs) on the shared reference file.
+conformance() { # name target rustflags
+  local name=$1 target=$2 flags=$3
+  (cd "$ROOT" && CARGO_TARGET_DIR=$CARGO_TARGET_DIR/targets/$name RUSTFLAGS=$flags \
+    cargo run -j"$JOBS" --release --target "$target" --example conformance -- "$REF")
+}
+
+# examples/throughput.rs (its table goes to BENCHMARKS.md); THROUGHPUT_ARGS
+# (default --quick) chooses the sizes.
+throughput() { # name target rustflags
+  local name=$1 target=$2 flags=$3
+  if [ -f "$ROOT/examples/throughput.rs" ]; then
+    (cd "$ROOT" && CARGO_TARGET_DIR=$CARGO_TARGET_DIR/targets/$name RUSTFLAGS=$flags \
+      cargo run -j"$JOBS" --release --target "$target" --example throughput -- ${THROUGHPUT_ARGS:---quick})
+  else
+    echo "examples/throughput.rs not present yet: no throughput table for $name"
+  fi
+}
+
+x86_64() {
+  crate_tests x86_64 x86_64-unknown-linux-gnu ""
+}
+
+x86_64-avx2() {
+  crate_tests x86_64-avx2 x86_64-unknown-linux-gnu "-C target-feature=+avx2,+fma"
+}
+
+i586() {
+  # No SSE at all: wide takes its plain-array path (and arithmetic is x87).
+  crate_tests i586 i586-unknown-linux-gnu ""
+}
+
+aarch64() {
+  crate_tests aarch64 aarch64-unknown-linux-gnu ""
+}
+
+wasm() {
+  crate_tests wasm32 wasm32-wasip1 ""
+  conformance wasm32 wasm32-wasip1 ""
+  throughput wasm32 wasm32-wasip1 ""
+}
+
+wasm-simd128() {
+  crate_tests wasm32-simd128 wasm32-wasip1 "-C target-feature=+simd128"
+  conformance wasm32-simd128 wasm32-wasip1 "-C target-feature=+simd128"
+  throughput wasm32-simd128 wasm32-wasip1 "-C target-feature=+simd128"
+}
+
+firmware() {
+  local dir=$ROOT/embedded elf=$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/segloss-firmware
+  # The harness itself: a wrong expected value must fail the run.
+  if (cd "$dir" && SEGLOSS_FIRMWARE_EXPECT_WRONG=1 cargo build -q -j"$JOBS" --release &&
+    "${QEMU_M4[@]}" "$elf" >/dev/null); then
+    echo "firmware harness did not report a planted failure"
+    return 1
+  fi
+  # Flash: the same firmware without any loss call, and with the losses but
+  # without the fingerprint (which adds every math primitive on its own).
+  (cd "$dir" && cargo build -q -j"$JOBS" --release --no-default-features --features baseline)
+  local base loss_only full
+  base=$(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}')
+  (cd "$dir" && cargo build -q -j"$JOBS" --release --no-default-features)
+  loss_only=$(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}')
+  cp "$elf" "$elf.losses-only"
+  # The full check: every loss bit for bit, and segloss::selftest::fingerprint().
+  (cd "$dir" && cargo build -q -j"$JOBS" --release)
+  timeout 120 "${QEMU_M4[@]}" "$elf"
+  full=$(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}')
+  local loss=$((loss_only - base))
+  echo "flash (.text, opt-level s, LTO): without losses $base B, with every binary loss" \
+    "$loss_only B, with the fingerprint too $full B"
+  echo "flash of the loss code: $loss B ($((loss / 1024)) KiB; goal 16384 B:" \
+    "$([ $loss -le 16384 ] && echo met || echo NOT met))"
+  echo "largest loss functions (nm --size-sort):"
+  arm-none-eabi-nm --size-sort -S -C "$elf.losses-only" | grep -E " segloss::" | tail -8 |
+    while read -r _ size _ name; do printf '  %6d B  %s\n' $((16#$size)) "$name"; done
+}
+
+capi_header_dir() { # target-or-empty: the OUT_DIR with segloss_expected.h
+  (cd "$ROOT/capi" && cargo build -q -j"$JOBS" --release ${1:+--target "$1"} \
+    --message-format=json) | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "build-script-executed" and "segloss-capi" in m["package_id"]:
+        print(m["out_dir"])'
+}
+
+capi() {
+  local dir=$ROOT/capi out
+  (cd "$dir" && cargo test -q -j"$JOBS" --release)
+  # Host: gcc links libsegloss.a into the C test.
+  out=$(capi_header_dir "")
+  gcc -std=c11 -Wall -Wextra -Werror -O2 -I"$dir/include" -I"$out" "$dir/tests/test.c" \
+    "$CARGO_TARGET_DIR/release/libsegloss.a" -lm -Wl,--gc-sections -o "$CARGO_TARGET_DIR/capi-test"
+  "$CARGO_TARGET_DIR/capi-test" | tail -3
+  # Cortex-M4F: arm-none-eabi-gcc with newlib's semihosting (rdimon), run on QEMU.
+  # rdimon's exit status does not reach QEMU, so the closing line decides.
+  out=$(capi_header_dir thumbv7em-none-eabihf)
+  local elf=$CARGO_TARGET_DIR/capi-test-cortex-m4.elf
+  arm-none-eabi-gcc -std=c11 -Wall -Wextra -Werror -O2 -mcpu=cortex-m4 -mthumb \
+    -mfpu=fpv4-sp-d16 -mfloat-abi=hard --specs=rdimon.specs -I"$dir/include" -I"$out" \
+    "$dir/tests/test.c" "$dir/tests/cortex_m_startup.c" \
+    "$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/libsegloss.a" -lm \
+    -Wl,--gc-sections -Wl,-u,vectors -Wl,--section-start=.vectors=0x0 \
+    -Wl,--no-warn-rwx-segments -Wl,--no-warn-execstack -o "$elf"
+  local log
+  log=$(timeout 120 "${QEMU_M4[@]}" "$elf")
+  echo "$log" | tail -3 | sed 's/^/cortex-m4: /'
+  echo "$log" | grep -qE '^[0-9]+ passed, 0 failed$'
+  echo "C test on Cortex-M4F: flash $(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}') B of .text"
+}
+
+# The C test on other Linux targets: the same bits as the x86-64 host? (Every
+# loss value and segloss::selftest::fingerprint(), against x86-64's values.)
+capi-cross() {
+  local dir=$ROOT/capi out t cc run bad=0
+  out=$(capi_header_dir "")
+  for t in ${CAPI_CROSS_TARGETS:-aarch64-unknown-linux-gnu}; do
+    case $t in
+    aarch64-*) cc=aarch64-linux-gnu-gcc run=(qemu-aarch64 -L /usr/aarch64-linux-gnu) ;;
+    i586-*) cc="i686-linux-gnu-gcc -march=i586" run=() ;;
+    esac
+    (cd "$dir" && cargo build -q -j"$JOBS" --release --target "$t")
+    $cc -std=c11 -Wall -Wextra -Werror -O2 -I"$dir/include" -I"$out" "$dir/tests/test.c" \
+      "$CARGO_TARGET_DIR/$t/release/libsegloss.a" -lm -Wl,--gc-sections -o "$CARGO_TARGET_DIR/capi-test-$t"
+    if ! "${run[@]}" "$CARGO_TARGET_DIR/capi-test-$t" >"$CARGO_TARGET_DIR/capi-test-$t.log"; then
+      bad=1
+    fi
+    grep -E "FAIL|passed" "$CARGO_TARGET_DIR/capi-test-$t.log" | sed "s/^/  $t: /"
+  done
+  return $bad
+}
+
+START=$SECONDS
+for s in "${STEPS[@]}"; do
+  step_start "$s"
+  "$s"
+  step_done "$s"
+done
+echo
+echo "=== targets summary ($((SECONDS - START)) s) ==="
+printf '  %s\n' "${SUMMARY[@]}"

@@ -1,0 +1,157 @@
+//! The computations the firmware checks, written once and compiled twice: by
+//! `build.rs` on the host (to produce the expected values) and into the
+//! firmware (to produce the values under test). Every binary loss runs one
+//! shot on the whole mask, with `u8` and with `f32` targets, and streaming:
+//! a `BinaryAccumulator` fed one mask row at a time, and two half-mask
+//! accumulators merged.
+
+use segloss::{
+    Bce, BceWithLogits, BinaryAccumulator, Error, Focal, HardMcc, Mcc, Reduction, Region,
+    SigmoidFocal, SoftBce, StatsConfig, Tversky, binary,
+};
+
+/// Number of results [`all`] produces.
+pub const COUNT: usize = 31;
+
+/// Stands for an `Err`: a NaN with a payload no loss produces. The host
+/// refuses to generate expected values that contain it.
+pub const ERROR_BITS: u32 = 0x7fc0_dead;
+
+/// Inputs of one check run: a `rows × cols` mask, row-major.
+pub struct Inputs<'a> {
+    pub rows: usize,
+    pub cols: usize,
+    /// Probabilities in [0, 1].
+    pub prob: &'a [f32],
+    /// Logits.
+    pub logits: &'a [f32],
+    /// Hard mask, 0 or 1.
+    pub hard: &'a [u8],
+    /// Soft targets in [0, 1].
+    pub soft: &'a [f32],
+}
+
+struct Out {
+    items: [(&'static str, f32); COUNT],
+    len: usize,
+}
+
+impl Out {
+    fn push(&mut self, name: &'static str, r: Result<f32, Error>) {
+        let v = r.unwrap_or(f32::from_bits(ERROR_BITS));
+        if self.len < COUNT {
+            self.items[self.len] = (name, v);
+        }
+        self.len += 1;
+    }
+}
+
+/// Feeds rows `rows` of the mask into a new accumulator, one row per update.
+fn stream<T: segloss::Target>(
+    cfg: StatsConfig,
+    pred: &[f32],
+    target: &[T],
+    cols: usize,
+    rows: core::ops::Range<usize>,
+) -> Result<BinaryAccumulator, Error> {
+    let mut acc = BinaryAccumulator::new(cfg)?;
+    for r in rows {
+        let row = r * cols..(r + 1) * cols;
+        acc.update(&pred[row.clone()], &target[row])?;
+    }
+    Ok(acc)
+}
+
+/// Every result, in a fixed order, named. Panics (on the host) only if the
+/// list and [`COUNT`] disagree.
+pub fn all(x: &Inputs<'_>) -> [(&'static str, f32); COUNT] {
+    let mut o = Out {
+        items: [("", 0.0); COUNT],
+        len: 0,
+    };
+    let (l, p, h, s) = (x.logits, x.prob, x.hard, x.soft);
+
+    let region = Region::default(); // from logits
+    let region_p = Region::default().with_from_logits(false);
+    let tversky = Tversky::new(0.3, 0.7, 1.5).map(|t| t.with_region(region));
+    let focal = Focal::default();
+    let focal_p = Focal::default()
+        .with_from_logits(false)
+        .with_alpha(Some(0.25))
+        .with_gamma(1.5);
+    let sfocal = SigmoidFocal::default();
+    let bce = Bce::default();
+    let bce_l = BceWithLogits::default().with_pos_weight(2.0);
+    let soft_bce = SoftBce::default().with_smooth_factor(Some(0.1));
+    let mcc = Mcc::default().with_from_logits(true);
+    let hard_mcc = HardMcc::default().with_from_logits(true);
+
+    // One shot, u8 mask.
+    o.push("dice/logits/u8", binary::dice(l, h, &region));
+    o.push("jaccard/logits/u8", binary::jaccard(l, h, &region));
+    o.push(
+        "tversky/logits/u8",
+        tversky.and_then(|t| binary::tversky(l, h, &t)),
+    );
+    o.push("focal/logits/u8", binary::focal(l, h, &focal));
+    o.push("sigmoid_focal/u8", binary::sigmoid_focal(l, h, &sfocal));
+    o.push("bce/prob/u8", binary::bce(p, h, &bce));
+    o.push("bce_logits/u8", binary::bce_with_logits(l, h, &bce_l));
+    o.push("soft_bce/u8", binary::soft_bce(l, h, &soft_bce));
+    o.push("mcc/logits/u8", binary::mcc(l, h, &mcc));
+    o.push("hard_mcc/logits/u8", binary::hard_mcc(l, h, &hard_mcc));
+    // One shot, f32 soft targets, from probabilities where the loss allows.
+    o.push("dice/prob/f32", binary::dice(p, s, &region_p));
+    o.push("jaccard/prob/f32", binary::jaccard(p, s, &region_p));
+    o.push("focal/prob/f32", binary::focal(p, s, &focal_p));
+    o.push("bce/prob/f32", binary::bce(p, s, &bce));
+    o.push("bce_logits/f32", binary::bce_with_logits(l, s, &bce_l));
+    o.push("soft_bce/f32", binary::soft_bce(l, s, &soft_bce));
+    o.push("mcc/prob/f32", binary::mcc(p, s, &Mcc::default()));
+    o.push(
+        "sum/bce_logits/f32",
+        binary::bce_with_logits(l, s, &bce_l.with_reduction(Reduction::Sum)),
+    );
+
+    // Streaming: one mask row per update.
+    let cfg = StatsConfig::default();
+    match stream(cfg, l, h, x.cols, 0..x.rows) {
+        Ok(acc) => {
+            o.push("stream/dice", acc.dice(&region));
+            o.push("stream/jaccard", acc.jaccard(&region));
+            o.push("stream/tversky", tversky.and_then(|t| acc.tversky(&t)));
+            o.push("stream/focal", acc.focal(&focal));
+            o.push("stream/sigmoid_focal", acc.sigmoid_focal(&sfocal));
+            o.push("stream/bce_logits", acc.bce_with_logits(&bce_l));
+            o.push(
+                "stream/soft_bce",
+                acc.soft_bce(&soft_bce.with_ignore_index(None)),
+            );
+            o.push("stream/mcc", acc.mcc(&mcc));
+            o.push("stream/hard_mcc", acc.hard_mcc(&hard_mcc));
+        }
+        Err(e) => {
+            for _ in 0..9 {
+                o.push("stream/error", Err(e));
+            }
+        }
+    }
+    // Streaming from probabilities with soft targets: BCE.
+    let cfg_p = StatsConfig::default().with_from_logits(false);
+    o.push(
+        "stream/bce/prob/f32",
+        stream(cfg_p, p, s, x.cols, 0..x.rows).and_then(|a| a.bce(&bce)),
+    );
+    // Two halves accumulated apart, then merged.
+    let half = x.rows / 2;
+    let merged = stream(cfg, l, h, x.cols, 0..half).and_then(|mut a| {
+        a.merge(&stream(cfg, l, h, x.cols, half..x.rows)?)?;
+        Ok(a)
+    });
+    o.push("merge/dice", merged.and_then(|a| a.dice(&region)));
+    o.push("merge/focal", merged.and_then(|a| a.focal(&focal)));
+    o.push("merge/hard_mcc", merged.and_then(|a| a.hard_mcc(&hard_mcc)));
+
+    assert_eq!(o.len, COUNT, "checks::COUNT is out of date");
+    o.items
+}

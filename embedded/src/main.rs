@@ -1,0 +1,110 @@
+//! Cortex-M4F firmware: runs segloss's binary losses on fixed inputs and checks
+//! each result bit for bit against the value the host computed (see build.rs).
+//! Output and the exit status go through semihosting, so under QEMU
+//! `cargo run --release` passes or fails like a test.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+
+use cortex_m as _; // the critical-section implementation cortex-m-rt links against
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+
+#[allow(dead_code)]
+mod checks;
+
+#[allow(dead_code)]
+mod cases {
+    include!(concat!(env!("OUT_DIR"), "/cases.rs"));
+}
+
+#[entry]
+fn main() -> ! {
+    let failures = run();
+    if failures == 0 {
+        hprintln!("firmware: ok");
+        debug::exit(debug::EXIT_SUCCESS);
+    } else {
+        hprintln!("firmware: {} check(s) FAILED", failures);
+        debug::exit(debug::EXIT_FAILURE);
+    }
+    loop {}
+}
+
+#[cfg(not(feature = "baseline"))]
+fn run() -> usize {
+    let inputs = checks::Inputs {
+        rows: cases::ROWS,
+        cols: cases::COLS,
+        prob: black_box(&cases::PROB[..]),
+        logits: black_box(&cases::LOGITS[..]),
+        hard: black_box(&cases::HARD[..]),
+        soft: black_box(&cases::SOFT[..]),
+    };
+    let got = checks::all(&inputs);
+    let mut failures = 0;
+    for ((name, v), (ename, ebits)) in got.iter().zip(cases::EXPECTED.iter()) {
+        let ok = name == ename && v.to_bits() == *ebits;
+        if !ok {
+            failures += 1;
+        }
+        hprintln!(
+            "{} {:<24} got {:e} ({:#010x}) want {:e} ({:#010x})",
+            if ok { "pass" } else { "FAIL" },
+            name,
+            v,
+            v.to_bits(),
+            f32::from_bits(*ebits),
+            ebits
+        );
+    }
+    if got.len() != cases::EXPECTED.len() {
+        failures += 1;
+    }
+    failures += fingerprint();
+    hprintln!("firmware: {} results, {} failed", got.len() + 1, failures);
+    failures
+}
+
+/// Same bits as the host: segloss's fingerprint of every primitive and loss.
+#[cfg(all(not(feature = "baseline"), feature = "fingerprint"))]
+fn fingerprint() -> usize {
+    let mut failures = 0;
+    let fp = segloss::selftest::fingerprint();
+    let fp_ok = fp == cases::HOST_FINGERPRINT;
+    hprintln!(
+        "{} selftest::fingerprint     got {:#018x} want {:#018x} (host)",
+        if fp_ok { "pass" } else { "FAIL" },
+        fp,
+        cases::HOST_FINGERPRINT
+    );
+    failures += usize::from(!fp_ok);
+    // Once segloss pins EXPECTED (non-zero), the firmware must match it too.
+    if segloss::selftest::EXPECTED != 0 && fp != segloss::selftest::EXPECTED {
+        hprintln!("FAIL selftest::fingerprint differs from segloss::selftest::EXPECTED");
+        failures += 1;
+    }
+    failures
+}
+
+#[cfg(not(feature = "fingerprint"))]
+fn fingerprint() -> usize {
+    0
+}
+
+/// The same firmware without a single loss call: what the loss code adds to
+/// flash is the difference in `.text`.
+#[cfg(feature = "baseline")]
+fn run() -> usize {
+    let x = black_box(&cases::PROB[..]);
+    hprintln!("baseline {} {:e}", x.len(), x[0]);
+    0
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    hprintln!("firmware panicked: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}
