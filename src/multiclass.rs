@@ -93,11 +93,12 @@ impl Shape {
     /// Elements of the prediction, `N·C·S`.
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
-        self.n * self.c * self.s
+        // Shape::new checked that N·C·S fits in usize.
+        self.n.saturating_mul(self.c).saturating_mul(self.s)
     }
     /// Pixels of the batch, `N·S` (the length of a multiclass target).
     pub fn pixels(&self) -> usize {
-        self.n * self.s
+        self.n.saturating_mul(self.s)
     }
     /// Checks a slice length against the shape.
     pub(crate) fn expect(expected: usize, found: usize) -> Result<(), Error> {
@@ -415,7 +416,10 @@ fn drive<
     let (c, s) = (shape.c, shape.s);
     let mut total = McTotals::<CC>::default();
     let mut image_sum = 0.0;
-    for (img, labels) in pred.chunks_exact(c * s).zip(target.chunks_exact(s)) {
+    for (img, labels) in pred
+        .chunks_exact(c.saturating_mul(s))
+        .zip(target.chunks_exact(s))
+    {
         let mut t = McTotals::<CC>::default();
         k.image::<L, CC, LOGITS, R, CE, F>(c, s, img, labels, &mut t)?;
         if let Some((tv, classes)) = per_image {

@@ -138,10 +138,10 @@ fn run<T: Target, M: Modulator, const LOGITS: bool, const R: bool, const F: bool
         let mut total = PlaneSums::default();
         let mut image_sum = 0.0;
         for img in 0..n {
-            let o = (img * c + k) * s;
+            let o = img.saturating_mul(c).saturating_add(k).saturating_mul(s);
             let (p, t) = (
-                pred.get(o..o + s).unwrap_or(&[]),
-                target.get(o..o + s).unwrap_or(&[]),
+                pred.get(o..o.saturating_add(s)).unwrap_or(&[]),
+                target.get(o..o.saturating_add(s)).unwrap_or(&[]),
             );
             let sums = if keep_r {
                 plane::<T, M, LOGITS, R, F>(p, t, ignore, &ft, m)?

@@ -86,7 +86,7 @@ fn primitives(h: &mut Fnv) {
     for block in 0..512u32 {
         let mut x = [0.0f32; 8];
         for (i, v) in x.iter_mut().enumerate() {
-            let k = block * 8 + i as u32;
+            let k = block.wrapping_mul(8).wrapping_add(i as u32);
             *v = match SPECIAL.get(k as usize) {
                 Some(&s) => s,
                 None => f32::from_bits(rng.next()),

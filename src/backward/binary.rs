@@ -57,10 +57,8 @@ impl<const G: u32> Derivative for IntGamma<G> {
             return ZERO;
         }
         let mut r = f32x8::splat(G as f32);
-        let mut i = 1;
-        while i < G {
+        for _ in 1..G {
             r *= base;
-            i += 1;
         }
         r
     }

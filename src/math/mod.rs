@@ -16,6 +16,10 @@
 //! - NaN in gives NaN out (the NaN's payload and sign are not specified).
 //! - `logistic(±∞)` gives the limits: `p = 1, q = 0, sp_pos = +∞, sp_neg = 0` for `+∞`.
 
+// Every operator here is on `Lanes`, implemented only for `f32` and
+// `wide::f32x8`: float arithmetic, which cannot overflow into a panic.
+#![allow(clippy::arithmetic_side_effects)]
+
 mod exp;
 mod expm1;
 mod lanes;
@@ -24,6 +28,7 @@ mod ln1m;
 mod log1p;
 mod logistic;
 mod pow;
+#[cfg_attr(not(test), allow(dead_code))] // the table is read by the tests and the docs
 pub(crate) mod precision;
 #[cfg(test)]
 mod tests;
@@ -43,6 +48,12 @@ pub(crate) struct Logistic<V> {
     pub sp_neg: V,
 }
 
+/// e^t for t ≤ 0 (and −∞ → 0; NaN propagates): the softmax's `e^{x − max}`.
+#[inline(always)]
+pub(crate) fn exp_nonpos(t: f32x8) -> f32x8 {
+    exp::exp_nonpos_clamped(t)
+}
+
 /// σ(x), σ(−x), softplus(x), softplus(−x) of eight logits.
 #[inline(always)]
 pub(crate) fn logistic(x: f32x8) -> Logistic<f32x8> {
@@ -51,6 +62,7 @@ pub(crate) fn logistic(x: f32x8) -> Logistic<f32x8> {
 
 /// Scalar twin of [`logistic`].
 #[inline(always)]
+#[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
 pub(crate) fn logistic_scalar(x: f32) -> Logistic<f32> {
     logistic::logistic_generic(x)
 }
@@ -63,6 +75,7 @@ pub(crate) fn sigmoid(x: f32x8) -> f32x8 {
 
 /// Scalar twin of [`sigmoid`].
 #[inline(always)]
+#[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
 pub(crate) fn sigmoid_scalar(x: f32) -> f32 {
     logistic::sigmoid_generic(x)
 }
@@ -75,6 +88,7 @@ pub(crate) fn ln(p: f32x8) -> f32x8 {
 
 /// Scalar twin of [`ln`].
 #[inline(always)]
+#[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
 pub(crate) fn ln_scalar(p: f32) -> f32 {
     ln::ln_generic(p)
 }
@@ -87,6 +101,7 @@ pub(crate) fn one_minus_exp_neg(l: f32x8) -> f32x8 {
 
 /// Scalar twin of [`one_minus_exp_neg`].
 #[inline(always)]
+#[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
 pub(crate) fn one_minus_exp_neg_scalar(l: f32) -> f32 {
     expm1::one_minus_exp_neg_generic(l)
 }
@@ -99,6 +114,7 @@ pub(crate) fn pow_unit(x: f32x8, g: f32) -> f32x8 {
 
 /// Scalar twin of [`pow_unit`].
 #[inline(always)]
+#[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
 pub(crate) fn pow_unit_scalar(x: f32, g: f32) -> f32 {
     pow::pow_unit_generic(x, g)
 }
@@ -111,6 +127,7 @@ pub(crate) fn ln_one_minus(p: f32x8) -> f32x8 {
 
 /// Scalar twin of [`ln_one_minus`].
 #[inline(always)]
+#[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
 pub(crate) fn ln_one_minus_scalar(p: f32) -> f32 {
     ln1m::ln_one_minus_generic(p)
 }

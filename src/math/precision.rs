@@ -81,6 +81,7 @@ pub(crate) const PRECISION: &[Precision] = &[
 
 /// The bound for `name`; panics on an unknown name (tests only).
 #[cfg(test)]
+#[allow(clippy::panic)]
 pub(crate) fn max_ulp(name: &str) -> f64 {
     match PRECISION.iter().find(|p| p.name == name) {
         Some(p) => p.max_ulp,

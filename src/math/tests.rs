@@ -13,7 +13,14 @@
 //! (two threads each). The fast tests sample every 997th bit pattern.
 
 // Index loops over the K outputs of a case read several arrays in step.
-#![allow(clippy::needless_range_loop)]
+#![allow(
+    clippy::needless_range_loop,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 extern crate std;
 
