@@ -68,7 +68,7 @@ pub(crate) const PRECISION: &[Precision] = &[
         name: "pow_unit",
         max_ulp: 1.0,
         measured: 0.852,
-        domain: "x in [0, 1], g in {0.5, 1.5} exhaustive; g in [0.25, 4] sampled",
+        domain: "x in [0, 1]; g = 1.5 exhaustive (0.5 too, once: 0.5 ulp); g in [0.25, 4] sampled",
     },
     Precision {
         // ln(u) + c/u with u = fl(1 − p) and its exact error c (Fast2Sum).

@@ -340,7 +340,8 @@ fn math_exhaustive_one_minus_exp_neg() {
 #[test]
 #[ignore = "exhaustive over every finite f32; run in release"]
 fn math_exhaustive_pow_unit() {
-    for c in [pow_case!(0.5), pow_case!(1.5)] {
+    // One γ exhaustively (musl powf per lane is slow); other γ are sampled.
+    for c in [pow_case!(1.5)] {
         assert_within(&c, &sweep(&c, &[UNIT], 1, 2), "exhaustive");
     }
 }
