@@ -352,38 +352,34 @@ pub struct RegionOracle {
 }
 
 /// f64 region loss of `(p, y)` pairs that are kept (probabilities).
+///
+/// The sums are `I = Σmin(p, y)`, `FP = Σmax(p − y, 0)`, `FN = Σmax(y − p, 0)`
+/// (NaN in either operand gives NaN), which equal SPEC's
+/// `I = (Σp + Σy − Σ|p − y|)/2`, `FP = Σp − I`, `FN = Σy − I` in exact
+/// arithmetic but do not cancel: with `(Σp + Σy − Σ|p − y|)/2` in f64, a
+/// subnormal target against `p = 1` gives `I = 0` where the true `I` is the
+/// target itself (and `score` 0 instead of 1 when `α = β = smooth = 0`).
+/// The library accumulates the same three sums, so this is the exact value
+/// it approximates (up to the f64 summation order).
 pub fn region_oracle(t: &segloss::Tversky, probs: &[f64], ys: &[f64]) -> RegionOracle {
     let r = &t.region;
-    let orc = oracle::Region {
-        alpha: f64::from(t.alpha),
-        beta: f64::from(t.beta),
-        gamma: f64::from(t.gamma),
-        smooth: f64::from(r.smooth),
-        eps: f64::from(r.eps),
-        log_loss: r.log_loss,
-        ignore_index: None,
-        classes: None,
-        class_weights: None,
-    };
-    let (sp, sy, sa) = probs
-        .iter()
-        .zip(ys)
-        .fold((0.0, 0.0, 0.0), |(a, b, c), (&p, &y)| (a + p, b + y, c + (p - y).abs()));
-    // oracle::region_loss on the kept pairs, written out so that an empty
-    // kept set (every element ignored) is the empty-class rule, not a shape error.
-    let l = oracle::region_class_loss(&orc, sp, sy, sa);
+    let (alpha, beta, gamma) = (f64::from(t.alpha), f64::from(t.beta), f64::from(t.gamma));
+    let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
+    let nan_or = |p: f64, y: f64, v: f64| if p.is_nan() || y.is_nan() { f64::NAN } else { v };
+    let (i, fp, fn_) = probs.iter().zip(ys).fold((0.0, 0.0, 0.0), |(i, fp, fn_), (&p, &y)| {
+        (
+            i + nan_or(p, y, p.min(y)),
+            fp + nan_or(p, y, (p - y).max(0.0)),
+            fn_ + nan_or(p, y, (y - p).max(0.0)),
+        )
+    });
+    let sy = i + fn_;
+    let score = (i + smooth) / oracle::maxp(i + alpha * fp + beta * fn_ + smooth, eps);
+    let l = if r.log_loss { -oracle::maxp(score, eps).ln() } else { 1.0 - score };
+    // Empty-class rule: smp multiplies by the mask `Σy > 0` (NaN·0 = NaN).
     let l = if sy > 0.0 || l.is_nan() { l } else { 0.0 };
-    let value = if orc.gamma == 1.0 { l } else { l.powf(orc.gamma) };
-    let score = if sy > 0.0 || sy.is_nan() {
-        let i = (sp + sy - sa) / 2.0;
-        let den = oracle::maxp(
-            i + orc.alpha * (sp - i) + orc.beta * (sy - i) + orc.smooth,
-            orc.eps,
-        );
-        Some((i + orc.smooth) / den)
-    } else {
-        None
-    };
+    let value = if gamma == 1.0 { l } else { l.powf(gamma) };
+    let score = if sy > 0.0 || sy.is_nan() { Some(score) } else { None };
     RegionOracle { value, score }
 }
 
