@@ -438,7 +438,16 @@ pub fn near_reduced(f: &oracle::Focal, xs: &[f64], ys: &[f64]) -> usize {
         .count()
 }
 
-/// smp focal from probabilities maps `p` to the logit `ln(pc/(1 − pc))`.
+/// smp focal from probabilities maps `p` to the logit `ln(pc/(1 − pc))`,
+/// `pc = clamp(p, eps, 1 − eps)`.
+///
+/// The clamp is applied to the logit, `x ∈ [ln(eps/(1 − eps)), ln((1 − eps)/eps)]`,
+/// which is the SPEC's clamp in exact arithmetic: `1 − eps` itself rounds to
+/// 1 in f64 for `eps < 1.1e-16`, which would give `x = ∞` (and a loss of ∞)
+/// for `p = 1, y = 0` where the clamped loss is `−ln eps` (86.6 for
+/// `eps = 2.3e-38`); the library clamps `−ln(1 − p)` to
+/// `[−ln(1 − eps), −ln eps]` computed in f64, i.e. exactly. The f64 oracle
+/// then evaluates the from-logits focal loss of these logits.
 pub fn focal_oracle(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> (f64, oracle::Focal, Vec<f64>) {
     let orc = oracle::Focal {
         gamma: f64::from(f.gamma),
@@ -450,23 +459,23 @@ pub fn focal_oracle(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> (f64, oracl
         reduction: reduction(f.reduction),
         class_weights: None,
     };
+    let xs: Vec<f64> = if f.from_logits {
+        pred.to_vec()
+    } else {
+        let hi = (-orc.eps).ln_1p() - orc.eps.ln(); // ln((1 − eps)/eps), no rounding of 1 − eps
+        pred.iter()
+            .map(|&p| {
+                let x = (p / (1.0 - p)).ln();
+                if x.is_nan() { x } else { x.clamp(-hi, hi) }
+            })
+            .collect()
+    };
     let n = pred.len();
     let value = if n == 0 {
         // Every element ignored: the mean of nothing (0/0), or an empty sum.
         orc.reduction.apply_empty()
     } else {
-        oracle::focal_loss(oracle::Mode::Binary, f.from_logits, [1, 1, n], &orc, pred, ys)
-            .unwrap_or(f64::NAN)
-    };
-    let xs: Vec<f64> = if f.from_logits {
-        pred.to_vec()
-    } else {
-        pred.iter()
-            .map(|&p| {
-                let pc = oracle::clampp(p, orc.eps, 1.0 - orc.eps);
-                (pc / (1.0 - pc)).ln()
-            })
-            .collect()
+        oracle::focal_loss(oracle::Mode::Binary, true, [1, 1, n], &orc, &xs, ys).unwrap_or(f64::NAN)
     };
     (value, orc, xs)
 }
