@@ -528,7 +528,24 @@ pub fn cmp_bce(what: &str, got: f32, red: segloss::Reduction, pred: &[f64], ys: 
     if !in_domain(&p32, ys, false, None) {
         return;
     }
-    check_rel(what, got, oracle::bce(pred, ys, reduction(red)));
+    check_rel(what, got, bce_ref(pred, ys, red));
+}
+
+/// PyTorch BCE on probabilities in f64, as `oracle::bce` but with
+/// `ln(1 − p)` as `ln_1p(−p)`: `1 − p` rounds to 1 in f64 for `p < 1.1e-16`
+/// (and loses relative accuracy well above that), so `oracle::bce` gives 0
+/// for `p = 3.8e-37, y = 0` where the loss is `3.8e-37` (segloss's value),
+/// and ~1e-6 relative error already at `p ≈ 1e-10`.
+pub fn bce_ref(pred: &[f64], ys: &[f64], red: segloss::Reduction) -> f64 {
+    let s: f64 = pred
+        .iter()
+        .zip(ys)
+        .map(|(&p, &y)| -(y * oracle::maxp(p.ln(), -100.0) + (1.0 - y) * oracle::maxp((-p).ln_1p(), -100.0)))
+        .sum();
+    match red {
+        segloss::Reduction::Mean => s / pred.len() as f64,
+        segloss::Reduction::Sum => s,
+    }
 }
 
 /// BCE with logits over `(pred, ys)` (already filtered).
