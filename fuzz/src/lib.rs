@@ -622,13 +622,29 @@ pub fn cmp_focal(what: &str, got: f32, f: &segloss::Focal, pred: &[f32], ys: &[f
     check_focal(what, got, want, f.gamma);
 }
 
+/// torchvision's elementwise sigmoid focal loss in f64, as
+/// `oracle::sigmoid_focal_elem` but with the α factor applied as `0·∞ = 0`:
+/// SPEC gives ±∞ logits the limit, and with α = 0, y = 1, x = −∞ the limit
+/// of `α_t·l` is 0 (α_t is exactly 0), where PyTorch's `0·∞` gives NaN.
+pub fn sigmoid_focal_elem_ref(x: f64, y: f64, alpha: f64, gamma: f64) -> f64 {
+    let ce = oracle::bce_with_logits(x, y, 1.0);
+    let one_m_pt = oracle::sigmoid(x) * (1.0 - y) + oracle::sigmoid(-x) * y;
+    let l = oracle::mul0(one_m_pt.powf(gamma), ce);
+    if alpha >= 0.0 { oracle::mul0(alpha * y + (1.0 - alpha) * (1.0 - y), l) } else { l }
+}
+
 /// torchvision sigmoid focal over `(pred, ys)` (already filtered).
 pub fn cmp_sigmoid_focal(what: &str, got: f32, c: &segloss::SigmoidFocal, pred: &[f64], ys: &[f64]) {
     let p32: Vec<f32> = pred.iter().map(|&v| v as f32).collect();
     if !in_domain(&p32, ys, true, None) {
         return;
     }
-    let want = oracle::sigmoid_focal(pred, ys, f64::from(c.alpha), f64::from(c.gamma), reduction(c.reduction));
+    let (a, g) = (f64::from(c.alpha), f64::from(c.gamma));
+    let sum: f64 = pred.iter().zip(ys).map(|(&x, &y)| sigmoid_focal_elem_ref(x, y, a, g)).sum();
+    let want = match c.reduction {
+        segloss::Reduction::Mean => sum / pred.len() as f64,
+        segloss::Reduction::Sum => sum,
+    };
     check_focal(what, got, want, c.gamma);
 }
 
