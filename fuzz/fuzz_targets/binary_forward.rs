@@ -164,6 +164,9 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         && in_domain(pl, &ys, true, None)
     {
         for ((&o, &x), &y) in out.iter().zip(pl).zip(&ys) {
+            if x.is_infinite() && y != 0.0 && y != 1.0 {
+                continue; // f32 underflow of y^γ: ∞·0 (see cmp_sigmoid_focal)
+            }
             let want = sigmoid_focal_elem_ref(f64::from(x), y, f64::from(sf.alpha), f64::from(sf.gamma));
             check_focal("sigmoid_focal_elementwise", o, want, sf.gamma);
         }
