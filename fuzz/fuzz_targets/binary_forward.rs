@@ -152,7 +152,9 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
     let mut out = vec![f32::from_bits(0x7fc0_1234); out_len];
     let got = binary::sigmoid_focal_elementwise(pl, target, &sf, &mut out);
     let valid_in = valid_sigmoid_focal(&sf);
-    if valid_in && input_error(pl, target, is_mask, None).is_none() && out_len != pl.len() {
+    // The documented order is lengths (pred/target, then out), empty input,
+    // then mask values: an `out` of the wrong length wins over a bad mask.
+    if valid_in && input_error(pl, target, false, None).is_none() && out_len != pl.len() {
         check_error(
             "sigmoid_focal_elementwise",
             &got,
@@ -162,8 +164,11 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         && in_domain(pl, &ys, true, None)
     {
         for ((&o, &x), &y) in out.iter().zip(pl).zip(&ys) {
-            let want = oracle::sigmoid_focal_elem(f64::from(x), y, f64::from(sf.alpha), f64::from(sf.gamma));
-            check_rel("sigmoid_focal_elementwise", o, want);
+            if x.is_infinite() && y != 0.0 && y != 1.0 {
+                continue; // f32 underflow of y^γ: ∞·0 (see cmp_sigmoid_focal)
+            }
+            let want = sigmoid_focal_elem_ref(f64::from(x), y, f64::from(sf.alpha), f64::from(sf.gamma));
+            check_focal("sigmoid_focal_elementwise", o, want, sf.gamma);
         }
     }
 
