@@ -190,41 +190,15 @@ fn sweep<const K: usize>(
     step: u32,
     threads: u32,
 ) -> Worst<K> {
+    // One worker runs inline: WASI (wasm32-wasip1) has no threads, and the
+    // sampled tests run there too. The exhaustive tests use two workers.
+    if threads <= 1 {
+        return sweep_part(case, ranges, step, 0, 1);
+    }
     let mut total: Worst<K> = [(0.0, 0.0); K];
     std::thread::scope(|sc| {
         let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                sc.spawn(move || {
-                    let mut worst: Worst<K> = [(0.0, 0.0); K];
-                    const CHUNK: u64 = 1 << 16;
-                    for &(lo, hi) in ranges {
-                        let (lo, hi) = (lo as u64, hi as u64);
-                        let mut c = lo + t as u64 * CHUNK * step as u64;
-                        while c < hi {
-                            let end = (c + CHUNK * step as u64).min(hi);
-                            let mut buf = [0f32; 8];
-                            let mut n = 0;
-                            let mut b = c;
-                            while b < end {
-                                buf[n] = f32::from_bits(b as u32);
-                                n += 1;
-                                if n == 8 {
-                                    check8(case, buf, &mut worst);
-                                    n = 0;
-                                }
-                                b += step as u64;
-                            }
-                            if n > 0 {
-                                let last = buf[n - 1];
-                                buf[n..].fill(last);
-                                check8(case, buf, &mut worst);
-                            }
-                            c += threads as u64 * CHUNK * step as u64;
-                        }
-                    }
-                    worst
-                })
-            })
+            .map(|t| sc.spawn(move || sweep_part(case, ranges, step, t, threads)))
             .collect();
         for h in handles {
             let w = h.join().expect("sweep thread panicked");
@@ -236,6 +210,44 @@ fn sweep<const K: usize>(
         }
     });
     total
+}
+
+/// Worker `t` of `threads`: every `threads`-th chunk of the ranges.
+fn sweep_part<const K: usize>(
+    case: &Case<K>,
+    ranges: &[(u32, u32)],
+    step: u32,
+    t: u32,
+    threads: u32,
+) -> Worst<K> {
+    let mut worst: Worst<K> = [(0.0, 0.0); K];
+    const CHUNK: u64 = 1 << 16;
+    for &(lo, hi) in ranges {
+        let (lo, hi) = (lo as u64, hi as u64);
+        let mut c = lo + t as u64 * CHUNK * step as u64;
+        while c < hi {
+            let end = (c + CHUNK * step as u64).min(hi);
+            let mut buf = [0f32; 8];
+            let mut n = 0;
+            let mut b = c;
+            while b < end {
+                buf[n] = f32::from_bits(b as u32);
+                n += 1;
+                if n == 8 {
+                    check8(case, buf, &mut worst);
+                    n = 0;
+                }
+                b += step as u64;
+            }
+            if n > 0 {
+                let last = buf[n - 1];
+                buf[n..].fill(last);
+                check8(case, buf, &mut worst);
+            }
+            c += threads as u64 * CHUNK * step as u64;
+        }
+    }
+    worst
 }
 
 /// Asserts every output within its table bound; prints the measured maxima.
