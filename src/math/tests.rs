@@ -355,9 +355,8 @@ fn math_exhaustive_one_minus_exp_neg() {
 #[ignore = "exhaustive over every finite f32; run in release"]
 fn math_exhaustive_pow_unit() {
     // One γ exhaustively (musl powf per lane is slow); other γ are sampled.
-    for c in [pow_case!(1.5)] {
-        assert_within(&c, &sweep(&c, &[UNIT], 1, 2), "exhaustive");
-    }
+    let c = pow_case!(1.5);
+    assert_within(&c, &sweep(&c, &[UNIT], 1, 2), "exhaustive");
 }
 
 /// Special values: ±0, ±∞, NaN, subnormals, ±88, ±1e30, ±f32::MAX.
