@@ -123,13 +123,7 @@ pub fn soft_bce<T: Target>(pred: &[f32], target: &[T], cfg: &SoftBce) -> Result<
     let t = pass(pred, target, cfg.ignore_index, |x, y| {
         bce_terms(&link::<true>(x), y)
     })?;
-    let [neg_a, pos_a, neg_b, pos_b] = t.sums;
-    let sums = BceSums {
-        neg_a,
-        pos_a,
-        neg_b,
-        pos_b,
-    };
+    let sums = BceSums::from_sums(t.sums);
     let total = sums.total(
         cfg.smooth_factor.map_or(0.0, f64::from),
         f64::from(cfg.pos_weight),

@@ -373,12 +373,7 @@ impl BinaryStats {
                 fn_: s[5],
                 tn: s[6],
             },
-            bce: BceSums {
-                neg_a: s[7],
-                pos_a: s[8],
-                neg_b: s[9],
-                pos_b: s[10],
-            },
+            bce: BceSums::from_sums([s[7], s[8], s[9], s[10]]),
             focal: FocalSums {
                 pos: s[11],
                 neg: s[12],

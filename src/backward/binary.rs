@@ -335,13 +335,7 @@ pub fn soft_bce<T: Target>(
         let g = (ONE - ys) * l.p - w * ys * l.q;
         (bce_terms(&l, y), g * k)
     })?;
-    let [neg_a, pos_a, neg_b, pos_b] = t.sums;
-    let sums = BceSums {
-        neg_a,
-        pos_a,
-        neg_b,
-        pos_b,
-    };
+    let sums = BceSums::from_sums(t.sums);
     let total = sums.total(f64::from(f), f64::from(cfg.pos_weight));
     Ok(cfg.reduction.apply(total, t.count) as f32)
 }

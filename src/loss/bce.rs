@@ -27,6 +27,17 @@ pub struct BceSums {
 }
 
 impl BceSums {
+    /// From the four pass totals in [`crate::accumulate::binary::bce_terms`]
+    /// order: `[Σ(1−y)a, Σy·a, Σ(1−y)b, Σy·b]`.
+    pub(crate) fn from_sums([neg_a, pos_a, neg_b, pos_b]: [f64; 4]) -> Self {
+        BceSums {
+            neg_a,
+            pos_a,
+            neg_b,
+            pos_b,
+        }
+    }
+
     /// Adds another partial result.
     pub fn merge(&mut self, o: &BceSums) {
         self.neg_a += o.neg_a;
