@@ -3,7 +3,7 @@
 //!
 //! These tests are `#[ignore]`d: they allocate up to 320 MiB and are too slow
 //! without optimisation. `.ci/run` runs them with
-//! `cargo test --release --test accuracy_scale -- --ignored`
+//! `cargo test --test suite -- --ignored accuracy_scale::` (the test profile is optimised)
 //! (about a minute in release on 2 cores; `-- --nocapture` prints the
 //! measured errors and timings).
 //!
@@ -18,8 +18,8 @@
 //! `CROSS_ENTROPY` (1e-6 relative) for the BCE family and focal with γ <= 2.5
 //! (`tolerance::focal(γ)` is then exactly 1e-6).
 
-mod datagen;
-mod support;
+use crate::datagen;
+use crate::support;
 
 use datagen::Rng;
 use segloss::{

@@ -12,8 +12,8 @@
 //! an infinity only with the same infinity. Empty input must be
 //! `Err(Empty)`, a length mismatch `Err(LengthMismatch)`.
 
-mod datagen;
-mod support;
+use crate::support;
+use crate::{call, datagen};
 
 use datagen::{Rng, Specials, TargetKind, Targets, widen};
 use proptest::prelude::*;

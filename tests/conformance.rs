@@ -1,7 +1,7 @@
 //! Every case of the shared conformance file that segloss supports, through
 //! the public API: the FORMAT.md tolerance, and SPEC's tighter accuracy.
 
-mod support;
+use crate::support;
 
 use support::run::{Outcome, value};
 use support::tolerance::{CONFORMANCE_VALUE, CROSS_ENTROPY, REGION};

@@ -10,7 +10,7 @@
 //! `|pt − r| < 1e-3` for focal's `reduced_threshold` r. Probabilities are
 //! drawn in [1e-3, 1 − 1e-3], away from every clamp.
 
-mod support;
+use crate::support;
 
 use proptest::prelude::*;
 use support::cases::{Case, Params};

@@ -1,7 +1,7 @@
 //! Backward passes: every binary conformance gradient within FORMAT.md's
 //! bound, and the loss they return equal to the forward's.
 
-mod support;
+use crate::support;
 
 use support::run::{GradOutcome, Outcome, grad, grad_mismatches, value};
 use support::tolerance::CONFORMANCE_GRAD;

@@ -5,7 +5,7 @@
 //! reduction and the combined losses against their definitions; bad input
 //! comes back as `Error` values.
 
-mod support;
+use crate::support;
 
 use proptest::prelude::*;
 use segloss::multiclass::{self, Classes, CrossEntropy, Loss, Shape};

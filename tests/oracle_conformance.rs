@@ -28,7 +28,7 @@
 //!   edges); those elements are compared with that closed form.
 //!   The two cases with a `note` (Tversky γ < 1 with every class empty) expect
 //!   0, the gradient of a constant, which the stencil gives as is.
-mod support;
+use crate::support;
 
 use support::cases::{self, Case, Params};
 use support::oracle::{self, Region};

@@ -7,8 +7,8 @@
 //! confusion counts exactly. Each pass is also compared with the one-shot
 //! `binary::*` function of the same loss.
 
-mod datagen;
-mod support;
+use crate::support;
+use crate::{call, datagen};
 
 use datagen::{Rng, Specials, TargetKind, Targets};
 use proptest::prelude::*;
