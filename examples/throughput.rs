@@ -6,6 +6,7 @@
 //! cargo run --release --example throughput                 # 2^18 and 2^24
 //! cargo run --release --example throughput -- --quick      # 2^18 only, short
 //! cargo run --release --example throughput -- 10 14 18 22  # chosen log2 sizes
+//! cargo run --release --example throughput -- --only dice   # kernels whose name contains "dice"
 //! RUSTFLAGS="-C target-cpu=native" cargo run --release --example throughput
 //! ```
 //!
@@ -35,6 +36,11 @@ fn time(k: &common::Kernel, d: &common::Data, min: Duration, reps: usize) -> f64
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let mut sizes: Vec<u32> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if sizes.is_empty() {
         sizes = if quick { vec![18] } else { vec![18, 24] };
@@ -71,6 +77,9 @@ fn main() {
             "kernel", "G elem/s", "/roofline", "/naive"
         );
         for (i, k) in common::KERNELS.iter().enumerate() {
+            if i > 1 && only.as_ref().is_some_and(|o| !k.name.contains(o.as_str())) {
+                continue;
+            }
             let t = match i {
                 0 => roof,
                 1 => naive,

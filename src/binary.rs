@@ -45,9 +45,13 @@ fn region_sums<T: Target, const LOGITS: bool>(
     target: &[T],
     ignore: Option<f32>,
 ) -> Result<RegionSums, Error> {
-    let t = pass(pred, target, ignore, |x, y| {
-        region_terms(prob::<LOGITS>(x), y)
-    })?;
+    let t = pass(
+        pred,
+        target,
+        ignore,
+        #[inline(always)]
+        |x, y| region_terms(prob::<LOGITS>(x), y),
+    )?;
     Ok(RegionSums::from_sums(t.sums))
 }
 
@@ -90,7 +94,13 @@ pub fn tversky<T: Target>(pred: &[f32], target: &[T], cfg: &Tversky) -> Result<f
 pub fn bce<T: Target>(pred: &[f32], target: &[T], cfg: &Bce) -> Result<f32, Error> {
     cfg.validate()?;
     check_lengths(pred, target)?;
-    let t = pass(pred, target, None, |x, y| [bce_term(&link::<false>(x), y)])?;
+    let t = pass(
+        pred,
+        target,
+        None,
+        #[inline(always)]
+        |x, y| [bce_term(&link::<false>(x), y)],
+    )?;
     Ok(cfg.reduction.apply(t.sums[0], t.count) as f32)
 }
 
@@ -102,10 +112,16 @@ pub fn bce_with_logits<T: Target>(
 ) -> Result<f32, Error> {
     cfg.validate()?;
     check_lengths(pred, target)?;
-    let t = pass(pred, target, None, |x, y| {
-        let [na, _, _, pb] = bce_terms(&link::<true>(x), y);
-        [na, pb]
-    })?;
+    let t = pass(
+        pred,
+        target,
+        None,
+        #[inline(always)]
+        |x, y| {
+            let [na, _, _, pb] = bce_terms(&link::<true>(x), y);
+            [na, pb]
+        },
+    )?;
     let sums = BceSums {
         neg_a: t.sums[0],
         pos_b: t.sums[1],
@@ -120,9 +136,13 @@ pub fn bce_with_logits<T: Target>(
 pub fn soft_bce<T: Target>(pred: &[f32], target: &[T], cfg: &SoftBce) -> Result<f32, Error> {
     cfg.validate()?;
     check_lengths(pred, target)?;
-    let t = pass(pred, target, cfg.ignore_index, |x, y| {
-        bce_terms(&link::<true>(x), y)
-    })?;
+    let t = pass(
+        pred,
+        target,
+        cfg.ignore_index,
+        #[inline(always)]
+        |x, y| bce_terms(&link::<true>(x), y),
+    )?;
     let sums = BceSums::from_sums(t.sums);
     let total = sums.total(
         cfg.smooth_factor.map_or(0.0, f64::from),
@@ -141,6 +161,7 @@ fn focal_sums<T: Target, const LOGITS: bool>(
         pred,
         target,
         cfg.ignore_index,
+        #[inline(always)]
         |x, y| { ft.terms(m, ft.logpt::<LOGITS>(&link::<LOGITS>(x), y), y) }
     ))
 }
@@ -170,9 +191,13 @@ pub fn sigmoid_focal<T: Target>(
 ) -> Result<f32, Error> {
     cfg.validate()?;
     check_lengths(pred, target)?;
-    let t = with_gamma!(cfg.gamma, |m| pass(pred, target, None, |x, y| {
-        sigmoid_focal_terms(m, &link::<true>(x), y)
-    }))?;
+    let t = with_gamma!(cfg.gamma, |m| pass(
+        pred,
+        target,
+        None,
+        #[inline(always)]
+        |x, y| { sigmoid_focal_terms(m, &link::<true>(x), y) }
+    ))?;
     let s = FocalSums {
         pos: t.sums[0],
         neg: t.sums[1],
@@ -205,15 +230,21 @@ pub fn sigmoid_focal_elementwise<T: Target>(
         }
     }
     let alpha = cfg.alpha;
-    with_gamma!(cfg.gamma, |m| elementwise(pred, target, out, |x, y| {
-        let [pos, neg] = sigmoid_focal_terms(m, &link::<true>(x), y);
-        if alpha >= 0.0 {
-            crate::accumulate::binary::mul0(f32x8::splat(alpha), pos)
-                + crate::accumulate::binary::mul0(f32x8::splat(1.0 - alpha), neg)
-        } else {
-            pos + neg
+    with_gamma!(cfg.gamma, |m| elementwise(
+        pred,
+        target,
+        out,
+        #[inline(always)]
+        |x, y| {
+            let [pos, neg] = sigmoid_focal_terms(m, &link::<true>(x), y);
+            if alpha >= 0.0 {
+                crate::accumulate::binary::mul0(f32x8::splat(alpha), pos)
+                    + crate::accumulate::binary::mul0(f32x8::splat(1.0 - alpha), neg)
+            } else {
+                pos + neg
+            }
         }
-    }));
+    ));
     Ok(())
 }
 
@@ -241,12 +272,18 @@ fn soft_sums<T: Target, const LOGITS: bool>(
     pred: &[f32],
     target: &[T],
 ) -> Result<SoftConfusion, Error> {
-    let t = pass(pred, target, None, |x, y| {
-        // From logits σ(x) and σ(−x) share one e^{−|x|} (no cancellation
-        // in 1 − p); the softplus fields of `link` are never computed.
-        let l = link::<LOGITS>(x);
-        soft_terms(l.p, l.q, y)
-    })?;
+    let t = pass(
+        pred,
+        target,
+        None,
+        #[inline(always)]
+        |x, y| {
+            // From logits σ(x) and σ(−x) share one e^{−|x|} (no cancellation
+            // in 1 − p); the softplus fields of `link` are never computed.
+            let l = link::<LOGITS>(x);
+            soft_terms(l.p, l.q, y)
+        },
+    )?;
     let [tp, fp, fn_, tn] = t.sums;
     Ok(SoftConfusion { tp, fp, fn_, tn })
 }
@@ -265,10 +302,16 @@ fn hard_counts<T: Target, const LOGITS: bool>(
     threshold: f32,
 ) -> Result<Confusion, Error> {
     let th = f32x8::splat(threshold);
-    let t = pass(pred, target, None, |x, y| {
-        let [tp, fp, fn_, _] = hard_terms(prob::<LOGITS>(x), y, th);
-        [tp, fp, fn_]
-    })?;
+    let t = pass(
+        pred,
+        target,
+        None,
+        #[inline(always)]
+        |x, y| {
+            let [tp, fp, fn_, _] = hard_terms(prob::<LOGITS>(x), y, th);
+            [tp, fp, fn_]
+        },
+    )?;
     let [tp, fp, fn_] = t.sums.map(|v| v as u64);
     let tn = t
         .kept

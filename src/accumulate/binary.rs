@@ -405,38 +405,44 @@ fn fused<T: Target, M: Modulator, const LOGITS: bool>(
 ) -> Result<BinaryStats, Error> {
     let ft = FocalTerm::new(cfg.eps, cfg.reduced_threshold);
     let t = f32x8::splat(threshold_f32(cfg.threshold));
-    let totals = pass(pred, target, cfg.ignore_index, |x, y| {
-        let l = link::<LOGITS>(x);
-        let [si, sfp, sfn] = region_terms(l.p, y);
-        let [tp, fp, fn_, tn] = soft_terms(l.p, l.q, y);
-        let [na, pa, nb, pb] = bce_terms(&l, y);
-        let [fpos, fneg, fmod] = ft.terms(m, ft.logpt::<LOGITS>(&l, y), y);
-        let omp_t = fp + fn_; // 1 − p_t = p(1 − y) + (1 − p)y
-        let sf = (na + pb) * m.pow(omp_t);
-        let [hp, hfp, hfn, _] = hard_terms(l.p, y, t);
-        [
-            si,
-            sfp,
-            sfn,
-            tp,
-            fp,
-            fn_,
-            tn,
-            na,
-            pa,
-            nb,
-            pb,
-            fpos,
-            fneg,
-            fmod,
-            mul0(y, sf),
-            mul0(ONE - y, sf),
-            m.pow(omp_t),
-            hp,
-            hfp,
-            hfn,
-        ]
-    })?;
+    let totals = pass(
+        pred,
+        target,
+        cfg.ignore_index,
+        #[inline(always)]
+        |x, y| {
+            let l = link::<LOGITS>(x);
+            let [si, sfp, sfn] = region_terms(l.p, y);
+            let [tp, fp, fn_, tn] = soft_terms(l.p, l.q, y);
+            let [na, pa, nb, pb] = bce_terms(&l, y);
+            let [fpos, fneg, fmod] = ft.terms(m, ft.logpt::<LOGITS>(&l, y), y);
+            let omp_t = fp + fn_; // 1 − p_t = p(1 − y) + (1 − p)y
+            let sf = (na + pb) * m.pow(omp_t);
+            let [hp, hfp, hfn, _] = hard_terms(l.p, y, t);
+            [
+                si,
+                sfp,
+                sfn,
+                tp,
+                fp,
+                fn_,
+                tn,
+                na,
+                pa,
+                nb,
+                pb,
+                fpos,
+                fneg,
+                fmod,
+                mul0(y, sf),
+                mul0(ONE - y, sf),
+                m.pow(omp_t),
+                hp,
+                hfp,
+                hfn,
+            ]
+        },
+    )?;
     Ok(BinaryStats::from_totals(&totals))
 }
 

@@ -21,7 +21,7 @@ pub mod multiclass;
 pub mod multilabel;
 
 use crate::error::Error;
-use wide::f32x8;
+use wide::{f32x8, i16x8, i32x8, u8x16};
 
 /// Elements per vector.
 pub(crate) const LANES: usize = 8;
@@ -67,7 +67,10 @@ impl Target for u8 {
     const IS_MASK: bool = true;
     #[inline(always)]
     fn lanes(chunk: &[u8; LANES]) -> f32x8 {
-        f32x8::new(chunk.map(f32::from))
+        // Widened in vector registers (u8 → i16 → i32 → f32), not byte by byte.
+        let mut bytes = [0u8; 16];
+        bytes.iter_mut().zip(chunk).for_each(|(d, s)| *d = *s);
+        f32x8::from_i32x8(i32x8::from_i16x8(i16x8::from_u8x16_low(u8x16::new(bytes))))
     }
     #[inline(always)]
     fn value(self) -> f32 {
@@ -144,6 +147,66 @@ pub(crate) fn fold(l: [f64; LANES]) -> f64 {
     ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 }
 
+/// Adds the terms of one vector into the block accumulators (masked by
+/// `keep` when ignoring).
+#[inline(always)]
+fn add_terms<T: Target, const K: usize, const IGNORE: bool>(
+    acc: &mut [f32x8; K],
+    kept: &mut f32x8,
+    top: &mut f32x8,
+    v: [f32x8; K],
+    y: f32x8,
+    ign: f32x8,
+) {
+    if IGNORE {
+        let keep = y.simd_ne(ign);
+        for (a, v) in acc.iter_mut().zip(v) {
+            *a += v & keep;
+        }
+        *kept += f32x8::ONE & keep;
+        if T::IS_MASK {
+            *top = top.max(y & keep);
+        }
+    } else {
+        for (a, v) in acc.iter_mut().zip(v) {
+            *a += v;
+        }
+        if T::IS_MASK {
+            *top = top.max(y);
+        }
+    }
+}
+
+/// Sums the terms of up to [`BLOCK`] full vectors in `f32` lanes and widens
+/// them into the `f64` lane totals.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block<T: Target, const K: usize, const IGNORE: bool>(
+    pred: &[f32],
+    target: &[T],
+    ign: f32x8,
+    wide: &mut [[f64; LANES]; K],
+    kept_wide: &mut [f64; LANES],
+    top: &mut f32x8,
+    terms: &mut impl FnMut(f32x8, f32x8) -> [f32x8; K],
+) {
+    let mut acc = [f32x8::ZERO; K];
+    let mut kept = f32x8::ZERO;
+    for (p, t) in pred.chunks_exact(LANES).zip(target.chunks_exact(LANES)) {
+        let (Ok(p), Ok(t)) = (<&[f32; LANES]>::try_from(p), <&[T; LANES]>::try_from(t)) else {
+            continue; // unreachable: chunks_exact yields full chunks
+        };
+        let (x, y) = (f32x8::new(*p), T::lanes(t));
+        add_terms::<T, K, IGNORE>(&mut acc, &mut kept, top, terms(x, y), y, ign);
+    }
+    widen(wide, &acc);
+    if IGNORE {
+        for (w, k) in kept_wide.iter_mut().zip(kept.to_array()) {
+            *w += f64::from(k);
+        }
+    }
+}
+
 #[inline(always)]
 fn pass_masked<T: Target, const K: usize, const IGNORE: bool>(
     pred: &[f32],
@@ -157,48 +220,27 @@ fn pass_masked<T: Target, const K: usize, const IGNORE: bool>(
     // Largest kept target, to reject u8 masks with values other than 0/1.
     let mut top = f32x8::ZERO;
 
-    let pc = pred.chunks_exact(LANES);
-    let tc = target.chunks_exact(LANES);
-    let (p_tail, t_tail) = (pc.remainder(), tc.remainder());
-    let mut vectors = pc.zip(tc);
-    loop {
-        let mut acc = [f32x8::ZERO; K];
-        let mut kept = f32x8::ZERO;
-        let mut any = false;
-        for (p, t) in vectors.by_ref().take(BLOCK) {
-            let (Ok(p), Ok(t)) = (<&[f32; LANES]>::try_from(p), <&[T; LANES]>::try_from(t)) else {
-                continue; // unreachable: chunks_exact yields full chunks
-            };
-            any = true;
-            let (x, y) = (f32x8::new(*p), T::lanes(t));
-            let v = terms(x, y);
-            if IGNORE {
-                let keep = y.simd_ne(ign);
-                for (a, v) in acc.iter_mut().zip(v) {
-                    *a += v & keep;
-                }
-                kept += f32x8::ONE & keep;
-                if T::IS_MASK {
-                    top = top.max(y & keep);
-                }
-            } else {
-                for (a, v) in acc.iter_mut().zip(v) {
-                    *a += v;
-                }
-                if T::IS_MASK {
-                    top = top.max(y);
-                }
-            }
-        }
-        if !any {
-            break;
-        }
-        widen(&mut wide, &acc);
-        if IGNORE {
-            for (w, k) in kept_wide.iter_mut().zip(kept.to_array()) {
-                *w += f64::from(k);
-            }
-        }
+    // Whole blocks of BLOCK vectors, then the remaining full vectors as one
+    // shorter block, then the masked last vector on its own.
+    let pb = pred.chunks_exact(LANES * BLOCK);
+    let tb = target.chunks_exact(LANES * BLOCK);
+    let (p_rest, t_rest) = (pb.remainder(), tb.remainder());
+    for (p, t) in pb.zip(tb) {
+        block::<T, K, IGNORE>(p, t, ign, &mut wide, &mut kept_wide, &mut top, terms);
+    }
+    let full = p_rest.len().saturating_sub(p_rest.len() % LANES);
+    let (p_full, p_tail) = p_rest.split_at(full);
+    let (t_full, t_tail) = t_rest.split_at(full);
+    if !p_full.is_empty() {
+        block::<T, K, IGNORE>(
+            p_full,
+            t_full,
+            ign,
+            &mut wide,
+            &mut kept_wide,
+            &mut top,
+            terms,
+        );
     }
 
     if !p_tail.is_empty() {

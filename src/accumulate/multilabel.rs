@@ -44,16 +44,22 @@ pub(crate) fn plane<T: Target, M: Modulator, const LOGITS: bool, const R: bool, 
     m: M,
 ) -> Result<PlaneSums, Error> {
     let z = f32x8::ZERO;
-    let t = pass(pred, target, ignore, |x, y| {
-        let ([fp, fneg, fm], p) = if F {
-            let l = link::<LOGITS>(x);
-            (ft.terms(m, ft.logpt::<LOGITS>(&l, y), y), l.p)
-        } else {
-            ([z; 3], prob::<LOGITS>(x))
-        };
-        let [sp, sy, sd] = if R { region_terms(p, y) } else { [z; 3] };
-        [sp, sy, sd, fp, fneg, fm]
-    })?;
+    let t = pass(
+        pred,
+        target,
+        ignore,
+        #[inline(always)]
+        |x, y| {
+            let ([fp, fneg, fm], p) = if F {
+                let l = link::<LOGITS>(x);
+                (ft.terms(m, ft.logpt::<LOGITS>(&l, y), y), l.p)
+            } else {
+                ([z; 3], prob::<LOGITS>(x))
+            };
+            let [sp, sy, sd] = if R { region_terms(p, y) } else { [z; 3] };
+            [sp, sy, sd, fp, fneg, fm]
+        },
+    )?;
     let [si, sfp, sfn, pos, neg, modulator] = t.sums;
     Ok(PlaneSums {
         region: RegionSums::from_sums([si, sfp, sfn]),

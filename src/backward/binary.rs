@@ -140,23 +140,34 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
     scale: f32,
 ) -> Result<f32, Error> {
     let ignore = cfg.region.ignore_index;
-    let t = pass(pred, target, ignore, |x, y| {
-        region_terms(prob::<LOGITS>(x), y)
-    })?;
+    let t = pass(
+        pred,
+        target,
+        ignore,
+        #[inline(always)]
+        |x, y| region_terms(prob::<LOGITS>(x), y),
+    )?;
     let sums = RegionSums::from_sums(t.sums);
     let [above, below, equal] = region_coefficients(&sums, cfg, scale).map(f32x8::splat);
-    write_grad(pred, target, ignore, grad, |x, y| {
-        let (p, dp) = if LOGITS {
-            let l = math::logistic(x);
-            (l.p, l.p * l.q)
-        } else {
-            (x, ONE)
-        };
-        let g = p
-            .simd_gt(y)
-            .select(above, p.simd_lt(y).select(below, equal));
-        if LOGITS { g * dp } else { g }
-    });
+    write_grad(
+        pred,
+        target,
+        ignore,
+        grad,
+        #[inline(always)]
+        |x, y| {
+            let (p, dp) = if LOGITS {
+                let l = math::logistic(x);
+                (l.p, l.p * l.q)
+            } else {
+                (x, ONE)
+            };
+            let g = p
+                .simd_gt(y)
+                .select(above, p.simd_lt(y).select(below, equal));
+            if LOGITS { g * dp } else { g }
+        },
+    );
     Ok(tversky_loss(&sums, cfg) as f32)
 }
 
@@ -225,28 +236,41 @@ fn mcc_impl<T: Target, const LOGITS: bool>(
     grad: &mut [f32],
     scale: f32,
 ) -> Result<f32, Error> {
-    let t = pass(pred, target, None, |x, y| {
-        let (p, q) = if LOGITS {
-            let l = math::logistic(x);
-            (l.p, l.q)
-        } else {
-            (x, ONE - x)
-        };
-        soft_terms(p, q, y)
-    })?;
+    let t = pass(
+        pred,
+        target,
+        None,
+        #[inline(always)]
+        |x, y| {
+            let (p, q) = if LOGITS {
+                let l = math::logistic(x);
+                (l.p, l.q)
+            } else {
+                (x, ONE - x)
+            };
+            soft_terms(p, q, y)
+        },
+    )?;
     let [tp, fp, fn_, tn] = t.sums;
     let s = SoftConfusion { tp, fp, fn_, tn };
     let eps = f64::from(cfg.eps);
     let [g1, g0] = mcc_coefficients(&s, eps, scale).map(f32x8::splat);
-    write_grad(pred, target, None, grad, |x, y| {
-        let g = y * g1 + (ONE - y) * g0;
-        if LOGITS {
-            let l = math::logistic(x);
-            g * (l.p * l.q)
-        } else {
-            g
-        }
-    });
+    write_grad(
+        pred,
+        target,
+        None,
+        grad,
+        #[inline(always)]
+        |x, y| {
+            let g = y * g1 + (ONE - y) * g0;
+            if LOGITS {
+                let l = math::logistic(x);
+                g * (l.p * l.q)
+            } else {
+                g
+            }
+        },
+    );
     Ok(s.mcc_loss(eps) as f32)
 }
 
@@ -278,10 +302,17 @@ pub fn bce<T: Target>(
     check(pred, target, grad)?;
     let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
     let floor = f32x8::splat(1e-12);
-    let t = fused_elementwise(pred, target, None, grad, |x, y| {
-        let g = (x - y) / clamp_lo(x * (ONE - x), floor);
-        ([bce_term(&link::<false>(x), y)], g * k)
-    })?;
+    let t = fused_elementwise(
+        pred,
+        target,
+        None,
+        grad,
+        #[inline(always)]
+        |x, y| {
+            let g = (x - y) / clamp_lo(x * (ONE - x), floor);
+            ([bce_term(&link::<false>(x), y)], g * k)
+        },
+    )?;
     Ok(cfg.reduction.apply(t.sums[0], t.count) as f32)
 }
 
@@ -298,12 +329,19 @@ pub fn bce_with_logits<T: Target>(
     check(pred, target, grad)?;
     let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
     let w = f32x8::splat(cfg.pos_weight);
-    let t = fused_elementwise(pred, target, None, grad, |x, y| {
-        let l = link::<true>(x);
-        let [na, _, _, pb] = bce_terms(&l, y);
-        let g = (ONE - y) * l.p - w * y * l.q;
-        ([na, pb], g * k)
-    })?;
+    let t = fused_elementwise(
+        pred,
+        target,
+        None,
+        grad,
+        #[inline(always)]
+        |x, y| {
+            let l = link::<true>(x);
+            let [na, _, _, pb] = bce_terms(&l, y);
+            let g = (ONE - y) * l.p - w * y * l.q;
+            ([na, pb], g * k)
+        },
+    )?;
     let sums = BceSums {
         neg_a: t.sums[0],
         pos_b: t.sums[1],
@@ -329,12 +367,19 @@ pub fn soft_bce<T: Target>(
     let f = cfg.smooth_factor.unwrap_or(0.0);
     let (fv, gv) = (f32x8::splat(f), f32x8::splat(1.0 - f));
     let w = f32x8::splat(cfg.pos_weight);
-    let t = fused_elementwise(pred, target, cfg.ignore_index, grad, |x, y| {
-        let l = link::<true>(x);
-        let ys = (ONE - y) * fv + y * gv; // the smoothed target
-        let g = (ONE - ys) * l.p - w * ys * l.q;
-        (bce_terms(&l, y), g * k)
-    })?;
+    let t = fused_elementwise(
+        pred,
+        target,
+        cfg.ignore_index,
+        grad,
+        #[inline(always)]
+        |x, y| {
+            let l = link::<true>(x);
+            let ys = (ONE - y) * fv + y * gv; // the smoothed target
+            let g = (ONE - ys) * l.p - w * ys * l.q;
+            (bce_terms(&l, y), g * k)
+        },
+    )?;
     let sums = BceSums::from_sums(t.sums);
     let total = sums.total(f64::from(f), f64::from(cfg.pos_weight));
     Ok(cfg.reduction.apply(total, t.count) as f32)
@@ -365,6 +410,7 @@ pub fn sigmoid_focal<T: Target>(
         target,
         None,
         grad,
+        #[inline(always)]
         |x, y| {
             let l = link::<true>(x);
             let z = ONE - y;
@@ -447,17 +493,28 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
     if !global {
         // One pass: the divisor is the element count (no ignore) or 1 (sum).
         let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
-        let t = fused_elementwise(pred, target, ignore, grad, |x, y| {
-            let (terms, dl, _, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
-            (terms, dl * du * k)
-        })?;
+        let t = fused_elementwise(
+            pred,
+            target,
+            ignore,
+            grad,
+            #[inline(always)]
+            |x, y| {
+                let (terms, dl, _, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
+                (terms, dl * du * k)
+            },
+        )?;
         let s = sums(t.sums);
         return Ok(s.smp(cfg.alpha, false, cfg.reduction, t.kept) as f32);
     }
     // Statistics first: the kept count, Σ l and Σ focal are global.
-    let t = pass(pred, target, ignore, |x, y| {
-        ft.terms(m, ft.logpt::<LOGITS>(&link::<LOGITS>(x), y), y)
-    })?;
+    let t = pass(
+        pred,
+        target,
+        ignore,
+        #[inline(always)]
+        |x, y| ft.terms(m, ft.logpt::<LOGITS>(&link::<LOGITS>(x), y), y),
+    )?;
     let s = sums(t.sums);
     let loss = s.smp(cfg.alpha, cfg.normalized, cfg.reduction, t.kept) as f32;
     let k = cfg.reduction.apply(f64::from(scale), t.kept);
@@ -475,10 +532,17 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
         (k, 0.0)
     };
     let (c1, c2) = (f32x8::splat(c1 as f32), f32x8::splat(c2 as f32));
-    write_grad(pred, target, ignore, grad, |x, y| {
-        let (_, dl, dfocal, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
-        (dl * c1 - dfocal * c2) * du
-    });
+    write_grad(
+        pred,
+        target,
+        ignore,
+        grad,
+        #[inline(always)]
+        |x, y| {
+            let (_, dl, dfocal, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
+            (dl * c1 - dfocal * c2) * du
+        },
+    );
     Ok(loss)
 }
 

@@ -164,22 +164,28 @@ pub(crate) fn fused_elementwise<T: Target, const K: usize>(
     // same order as these chunks (the last one possibly short).
     let mut chunks = grad.chunks_mut(LANES);
     let ign = ignore.map(f32x8::splat);
-    pass(pred, target, ignore, |x, y| {
-        let (terms, g) = f(x, y);
-        let g = match ign {
-            Some(i) => y.simd_eq(i).select(f32x8::ZERO, g),
-            None => g,
-        };
-        if let Some(c) = chunks.next() {
-            if c.len() == LANES {
-                if let Ok(c) = <&mut [f32; LANES]>::try_from(c) {
-                    *c = g.to_array();
+    pass(
+        pred,
+        target,
+        ignore,
+        #[inline(always)]
+        |x, y| {
+            let (terms, g) = f(x, y);
+            let g = match ign {
+                Some(i) => y.simd_eq(i).select(f32x8::ZERO, g),
+                None => g,
+            };
+            if let Some(c) = chunks.next() {
+                if c.len() == LANES {
+                    if let Ok(c) = <&mut [f32; LANES]>::try_from(c) {
+                        *c = g.to_array();
+                    }
+                } else {
+                    // The short last chunk: store the valid lanes only.
+                    c.iter_mut().zip(g.to_array()).for_each(|(d, s)| *d = s);
                 }
-            } else {
-                // The short last chunk: store the valid lanes only.
-                c.iter_mut().zip(g.to_array()).for_each(|(d, s)| *d = s);
             }
-        }
-        terms
-    })
+            terms
+        },
+    )
 }
