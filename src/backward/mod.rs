@@ -16,6 +16,13 @@
 //! content is unspecified when an error is returned. Every loss except
 //! `hard_mcc` (a metric) has a backward form.
 //!
+//! [`multiclass`] and [`multilabel`] do the same for the NCHW modes:
+//! `backward::multiclass::LOSS(pred, target, shape, cfg…, classes, grad,
+//! scale)` mirrors [`segloss::multiclass::LOSS`](crate::multiclass) (and
+//! `loss` / `loss_fixed::<C>` take any [`Loss`](crate::multiclass::Loss));
+//! from logits the multiclass gradient runs through the softmax over the
+//! channel planes.
+//!
 //! # Passes
 //!
 //! - Elementwise losses (`bce`, `bce_with_logits`, `soft_bce`,
@@ -27,6 +34,10 @@
 //!   pass that writes the gradient from per-element terms and a few scalar
 //!   coefficients computed in `f64`; the chain rule through σ is folded in
 //!   (`dp/dx = p·q`).
+//! - Multiclass and multilabel: the same two passes with per-class
+//!   coefficients (see each module's design notes for the cases that read
+//!   the data a third time: per-image region losses with global terms, and
+//!   multilabel Tversky with γ ≠ 1).
 //!
 //! No heap, no copy of the input. The gradient pass walks
 //! `grad.chunks_exact_mut(8)` and computes the last partial vector padded,
@@ -72,6 +83,8 @@
 //! ```
 
 pub mod binary;
+pub mod multiclass;
+pub mod multilabel;
 
 use crate::accumulate::{LANES, Target, Totals, pass};
 use crate::error::Error;
