@@ -90,6 +90,21 @@ use crate::accumulate::{LANES, Target, Totals, pass};
 use crate::error::Error;
 use wide::f32x8;
 
+/// Tversky's outer slope `γ·mean^(γ−1)` for the class mean of a multiclass
+/// or multilabel loss, taken as 0 where the mean is exactly 0 (its minimum:
+/// the mean is never negative) and γ < 1, where the power's slope is
+/// infinite. That mean is identically 0 in multiclass mode with C = 1 (the
+/// softmax is identically 1), so SPEC's rule for a loss that is identically
+/// 0 gives 0 there; otherwise it needs every kept class predicted exactly
+/// (PyTorch gives NaN or ∞ at such points).
+pub(crate) fn mean_dpow(mean: f64, gamma: f32) -> f64 {
+    if mean == 0.0 && gamma < 1.0 {
+        0.0
+    } else {
+        binary::tversky_dpow(mean, gamma)
+    }
+}
+
 /// Checks the gradient buffer's length.
 pub(crate) fn check_grad(pred: &[f32], grad: &[f32]) -> Result<(), Error> {
     if grad.len() == pred.len() {

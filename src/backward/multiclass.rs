@@ -81,9 +81,9 @@
 //! reads).
 
 use super::binary::{
-    Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope, tversky_dpow,
+    Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
 };
-use super::check_grad;
+use super::{check_grad, mean_dpow};
 use crate::accumulate::binary::{clamp_hi, clamp_lo};
 use crate::accumulate::multiclass::{ClassId, Decoded, Kernel, McTotals, exp_v, load};
 use crate::accumulate::{BLOCK, LANES};
@@ -110,10 +110,10 @@ struct Coeffs<const CC: usize> {
     f1: [f32x8; CC],
     f2: [f32x8; CC],
     alpha: Option<f32>,
-    /// Cross entropy: `k·(1 − ls)`, `k·ls/C` and `k·ls/C·Σ_c w_c`.
+    /// Cross entropy: `k·(1 − ls)`, `k·ls/C` and `Σ_c w_c`.
     ce_y: f32x8,
     ce_s: f32x8,
-    ce_sw: f32x8,
+    ce_wsum: f32x8,
     /// Cross-entropy class weights (1 without), and the class ids as lanes.
     wv: [f32x8; CC],
     kf: [f32x8; CC],
@@ -138,7 +138,7 @@ impl<const CC: usize> Coeffs<CC> {
             alpha: st.plan.focal.and_then(|f| f.alpha),
             ce_y: ZERO,
             ce_s: ZERO,
-            ce_sw: ZERO,
+            ce_wsum: ZERO,
             wv: [ONE; CC],
             kf: [ZERO; CC],
         };
@@ -167,7 +167,7 @@ impl<const CC: usize> Coeffs<CC> {
             let wsum = if k.weights.is_empty() { c as f64 } else { wsum };
             co.ce_y = splat(kce * (1.0 - ls));
             co.ce_s = splat(ks);
-            co.ce_sw = splat(ks * wsum);
+            co.ce_wsum = splat(wsum);
         }
         if let Some(f) = st.plan.focal {
             // The (weighted) mean over every class of each class's reduced loss.
@@ -333,7 +333,8 @@ fn step<
             let s = *ek * inv;
             let mut v = a * lab.simd_eq(*kf).select(-one_minus_sy, s);
             if k.smoothing {
-                v += co.ce_sw * s - co.ce_s * *wk;
+                // (ls/C)·(Σw·s_c − w_c): exactly 0 for C = 1.
+                v += co.ce_s * (co.ce_wsum * s - *wk);
             }
             *gk += v & keep_b;
         }
@@ -532,7 +533,7 @@ fn pass<
     let mut co = Coeffs::<CC>::new(k, st, Some(&tot), scale);
     match (R, st.plan.region, st.per_image) {
         (true, Some(t), Some((_, classes))) => {
-            let kr = lambda_r * tversky_dpow(image_sum / per_image, t.gamma) / per_image;
+            let kr = lambda_r * mean_dpow(image_sum / per_image, t.gamma) / per_image;
             for (g, (img, labels)) in each_image(grad) {
                 // This image's region sums (the forward's, recomputed).
                 let mut ti = McTotals::<CC>::default();
@@ -544,7 +545,7 @@ fn pass<
         _ => {
             if let (true, Some(t)) = (R, st.plan.region) {
                 let mean = region_mean(&tot.region, c, t, st.classes);
-                let kr = lambda_r * tversky_dpow(mean, t.gamma);
+                let kr = lambda_r * mean_dpow(mean, t.gamma);
                 co.set_region(&tot.region, t, st.classes, c, kr);
             }
             for (g, (img, labels)) in each_image(grad) {

@@ -40,9 +40,9 @@
 //!   sums are recomputed before its gradient (three reads).
 
 use super::binary::{
-    Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope, tversky_dpow,
+    Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
 };
-use super::{check_grad, write_grad};
+use super::{check_grad, mean_dpow, write_grad};
 use crate::accumulate::Target;
 use crate::accumulate::multilabel::plane;
 use crate::config::{Focal, Region, Tversky};
@@ -137,7 +137,7 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
             let mean = st
                 .means::<T, M, LOGITS, R, F>(pred, target, m)?
                 .region_mean();
-            tversky_dpow(mean, t.gamma)
+            mean_dpow(mean, t.gamma)
         }
         _ => 1.0,
     };
