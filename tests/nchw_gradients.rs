@@ -831,7 +831,7 @@ fn wrong_gradient_length_is_an_error() {
         })
     );
     assert_eq!(
-        bmc::dice(&pred, &[3u8; 10], shape, &r, &cl, &mut vec![0.0; 30], 1.0),
+        bmc::dice(&pred, &[3u8; 10], shape, &r, &cl, &mut [0.0; 30], 1.0),
         Err(Error::ClassIdOutOfRange { id: 3, classes: 3 })
     );
     assert!(matches!(
@@ -857,7 +857,7 @@ fn wrong_gradient_length_is_an_error() {
     let mut y2 = vec![0u8; 30];
     y2[4] = 7;
     assert_eq!(
-        bml::dice(&pred, &y2, shape, &r, &cl, &mut vec![0.0; 30], 1.0),
+        bml::dice(&pred, &y2, shape, &r, &cl, &mut [0.0; 30], 1.0),
         Err(Error::InvalidMask { value: 7 })
     );
 }

@@ -64,7 +64,7 @@
 //!   for a confident pixel the dominant term of the sum then vanishes instead
 //!   of cancelling, so small gradients keep their relative accuracy.
 //! - Cross entropy: `k·[(1 − ls)·w_y·(s_c − y_c) + (ls/C)·(Σw·s_c − w_c)]`,
-//!   with `1 − s_y` formed as `Σ_{k≠y} e_k / Σ e_k` (no cancellation for a
+//!   with `1 − s_y` formed as `Σ_{k≠y} s_k` (no cancellation for a
 //!   confident pixel).
 //! - Focal (one-vs-rest on the raw logit, or on `ln p` of the clamped
 //!   probability): the binary backward's per-element terms with the class's
@@ -269,21 +269,24 @@ fn step<
         *d = load(p, o, n);
     }
 
-    // The forward's vertical softmax: max, exp, sum, one exact reciprocal.
+    // The forward's vertical softmax (max, exp, sum, one exact reciprocal):
+    // the probabilities `sm`.
     let mut m = ZERO;
-    let mut e = [ZERO; CC];
-    let mut inv = ONE;
+    let mut sm = [ZERO; CC];
     if LOGITS && (R || CE) {
         m = x
             .iter()
             .take(c)
             .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
         let mut sum = ZERO;
-        for (d, v) in e.iter_mut().zip(&x).take(c) {
+        for (d, v) in sm.iter_mut().zip(&x).take(c) {
             *d = exp_v(*v - m);
             sum += *d;
         }
-        inv = ONE / sum;
+        let inv = ONE / sum;
+        for d in sm.iter_mut().take(c) {
+            *d *= inv;
+        }
     }
 
     let mut g = [ZERO; CC];
@@ -291,9 +294,9 @@ fn step<
         // The slopes ∂L/∂p_c; `r` is the slope of the largest logit.
         let mut r = ZERO;
         let slopes = co.above.iter().zip(&co.below).zip(&co.equal).zip(&co.kf);
-        let it = g.iter_mut().zip(x.iter().zip(&e)).zip(slopes);
-        for ((gk, (xk, ek)), (((ab, be), eq), kf)) in it.take(c) {
-            let p = if LOGITS { *ek * inv } else { *xk };
+        let it = g.iter_mut().zip(x.iter().zip(&sm)).zip(slopes);
+        for ((gk, (xk, sk)), (((ab, be), eq), kf)) in it.take(c) {
+            let p = if LOGITS { *sk } else { *xk };
             let y = ONE & lab.simd_eq(*kf);
             *gk = region_slope(p, y, *ab, *be, *eq);
             if LOGITS {
@@ -303,12 +306,12 @@ fn step<
         if LOGITS {
             // s_c·((g_c − r) − Σ_k s_k (g_k − r)).
             let mut dot = ZERO;
-            for (gk, ek) in g.iter_mut().zip(&e).take(c) {
+            for (gk, sk) in g.iter_mut().zip(&sm).take(c) {
                 *gk -= r;
-                dot += (*ek * inv) * *gk;
+                dot += *sk * *gk;
             }
-            for (gk, ek) in g.iter_mut().zip(&e).take(c) {
-                *gk = ((*ek * inv) * (*gk - dot)) & keep_a;
+            for (gk, sk) in g.iter_mut().zip(&sm).take(c) {
+                *gk = (*sk * (*gk - dot)) & keep_a;
             }
         } else {
             for gk in g.iter_mut().take(c) {
@@ -319,18 +322,17 @@ fn step<
 
     if CE {
         let mut wy = ZERO;
-        let mut others = ZERO;
-        for ((ek, wk), kf) in e.iter().zip(&co.wv).zip(&co.kf).take(c) {
+        // 1 − s_y as Σ_{k≠y} s_k, without cancellation.
+        let mut one_minus_sy = ZERO;
+        for ((sk, wk), kf) in sm.iter().zip(&co.wv).zip(&co.kf).take(c) {
             let eq = lab.simd_eq(*kf);
             wy = eq.select(*wk, wy);
-            others += eq.select(ZERO, *ek);
+            one_minus_sy += eq.select(ZERO, *sk);
         }
-        // 1 − s_y = Σ_{k≠y} e_k / Σ e_k, without cancellation.
-        let one_minus_sy = others * inv;
         let a = co.ce_y * wy;
-        let it = g.iter_mut().zip(&e).zip(co.wv.iter().zip(&co.kf));
-        for ((gk, ek), (wk, kf)) in it.take(c) {
-            let s = *ek * inv;
+        let it = g.iter_mut().zip(&sm).zip(co.wv.iter().zip(&co.kf));
+        for ((gk, s), (wk, kf)) in it.take(c) {
+            let s = *s;
             let mut v = a * lab.simd_eq(*kf).select(-one_minus_sy, s);
             if k.smoothing {
                 // (ls/C)·(Σw·s_c − w_c): exactly 0 for C = 1.
