@@ -875,3 +875,74 @@ fn multilabel_any_class_count() {
     assert_eq!(l, multilabel::tversky(&pred, &y, shape, &t, &cl).unwrap());
     assert!(g.iter().all(|v| v.is_finite()));
 }
+
+/// Paths the random cases do not reach: focal from probabilities inside its
+/// `[eps, 1 − eps]` clamp (zero slope, the oracle's FD agrees), and a
+/// `classes` list naming a class twice (it counts twice in the mean).
+#[test]
+fn clamped_probabilities_and_repeated_classes() {
+    let mut g = gen_case(3, false, 3, 12);
+    g.from_logits = false;
+    g.shape = [1, 3, 6];
+    g.per_image = false;
+    g.pred = vec![
+        1e-9,
+        0.3,
+        0.99999994,
+        0.5,
+        0.2,
+        0.7, // class 0
+        0.4,
+        2e-8,
+        0.6,
+        0.1,
+        0.9,
+        0.35, // class 1
+        0.25,
+        0.55,
+        0.05,
+        0.999_999_95,
+        0.45,
+        0.15, // class 2
+    ];
+    g.target = vec![0.0, 1.0, 2.0, 1.0, 0.0, 2.0];
+    g.weights = Some(vec![0.5, 1.5, 1.0]);
+    let weights = Some(vec![0.5, 1.5, 1.0]);
+    let focal = Params {
+        gamma: Some(1.5),
+        alpha: Some(Some(0.25)),
+        class_weights: weights.clone(),
+        ..Params::default()
+    };
+    g.region = None;
+    g.second = Some(("focal", focal));
+    check_fd(&g).unwrap();
+    let mut grad = vec![f32::NAN; 18];
+    g.backward(&mut grad).unwrap();
+    for i in [0, 2, 7, 15] {
+        assert_eq!(grad[i], 0.0, "clamped element {i}");
+    }
+    assert!(
+        grad.iter()
+            .enumerate()
+            .all(|(i, v)| [0, 2, 7, 15].contains(&i) || *v != 0.0)
+    );
+    // Dice over classes [1, 1, 2] and Dice + focal, from probabilities.
+    let region = Params {
+        classes: Some(vec![1, 1, 2]),
+        class_weights: weights,
+        smooth: Some(0.5),
+        ..Params::default()
+    };
+    g.classes = Some(vec![1, 1, 2]);
+    g.region = Some(("dice", region));
+    check_fd(&g).unwrap();
+    g.second = None;
+    check_fd(&g).unwrap();
+    // From logits, per image.
+    g.from_logits = true;
+    g.per_image = true;
+    g.shape = [2, 3, 3];
+    g.pred = g.pred.iter().map(|p| 4.0 * p - 2.0).collect();
+    check_fd(&g).unwrap();
+}
