@@ -9,7 +9,8 @@
 //! logits elsewhere propagate; a wrong gradient length is an error.
 //!
 //! FD comparison: `tolerance::GRADIENT` (1e-5 of the case's largest
-//! |gradient|). Not compared (their gradient is a convention): elements
+//! |gradient|), plus `tolerance::REGION_GRADIENT_FD` per unit of the region
+//! sums' condition (confident predictions, see there). Not compared (their gradient is a convention): elements
 //! whose own kink lies inside the stencil, `|p − y| < 1e-3` for a soft
 //! multilabel target, `|pt − r| < 1e-3` for focal's `reduced_threshold` r.
 //! Probabilities are drawn in [1e-3, 1 − 1e-3], away from every clamp.
@@ -22,7 +23,7 @@ use segloss::multiclass::{self, Classes, CrossEntropy, Shape};
 use segloss::{Error, Region, Tversky, multilabel};
 use support::cases::{Case, Params};
 use support::oracle;
-use support::tolerance::GRADIENT;
+use support::tolerance::{GRADIENT, REGION_GRADIENT_FD, Tol};
 
 /// The ignore value of the generated cases (outside `0..C` for C ≤ 8).
 const IGNORE: i64 = 255;
@@ -387,6 +388,51 @@ impl Gen {
             })
     }
 
+    /// κ of `tolerance::REGION_GRADIENT_FD`: the largest `n_c / (FP_c + FN_c)`
+    /// over the classes with a target (per image with `per_image`).
+    fn region_condition(&self) -> f64 {
+        let Some((_, p)) = &self.region else {
+            return 0.0;
+        };
+        let [n, c, s] = self.shape;
+        let x: Vec<f64> = self.pred.iter().map(|&v| f64::from(v)).collect();
+        let mode = oracle::Mode::parse(self.mode()).unwrap();
+        let probs = oracle::probabilities(mode, self.from_logits, self.shape, &x);
+        let ignore = p.ignore_index.flatten().map(|v| v as f64);
+        let mut kappa = 0.0f64;
+        let groups = if self.per_image { n } else { 1 };
+        for grp in 0..groups {
+            for k in 0..c {
+                let (mut count, mut sy, mut off) = (0.0, 0.0, 0.0);
+                for img in (0..n).filter(|&i| !self.per_image || i == grp) {
+                    for j in 0..s {
+                        let t = if self.multilabel {
+                            self.target[(img * c + k) * s + j]
+                        } else {
+                            self.target[img * s + j]
+                        };
+                        if ignore == Some(t) {
+                            continue;
+                        }
+                        let y = if self.multilabel {
+                            t
+                        } else {
+                            (t == k as f64) as u8 as f64
+                        };
+                        count += 1.0;
+                        sy += y;
+                        off += (probs[(img * c + k) * s + j] - y).abs();
+                    }
+                }
+                // (off = 0: p = y everywhere, e.g. C = 1, where the loss is constant.)
+                if sy > 0.0 && off > 0.0 {
+                    kappa = kappa.max(count / off);
+                }
+            }
+        }
+        kappa
+    }
+
     /// Whether element `i` has a kink of its own inside the FD stencil.
     fn near_kink(&self, i: usize) -> bool {
         if self.ignored(i) {
@@ -472,12 +518,16 @@ fn check_fd(g: &Gen) -> Result<(), TestCaseError> {
         .map(|v| scale * v)
         .collect();
     let max = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let tol = Tol {
+        rel: GRADIENT.rel + REGION_GRADIENT_FD.rel * g.region_condition(),
+        ..GRADIENT
+    };
     for (i, (&v, &w)) in got.iter().zip(&want).enumerate() {
         if g.ignored(i) || g.near_kink(i) {
             continue;
         }
         prop_assert!(
-            GRADIENT.check(f64::from(v), w, max),
+            tol.check(f64::from(v), w, max),
             "grad[{}] = {:e}, fd {:e} (max {:e}, diff/max {:e})\n{:?}",
             i,
             v,

@@ -508,7 +508,7 @@ fn pass<
 ) -> Result<f32, Error> {
     let shape = st.shape;
     let (n, c, s) = (shape.n(), shape.c(), shape.s());
-    let per_image = n as f64;
+    let images_n = n as f64;
     let scale = f64::from(scale);
     let lambda_r = scale * st.plan.lambdas.0;
     let size = c.saturating_mul(s);
@@ -524,7 +524,7 @@ fn pass<
                 let Some((g, (img, labels))) = it.next() else {
                     return Ok(());
                 };
-                co.set_region(&ti.region, t, classes, c, lambda_r / per_image);
+                co.set_region(&ti.region, t, classes, c, lambda_r / images_n);
                 image::<L, M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
             })?;
         return Ok(st.value(&tot, image_sum) as f32);
@@ -535,7 +535,7 @@ fn pass<
     let mut co = Coeffs::<CC>::new(k, st, Some(&tot), scale);
     match (R, st.plan.region, st.per_image) {
         (true, Some(t), Some((_, classes))) => {
-            let kr = lambda_r * mean_dpow(image_sum / per_image, t.gamma) / per_image;
+            let kr = lambda_r * mean_dpow(image_sum / images_n, t.gamma) / images_n;
             for (g, (img, labels)) in each_image(grad) {
                 // This image's region sums (the forward's, recomputed).
                 let mut ti = McTotals::<CC>::default();
@@ -577,7 +577,10 @@ fn run<L: ClassId, const CC: usize>(
 /// `shape` at run time (`C <= MAX_CLASSES`); see [`crate::multiclass::loss`].
 ///
 /// `grad` must hold `N·C·S` values ([`Error::GradientLength`] otherwise); it
-/// receives `scale · ∂loss/∂pred` in the prediction's layout.
+/// receives `scale · ∂loss/∂pred` in the prediction's layout. The per-class
+/// coefficients and vectors live on the stack, sized by the capacity the
+/// class count rounds up to (4, 8, 16 or `MAX_CLASSES`): at `MAX_CLASSES`
+/// about twice the forward's; prefer [`loss_fixed`] for a small known `C`.
 pub fn loss<L: ClassId>(
     pred: &[f32],
     target: &[L],
