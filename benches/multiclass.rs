@@ -3,6 +3,11 @@
 //! roofline measured in the same run (a SIMD sum over the same `N·C·S`
 //! floats plus the `u8` labels).
 //!
+//! The `fwd+bwd` rows run `segloss::backward::multiclass` (the loss and
+//! `∂loss/∂logits` written into a caller's buffer: a statistics pass, then a
+//! gradient pass that recomputes the softmax); their elements are the same
+//! pixel·class count.
+//!
 //! `cargo bench --bench multiclass`; add `RUSTFLAGS="-C target-cpu=native"`
 //! for the AVX2 build.
 //!
@@ -15,8 +20,8 @@
 //! Dice + CE 0.243 / 0.295.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use segloss::Region;
 use segloss::multiclass::{self, Classes, CrossEntropy, Loss, Shape};
+use segloss::{Region, backward};
 use std::hint::black_box;
 use std::time::Duration;
 use wide::f32x8;
@@ -99,6 +104,20 @@ fn bench(c: &mut Criterion) {
                 multiclass::loss_fixed::<16, u8>(&d.logits, &d.labels, d.shape, l, &cl).unwrap()
             }
         };
+        let bwd = |l: &Loss, grad: &mut [f32]| -> f32 {
+            if classes == 4 {
+                backward::multiclass::loss_fixed::<4, u8>(
+                    &d.logits, &d.labels, d.shape, l, &cl, grad, 1.0,
+                )
+                .unwrap()
+            } else {
+                backward::multiclass::loss_fixed::<16, u8>(
+                    &d.logits, &d.labels, d.shape, l, &cl, grad, 1.0,
+                )
+                .unwrap()
+            }
+        };
+        let mut grad = vec![0.0f32; d.logits.len()];
         for (name, l) in [
             ("dice", &dice),
             ("cross_entropy", &ce),
@@ -107,6 +126,10 @@ fn bench(c: &mut Criterion) {
         ] {
             let v = run(l);
             assert!(v.is_finite() && v > 0.0, "{name} gave {v}");
+            // The backward pass returns the forward's loss and a finite gradient.
+            grad.fill(f32::NAN);
+            assert_eq!(bwd(l, &mut grad), v, "{name}: backward loss");
+            assert!(grad.iter().all(|g| g.is_finite()), "{name}: gradient");
         }
         g.bench_function("roofline (SIMD sum)", |b| {
             b.iter(|| roofline(black_box(&d.logits), black_box(&d.labels)))
@@ -120,6 +143,18 @@ fn bench(c: &mut Criterion) {
         g.bench_function("cross_entropy", |b| b.iter(|| run(black_box(&ce))));
         g.bench_function("dice+ce one pass", |b| b.iter(|| run(black_box(&dice_ce))));
         g.bench_function("focal", |b| b.iter(|| run(black_box(&focal))));
+        g.bench_function("dice fwd+bwd (const C)", |b| {
+            b.iter(|| bwd(black_box(&dice), &mut grad))
+        });
+        g.bench_function("dice fwd+bwd (runtime C)", |b| {
+            b.iter(|| {
+                let (p, t) = (black_box(&d.logits), &d.labels);
+                backward::multiclass::loss(p, t, d.shape, &dice, &cl, &mut grad, 1.0).unwrap()
+            })
+        });
+        g.bench_function("dice+ce fwd+bwd", |b| {
+            b.iter(|| bwd(black_box(&dice_ce), &mut grad))
+        });
         g.finish();
     }
 }

@@ -8,7 +8,8 @@
 //! A case with a `grad` passes only if its value and, where segloss has a
 //! backward form for it, its gradient are both within FORMAT.md's bounds.
 //!
-//! Prints one line per failing case (id, expected, got) and ends with
+//! Prints one line per failing case (id, expected, got), then how many
+//! gradients were checked per mode, and ends with
 //! `N passed, M failed, K skipped`; exits with status 1 if any case failed.
 
 #[path = "../tests/support/mod.rs"]
@@ -30,6 +31,8 @@ fn main() {
     };
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
     let mut out = Vec::new();
+    // Gradients compared and within bounds, per mode.
+    let mut grads: std::collections::BTreeMap<&str, usize> = Default::default();
     for c in &cases {
         match value(c) {
             Outcome::Value(got) if CONFORMANCE_VALUE.check(got, c.value, 0.0) => {
@@ -45,6 +48,7 @@ fn main() {
                             );
                         } else {
                             passed += 1;
+                            *grads.entry(c.mode.as_str()).or_default() += 1;
                         }
                     }
                     (GradOutcome::Error(e), _) => {
@@ -66,6 +70,12 @@ fn main() {
             Outcome::Skip(_) => skipped += 1,
         }
     }
+    let per_mode: Vec<String> = grads.iter().map(|(m, n)| format!("{m} {n}")).collect();
+    println!(
+        "gradients checked and passed: {} ({})",
+        grads.values().sum::<usize>(),
+        per_mode.join(", ")
+    );
     println!("{passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 {
         std::process::exit(1);

@@ -39,7 +39,7 @@
 
 pub use crate::accumulate::multiclass::{ClassId, MAX_CLASSES};
 
-use crate::accumulate::binary::{FocalTerm, IntGamma, Modulator, RealGamma};
+use crate::accumulate::binary::{FocalTerm, Modulator};
 use crate::accumulate::multiclass::{Kernel, McTotals};
 use crate::config::{Focal, Reduction, Region, Tversky};
 use crate::error::{Error, check};
@@ -343,7 +343,7 @@ fn ignore_id(v: Option<f32>) -> Option<i64> {
 }
 
 /// The weighted class mean of the region losses of one set of sums.
-fn region_mean(sums: &[RegionSums], c: usize, t: &Tversky, classes: &Classes) -> f64 {
+pub(crate) fn region_mean(sums: &[RegionSums], c: usize, t: &Tversky, classes: &Classes) -> f64 {
     let (a, b) = (f64::from(t.alpha), f64::from(t.beta));
     classes.mean(c, false, |k| {
         sums.get(k).map_or(0.0, |s| s.class_loss(a, b, &t.region))
@@ -351,11 +351,12 @@ fn region_mean(sums: &[RegionSums], c: usize, t: &Tversky, classes: &Classes) ->
 }
 
 /// What a loss needs from a pass.
-struct Plan<'a> {
-    region: Option<&'a Tversky>,
-    focal: Option<&'a Focal>,
-    ce: Option<&'a CrossEntropy>,
-    lambdas: (f64, f64),
+pub(crate) struct Plan<'a> {
+    pub(crate) region: Option<&'a Tversky>,
+    pub(crate) focal: Option<&'a Focal>,
+    pub(crate) ce: Option<&'a CrossEntropy>,
+    /// Weights of the region part and of the second part (CE or focal).
+    pub(crate) lambdas: (f64, f64),
 }
 
 impl Loss {
@@ -396,9 +397,11 @@ impl Loss {
 }
 
 /// Runs the pass image by image and returns the totals and, with
-/// `per_image`, the sum over images of the region class means.
+/// `per_image`, the sum over images of the region class means. `each` sees
+/// every image's totals in order (the backward pass writes that image's
+/// gradient there).
 #[allow(clippy::too_many_arguments)]
-fn drive<
+pub(crate) fn drive<
     L: ClassId,
     M: Modulator,
     const CC: usize,
@@ -412,6 +415,7 @@ fn drive<
     target: &[L],
     shape: Shape,
     per_image: Option<(&Tversky, &Classes)>,
+    mut each: impl FnMut(&McTotals<CC>) -> Result<(), Error>,
 ) -> Result<(McTotals<CC>, f64), Error> {
     let (c, s) = (shape.c, shape.s);
     let mut total = McTotals::<CC>::default();
@@ -426,11 +430,183 @@ fn drive<
             image_sum += region_mean(&t.region, c, tv, classes);
         }
         total.merge(&t);
+        each(&t)?;
     }
     Ok((total, image_sum))
 }
 
-/// Dispatches on `from_logits`, the plan and γ, then finalises.
+/// One checked call: the plan, the kernel settings and the dispatch flags.
+/// Shared by [`loss`] and the backward pass
+/// ([`crate::backward::multiclass`]), so both validate in the same order,
+/// read the data with the same kernel and finalise the same way.
+pub(crate) struct Setup<'a> {
+    pub(crate) plan: Plan<'a>,
+    pub(crate) classes: &'a Classes<'a>,
+    pub(crate) shape: Shape,
+    /// The focal settings (the default when the loss has no focal part).
+    pub(crate) focal: Focal,
+    ignore_a: Option<i64>,
+    ignore_b: Option<i64>,
+    weights: &'a [f32],
+    smoothing: bool,
+    /// The region part with `classes.per_image`.
+    pub(crate) per_image: Option<(&'a Tversky, &'a Classes<'a>)>,
+    /// Whether the prediction holds logits (the dispatch's `LOGITS`).
+    pub(crate) logits: bool,
+}
+
+impl<'a> Setup<'a> {
+    /// Validates a call with per-class capacity `CC` and derives its settings.
+    pub(crate) fn new<L: ClassId, const CC: usize>(
+        pred: &[f32],
+        target: &[L],
+        shape: Shape,
+        loss: &'a Loss,
+        classes: &'a Classes<'a>,
+    ) -> Result<Self, Error> {
+        let c = shape.c;
+        if c > CC {
+            return Err(Error::TooManyClasses {
+                classes: c,
+                max: CC,
+            });
+        }
+        loss.validate()?;
+        classes.validate(c)?;
+        Shape::expect(shape.len(), pred.len())?;
+        Shape::expect(shape.pixels(), target.len())?;
+        let plan = loss.plan();
+        let focal = plan.focal.copied().unwrap_or_default();
+        let ignore_a = plan.region.and_then(|t| ignore_id(t.region.ignore_index));
+        let ignore_b = match (plan.ce, plan.focal) {
+            (Some(ce), _) => ce.ignore_index,
+            (None, Some(f)) => ignore_id(f.ignore_index),
+            (None, None) => None,
+        };
+        let weights: &[f32] = match (plan.ce, classes.weights) {
+            (Some(_), Some(w)) => w,
+            _ => &[],
+        };
+        let smoothing = plan.ce.is_some_and(|ce| ce.label_smoothing != 0.0);
+        let per_image = match plan.region {
+            Some(t) if classes.per_image => Some((t, classes)),
+            _ => None,
+        };
+        let logits = match (plan.region, plan.focal) {
+            (Some(t), _) => t.region.from_logits,
+            (None, Some(f)) => f.from_logits,
+            (None, None) => true,
+        };
+        Ok(Setup {
+            plan,
+            classes,
+            shape,
+            focal,
+            ignore_a,
+            ignore_b,
+            weights,
+            smoothing,
+            per_image,
+            logits,
+        })
+    }
+
+    /// The pass kernel with modulator `m`.
+    pub(crate) fn kernel<M: Modulator>(&self, m: M) -> Kernel<'a, M> {
+        Kernel {
+            ignore_a: self.ignore_a,
+            ignore_b: self.ignore_b,
+            weights: self.weights,
+            smoothing: self.smoothing,
+            focal: FocalTerm::new(self.focal.eps, self.focal.reduced_threshold),
+            modulator: m,
+            eps: self.focal.eps,
+        }
+    }
+
+    /// The loss from the totals of a pass (and, with `per_image`, the sum
+    /// over images of the region class means).
+    pub(crate) fn value<const CC: usize>(&self, tot: &McTotals<CC>, image_sum: f64) -> f64 {
+        let (plan, c, classes) = (&self.plan, self.shape.c, self.classes);
+        let mut value = 0.0;
+        if let Some(t) = plan.region {
+            let mean = if self.per_image.is_some() {
+                image_sum / self.shape.n as f64
+            } else {
+                region_mean(&tot.region, c, t, classes)
+            };
+            value += plan.lambdas.0 * tversky_power(mean, t.gamma);
+        }
+        if let Some(ce) = plan.ce {
+            let ls = f64::from(ce.label_smoothing);
+            let mut total = (1.0 - ls) * tot.ce;
+            if ls != 0.0 {
+                total += ls / c as f64 * tot.ce_smooth;
+            }
+            let v = match ce.reduction {
+                Reduction::Mean => total / tot.ce_den,
+                Reduction::Sum => total,
+            };
+            value += plan.lambdas.1 * v;
+        }
+        if let Some(f) = plan.focal {
+            let v = classes.mean(c, true, |k| {
+                tot.focal.get(k).map_or(0.0, |s| {
+                    s.smp(f.alpha, f.normalized, f.reduction, tot.kept_b)
+                })
+            });
+            value += plan.lambdas.1 * v;
+        }
+        value
+    }
+}
+
+/// Calls `$f::<L, M, CC, LOGITS, R, CE, F>(&kernel, args…)` with the
+/// modulator and const flags of a [`Setup`]'s plan: the one dispatch table
+/// (γ = 2 and 0 as const generics, any other γ a runtime `pow`) shared by
+/// the forward and the backward pass, so both accumulate with the same
+/// instantiation and give the same bits.
+macro_rules! dispatch {
+    ($st:expr, $f:ident::<$l:ty, $cc:tt>($($arg:expr),* $(,)?)) => {{
+        let st: &$crate::multiclass::Setup<'_> = $st;
+        let none = $crate::accumulate::binary::IntGamma::<0>;
+        let p = &st.plan;
+        match (p.region.is_some(), p.ce.is_some(), p.focal.is_some()) {
+            (true, false, false) => {
+                $crate::multiclass::dispatch!(@link st, none, $f, $l, $cc, true, false, false, $($arg),*)
+            }
+            (false, true, false) => {
+                $f::<$l, _, $cc, true, false, true, false>(&st.kernel(none), $($arg),*)
+            }
+            (true, true, _) => $f::<$l, _, $cc, true, true, true, false>(&st.kernel(none), $($arg),*),
+            (false, false, true) => $crate::multiclass::dispatch!(@gamma st, $f, $l, $cc, false, $($arg),*),
+            _ => $crate::multiclass::dispatch!(@gamma st, $f, $l, $cc, true, $($arg),*),
+        }
+    }};
+    (@gamma $st:ident, $f:ident, $l:ty, $cc:tt, $r:literal, $($arg:expr),*) => {{
+        let g = $st.focal.gamma;
+        if g == 2.0 {
+            let m = $crate::accumulate::binary::IntGamma::<2>;
+            $crate::multiclass::dispatch!(@link $st, m, $f, $l, $cc, $r, false, true, $($arg),*)
+        } else if g == 0.0 {
+            let m = $crate::accumulate::binary::IntGamma::<0>;
+            $crate::multiclass::dispatch!(@link $st, m, $f, $l, $cc, $r, false, true, $($arg),*)
+        } else {
+            let m = $crate::accumulate::binary::RealGamma(g);
+            $crate::multiclass::dispatch!(@link $st, m, $f, $l, $cc, $r, false, true, $($arg),*)
+        }
+    }};
+    (@link $st:ident, $m:expr, $f:ident, $l:ty, $cc:tt, $r:literal, $ce:literal, $fo:literal, $($arg:expr),*) => {
+        if $st.logits {
+            $f::<$l, _, $cc, true, $r, $ce, $fo>(&$st.kernel($m), $($arg),*)
+        } else {
+            $f::<$l, _, $cc, false, $r, $ce, $fo>(&$st.kernel($m), $($arg),*)
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// Validates, runs the pass chosen by [`dispatch`], then finalises.
 fn run<L: ClassId, const CC: usize>(
     pred: &[f32],
     target: &[L],
@@ -438,125 +614,12 @@ fn run<L: ClassId, const CC: usize>(
     loss: &Loss,
     classes: &Classes,
 ) -> Result<f32, Error> {
-    let c = shape.c;
-    if c > CC {
-        return Err(Error::TooManyClasses {
-            classes: c,
-            max: CC,
-        });
-    }
-    loss.validate()?;
-    classes.validate(c)?;
-    Shape::expect(shape.len(), pred.len())?;
-    Shape::expect(shape.pixels(), target.len())?;
-    let plan = loss.plan();
-    let focal_cfg = plan.focal.copied().unwrap_or_default();
-    let ignore_a = plan.region.and_then(|t| ignore_id(t.region.ignore_index));
-    let ignore_b = match (plan.ce, plan.focal) {
-        (Some(ce), _) => ce.ignore_index,
-        (None, Some(f)) => ignore_id(f.ignore_index),
-        (None, None) => None,
-    };
-    let weights: &[f32] = match (plan.ce, classes.weights) {
-        (Some(_), Some(w)) => w,
-        _ => &[],
-    };
-    let smoothing = plan.ce.is_some_and(|ce| ce.label_smoothing != 0.0);
-    let ft = FocalTerm::new(focal_cfg.eps, focal_cfg.reduced_threshold);
-    macro_rules! kernel {
-        ($m:expr) => {
-            Kernel {
-                ignore_a,
-                ignore_b,
-                weights,
-                smoothing,
-                focal: ft,
-                modulator: $m,
-                eps: focal_cfg.eps,
-            }
-        };
-    }
-    let per_image = match plan.region {
-        Some(t) if classes.per_image => Some((t, classes)),
-        _ => None,
-    };
-    let logits = match (plan.region, plan.focal) {
-        (Some(t), _) => t.region.from_logits,
-        (None, Some(f)) => f.from_logits,
-        (None, None) => true,
-    };
-    macro_rules! go {
-        ($m:expr, $r:literal, $ce:literal, $f:literal) => {
-            if logits {
-                drive::<L, _, CC, true, $r, $ce, $f>(&kernel!($m), pred, target, shape, per_image)
-            } else {
-                drive::<L, _, CC, false, $r, $ce, $f>(&kernel!($m), pred, target, shape, per_image)
-            }
-        };
-    }
-    macro_rules! gamma {
-        ($r:literal, $f:literal) => {{
-            let g = focal_cfg.gamma;
-            if g == 2.0 {
-                go!(IntGamma::<2>, $r, false, $f)
-            } else if g == 0.0 {
-                go!(IntGamma::<0>, $r, false, $f)
-            } else {
-                go!(RealGamma(g), $r, false, $f)
-            }
-        }};
-    }
-    let none = IntGamma::<0>;
-    let (tot, image_sum) = match (
-        plan.region.is_some(),
-        plan.ce.is_some(),
-        plan.focal.is_some(),
-    ) {
-        (true, false, false) => go!(none, true, false, false),
-        (false, true, false) => {
-            drive::<L, _, CC, true, false, true, false>(&kernel!(none), pred, target, shape, None)
-        }
-        (true, true, _) => drive::<L, _, CC, true, true, true, false>(
-            &kernel!(none),
-            pred,
-            target,
-            shape,
-            per_image,
-        ),
-        (false, false, true) => gamma!(false, true),
-        _ => gamma!(true, true),
-    }?;
-
-    let mut value = 0.0;
-    if let Some(t) = plan.region {
-        let mean = if per_image.is_some() {
-            image_sum / shape.n as f64
-        } else {
-            region_mean(&tot.region, c, t, classes)
-        };
-        value += plan.lambdas.0 * tversky_power(mean, t.gamma);
-    }
-    if let Some(ce) = plan.ce {
-        let ls = f64::from(ce.label_smoothing);
-        let mut total = (1.0 - ls) * tot.ce;
-        if ls != 0.0 {
-            total += ls / c as f64 * tot.ce_smooth;
-        }
-        let v = match ce.reduction {
-            Reduction::Mean => total / tot.ce_den,
-            Reduction::Sum => total,
-        };
-        value += plan.lambdas.1 * v;
-    }
-    if let Some(f) = plan.focal {
-        let v = classes.mean(c, true, |k| {
-            tot.focal.get(k).map_or(0.0, |s| {
-                s.smp(f.alpha, f.normalized, f.reduction, tot.kept_b)
-            })
-        });
-        value += plan.lambdas.1 * v;
-    }
-    Ok(value as f32)
+    let st = Setup::new::<L, CC>(pred, target, shape, loss, classes)?;
+    let (tot, image_sum) = dispatch!(
+        &st,
+        drive::<L, CC>(pred, target, shape, st.per_image, |_| Ok(()))
+    )?;
+    Ok(st.value(&tot, image_sum) as f32)
 }
 
 /// Any multiclass [`Loss`], with the class count taken from `shape` at run

@@ -23,7 +23,7 @@
 pub use crate::multiclass::{Classes, Shape};
 
 use crate::accumulate::Target;
-use crate::accumulate::binary::{FocalTerm, IntGamma, Modulator, RealGamma};
+use crate::accumulate::binary::{FocalTerm, Modulator};
 use crate::accumulate::multilabel::{PlaneSums, plane};
 use crate::config::{Focal, Region, Tversky};
 use crate::error::{Error, check};
@@ -103,83 +103,244 @@ impl Loss {
     }
 }
 
-/// Per channel: the region class loss (batch or mean over images) and the
-/// focal class loss, each added into its weighted mean.
-fn run<T: Target, M: Modulator, const LOGITS: bool, const R: bool, const F: bool>(
-    pred: &[f32],
-    target: &[T],
-    shape: Shape,
-    loss: &Loss,
-    classes: &Classes,
-    m: M,
-) -> Result<f32, Error> {
-    let (region, focal, lambdas) = loss.parts();
-    let (n, c, s) = (shape.n(), shape.c(), shape.s());
-    let fcfg = focal.copied().unwrap_or_default();
-    let ft = FocalTerm::new(fcfg.eps, fcfg.reduced_threshold);
-    let ignore = match (region, focal) {
-        (Some(t), _) => t.region.ignore_index,
-        (None, Some(f)) => f.ignore_index,
-        (None, None) => None,
-    };
-    let weight = |k: usize| {
-        classes
+/// One checked multilabel call and its settings, shared by [`loss`] and the
+/// backward pass ([`crate::backward::multilabel`]).
+pub(crate) struct Setup<'a> {
+    pub(crate) region: Option<&'a Tversky>,
+    pub(crate) focal: Option<&'a Focal>,
+    /// Weights of the region part and of focal.
+    pub(crate) lambdas: (f64, f64),
+    pub(crate) classes: &'a Classes<'a>,
+    pub(crate) shape: Shape,
+    pub(crate) ft: FocalTerm,
+    pub(crate) ignore: Option<f32>,
+    /// Whether the prediction holds logits (the dispatch's `LOGITS`).
+    pub(crate) logits: bool,
+}
+
+impl<'a> Setup<'a> {
+    /// Validates a call and derives its settings.
+    pub(crate) fn new<T: Target>(
+        pred: &[f32],
+        target: &[T],
+        shape: Shape,
+        loss: &'a Loss,
+        classes: &'a Classes<'a>,
+    ) -> Result<Self, Error> {
+        loss.validate()?;
+        classes.validate(shape.c())?;
+        Shape::expect(shape.len(), pred.len())?;
+        Shape::expect(shape.len(), target.len())?;
+        let (region, focal, lambdas) = loss.parts();
+        let fcfg = focal.copied().unwrap_or_default();
+        let (ignore, logits) = match (region, focal) {
+            (Some(t), _) => (t.region.ignore_index, t.region.from_logits),
+            (None, Some(f)) => (f.ignore_index, f.from_logits),
+            (None, None) => (None, true),
+        };
+        Ok(Setup {
+            region,
+            focal,
+            lambdas,
+            classes,
+            shape,
+            ft: FocalTerm::new(fcfg.eps, fcfg.reduced_threshold),
+            ignore,
+            logits,
+        })
+    }
+
+    /// Channel `k`'s class weight (1 without weights).
+    pub(crate) fn weight(&self, k: usize) -> f64 {
+        self.classes
             .weights
             .and_then(|w| w.get(k))
             .map_or(1.0, |&v| f64::from(v))
-    };
-    let kept_class = |k: usize| classes.classes.is_none_or(|l| l.contains(&k));
-    let (mut rnum, mut rden, mut fnum, mut fden) = (0.0, 0.0, 0.0, 0.0);
-    for k in 0..c {
-        let keep_r = R && kept_class(k);
-        if !keep_r && !F {
-            continue;
-        }
-        let mut total = PlaneSums::default();
-        let mut image_sum = 0.0;
+    }
+
+    /// Whether the region part averages channel `k`.
+    pub(crate) fn keeps_region(&self, k: usize) -> bool {
+        self.region.is_some() && self.classes.classes.is_none_or(|l| l.contains(&k))
+    }
+
+    /// Channel `k`'s sums over the batch: its `N` planes in image order, with
+    /// region sums when `keep_r` (and `R`), focal sums when `F`. `each` sees
+    /// every plane's sums in order (the backward pass writes that plane's
+    /// gradient there).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn channel<
+        T: Target,
+        M: Modulator,
+        const LOGITS: bool,
+        const R: bool,
+        const F: bool,
+    >(
+        &self,
+        k: usize,
+        keep_r: bool,
+        pred: &[f32],
+        target: &[T],
+        m: M,
+        mut each: impl FnMut(usize, &PlaneSums) -> Result<(), Error>,
+    ) -> Result<Channel, Error> {
+        let (n, c, s) = (self.shape.n(), self.shape.c(), self.shape.s());
+        let mut ch = Channel {
+            total: PlaneSums::default(),
+            image_sum: 0.0,
+        };
         for img in 0..n {
             let o = img.saturating_mul(c).saturating_add(k).saturating_mul(s);
             let (p, t) = (
                 pred.get(o..o.saturating_add(s)).unwrap_or(&[]),
                 target.get(o..o.saturating_add(s)).unwrap_or(&[]),
             );
-            let sums = if keep_r {
-                plane::<T, M, LOGITS, R, F>(p, t, ignore, &ft, m)?
+            let sums = if R && keep_r {
+                plane::<T, M, LOGITS, true, F>(p, t, self.ignore, &self.ft, m)?
             } else {
-                plane::<T, M, LOGITS, false, F>(p, t, ignore, &ft, m)?
+                plane::<T, M, LOGITS, false, F>(p, t, self.ignore, &self.ft, m)?
             };
-            if let (Some(tv), true) = (region, keep_r && classes.per_image) {
+            if let (Some(tv), true) = (self.region, keep_r && self.classes.per_image) {
                 let (a, b) = (f64::from(tv.alpha), f64::from(tv.beta));
-                image_sum += sums.region.class_loss(a, b, &tv.region);
+                ch.image_sum += sums.region.class_loss(a, b, &tv.region);
             }
-            total.merge(&sums);
+            ch.total.merge(&sums);
+            each(img, &sums)?;
         }
-        let w = weight(k);
-        if let (Some(tv), true) = (region, keep_r) {
-            let l = if classes.per_image {
-                image_sum / n as f64
+        Ok(ch)
+    }
+
+    /// Every channel's sums, added into the class means (the forward pass).
+    pub(crate) fn means<
+        T: Target,
+        M: Modulator,
+        const LOGITS: bool,
+        const R: bool,
+        const F: bool,
+    >(
+        &self,
+        pred: &[f32],
+        target: &[T],
+        m: M,
+    ) -> Result<Means, Error> {
+        let mut means = Means::default();
+        for k in 0..self.shape.c() {
+            let keep_r = R && self.keeps_region(k);
+            if !keep_r && !F {
+                continue;
+            }
+            let ch =
+                self.channel::<T, M, LOGITS, R, F>(k, keep_r, pred, target, m, |_, _| Ok(()))?;
+            means.add(self, k, keep_r, &ch);
+        }
+        Ok(means)
+    }
+}
+
+/// One channel's sums over the batch.
+pub(crate) struct Channel {
+    /// The merged plane sums.
+    pub(crate) total: PlaneSums,
+    /// With `per_image`: Σ over images of the channel's region class loss.
+    pub(crate) image_sum: f64,
+}
+
+/// The weighted class means `Σ w_k·l_k` and `Σ w_k` of the region and focal
+/// parts, added channel by channel in channel order.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Means {
+    rnum: f64,
+    rden: f64,
+    fnum: f64,
+    fden: f64,
+}
+
+impl Means {
+    /// Adds channel `k`'s class losses.
+    pub(crate) fn add(&mut self, st: &Setup, k: usize, keep_r: bool, ch: &Channel) {
+        let w = st.weight(k);
+        if let (Some(tv), true) = (st.region, keep_r) {
+            let l = if st.classes.per_image {
+                ch.image_sum / st.shape.n() as f64
             } else {
                 let (a, b) = (f64::from(tv.alpha), f64::from(tv.beta));
-                total.region.class_loss(a, b, &tv.region)
+                ch.total.region.class_loss(a, b, &tv.region)
             };
-            rnum += w * l;
-            rden += w;
+            self.rnum += w * l;
+            self.rden += w;
         }
-        if let Some(f) = focal {
-            fnum += w * total
+        if let Some(f) = st.focal {
+            self.fnum += w * ch
+                .total
                 .focal
-                .smp(f.alpha, f.normalized, f.reduction, total.kept);
-            fden += w;
+                .smp(f.alpha, f.normalized, f.reduction, ch.total.kept);
+            self.fden += w;
         }
     }
-    let mut value = 0.0;
-    if let Some(t) = region {
-        value += lambdas.0 * tversky_power(rnum / rden, t.gamma);
+
+    /// The region part's class mean (before Tversky's γ).
+    pub(crate) fn region_mean(&self) -> f64 {
+        self.rnum / self.rden
     }
-    if focal.is_some() {
-        value += lambdas.1 * (fnum / fden);
+
+    /// The loss.
+    pub(crate) fn value(&self, st: &Setup) -> f64 {
+        let mut value = 0.0;
+        if let Some(t) = st.region {
+            value += st.lambdas.0 * tversky_power(self.region_mean(), t.gamma);
+        }
+        if st.focal.is_some() {
+            value += st.lambdas.1 * (self.fnum / self.fden);
+        }
+        value
     }
-    Ok(value as f32)
+}
+
+/// Calls `$f::<T, M, LOGITS, R, F>($st, args…, m)` with the modulator and
+/// flags of a [`Setup`]: the one dispatch table shared by the forward and
+/// the backward pass (γ = 2 and 0 as const generics, else a runtime `pow`).
+macro_rules! dispatch {
+    ($st:expr, $f:ident::<$t:ty>($($arg:expr),* $(,)?)) => {{
+        let st: &$crate::multilabel::Setup<'_> = $st;
+        match (st.region.is_some(), st.focal.is_some()) {
+            (true, false) => {
+                let m = $crate::accumulate::binary::IntGamma::<0>;
+                $crate::multilabel::dispatch!(@link st, m, $f, $t, true, false, $($arg),*)
+            }
+            (false, _) => $crate::multilabel::dispatch!(@gamma st, $f, $t, false, $($arg),*),
+            (true, true) => $crate::multilabel::dispatch!(@gamma st, $f, $t, true, $($arg),*),
+        }
+    }};
+    (@gamma $st:ident, $f:ident, $t:ty, $r:literal, $($arg:expr),*) => {{
+        let g = $st.focal.map_or(2.0, |f| f.gamma);
+        if g == 2.0 {
+            let m = $crate::accumulate::binary::IntGamma::<2>;
+            $crate::multilabel::dispatch!(@link $st, m, $f, $t, $r, true, $($arg),*)
+        } else if g == 0.0 {
+            let m = $crate::accumulate::binary::IntGamma::<0>;
+            $crate::multilabel::dispatch!(@link $st, m, $f, $t, $r, true, $($arg),*)
+        } else {
+            let m = $crate::accumulate::binary::RealGamma(g);
+            $crate::multilabel::dispatch!(@link $st, m, $f, $t, $r, true, $($arg),*)
+        }
+    }};
+    (@link $st:ident, $m:ident, $f:ident, $t:ty, $r:literal, $fo:literal, $($arg:expr),*) => {
+        if $st.logits {
+            $f::<$t, _, true, $r, $fo>($st, $($arg,)* $m)
+        } else {
+            $f::<$t, _, false, $r, $fo>($st, $($arg,)* $m)
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// The forward pass: every channel's sums, then the class means.
+fn run<T: Target, M: Modulator, const LOGITS: bool, const R: bool, const F: bool>(
+    st: &Setup,
+    pred: &[f32],
+    target: &[T],
+    m: M,
+) -> Result<f32, Error> {
+    Ok(st.means::<T, M, LOGITS, R, F>(pred, target, m)?.value(st) as f32)
 }
 
 /// Any multilabel [`Loss`]. `pred` and `target` hold `N·C·S` elements each
@@ -191,42 +352,8 @@ pub fn loss<T: Target>(
     loss: &Loss,
     classes: &Classes,
 ) -> Result<f32, Error> {
-    loss.validate()?;
-    classes.validate(shape.c())?;
-    Shape::expect(shape.len(), pred.len())?;
-    Shape::expect(shape.len(), target.len())?;
-    let (region, focal, _) = loss.parts();
-    let logits = match (region, focal) {
-        (Some(t), _) => t.region.from_logits,
-        (None, Some(f)) => f.from_logits,
-        (None, None) => true,
-    };
-    macro_rules! go {
-        ($m:expr, $r:literal, $f:literal) => {
-            if logits {
-                run::<T, _, true, $r, $f>(pred, target, shape, loss, classes, $m)
-            } else {
-                run::<T, _, false, $r, $f>(pred, target, shape, loss, classes, $m)
-            }
-        };
-    }
-    macro_rules! gamma {
-        ($r:literal) => {{
-            let g = focal.map_or(2.0, |f| f.gamma);
-            if g == 2.0 {
-                go!(IntGamma::<2>, $r, true)
-            } else if g == 0.0 {
-                go!(IntGamma::<0>, $r, true)
-            } else {
-                go!(RealGamma(g), $r, true)
-            }
-        }};
-    }
-    match (region.is_some(), focal.is_some()) {
-        (true, false) => go!(IntGamma::<0>, true, false),
-        (false, _) => gamma!(false),
-        (true, true) => gamma!(true),
-    }
+    let st = Setup::new(pred, target, shape, loss, classes)?;
+    dispatch!(&st, run::<T>(pred, target))
 }
 
 /// [`loss`] with `C` checked at compile time against `shape.c()`

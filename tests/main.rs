@@ -18,5 +18,6 @@ mod gradient_check;
 mod gradients;
 mod multiclass;
 mod nan_inf;
+mod nchw_gradients;
 mod oracle_conformance;
 mod streaming;

@@ -295,7 +295,7 @@ impl Decoded {
     /// Decodes up to `BLOCK·LANES` ids; `use_a` / `use_b` say which parts
     /// are computed (an id outside `0..C` must be ignored by every one).
     #[inline(always)]
-    fn decode<L: ClassId>(
+    pub(crate) fn decode<L: ClassId>(
         &mut self,
         ids: &[L],
         c: usize,
@@ -332,11 +332,22 @@ impl Decoded {
         }
         Ok(())
     }
+
+    /// The decoded vectors in order: `(label, keep_a, keep_b)` (used by the
+    /// backward pass, which walks the same blocks).
+    #[inline(always)]
+    pub(crate) fn vectors(&self) -> impl Iterator<Item = (f32x8, f32x8, f32x8)> + '_ {
+        self.lab
+            .iter()
+            .zip(&self.keep_a)
+            .zip(&self.keep_b)
+            .map(|((l, a), b)| (*l, *a, *b))
+    }
 }
 
 /// One vector of a plane at pixel offset `o`: `n` lanes read, the rest 0.
 #[inline(always)]
-fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
+pub(crate) fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
     if n == LANES {
         match plane
             .get(o..o.saturating_add(LANES))

@@ -86,15 +86,39 @@ fn check<T>(pred: &[f32], target: &[T], grad: &[f32]) -> Result<(), Error> {
 // ------------------------------------------------------------ region losses
 
 /// `∂loss/∂p_i` of a region loss for `p_i > y_i`, `p_i < y_i`, `p_i = y_i`
-/// (times `scale`): the loss depends on `p_i` only through
-/// `I, FP, FN`, whose derivatives are `(0, 1, 0)`, `(1, 0, −1)` and their
-/// mean `(½, ½, −½)` (sign(0) = 0).
+/// (times `scale`): see [`class_coefficients`].
 fn region_coefficients(s: &RegionSums, cfg: &Tversky, scale: f32) -> [f32; 3] {
-    let r = &cfg.region;
-    if s.target() <= 0.0 {
-        return [0.0; 3]; // empty-class rule: the loss is identically 0
-    }
     let (alpha, beta) = (f64::from(cfg.alpha), f64::from(cfg.beta));
+    let dpow = tversky_dpow(s.class_loss(alpha, beta, &cfg.region), cfg.gamma);
+    class_coefficients(s, alpha, beta, &cfg.region, f64::from(scale) * dpow)
+}
+
+/// The derivative of Tversky's `mean^γ` ([`crate::loss::region`]'s
+/// `tversky_power`) at `mean`: `γ·mean^(γ−1)`, 1 for γ = 1.
+pub(crate) fn tversky_dpow(mean: f64, gamma: f32) -> f64 {
+    if gamma == 1.0 {
+        1.0
+    } else {
+        let g = f64::from(gamma);
+        g * libm::pow(mean, g - 1.0)
+    }
+}
+
+/// `k·∂class_loss/∂p_i` of one class with sums `s`, for `p_i > y_i`,
+/// `p_i < y_i` and `p_i = y_i`: the class loss depends on `p_i` only through
+/// `I, FP, FN`, whose derivatives are `(0, 1, 0)`, `(1, 0, −1)` and their
+/// mean `(½, ½, −½)` (sign(0) = 0). Zero for an empty class (`Σy = 0`, the
+/// loss is identically 0 there), also when `k` is infinite.
+pub(crate) fn class_coefficients(
+    s: &RegionSums,
+    alpha: f64,
+    beta: f64,
+    r: &Region,
+    k: f64,
+) -> [f32; 3] {
+    if s.target() <= 0.0 {
+        return [0.0; 3];
+    }
     let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
     let (i, fp, fn_) = s.confusion();
     let num = i + smooth;
@@ -117,19 +141,20 @@ fn region_coefficients(s: &RegionSums, cfg: &Tversky, scale: f32) -> [f32; 3] {
     } else {
         -1.0
     };
-    // Tversky's L^γ (see `tversky_power`: L < 0 only with log_loss and eps > 1).
-    let dpow = if cfg.gamma == 1.0 {
-        1.0
-    } else {
-        let g = f64::from(cfg.gamma);
-        g * libm::pow(s.class_loss(alpha, beta, r), g - 1.0)
-    };
-    let k = f64::from(scale) * dpow * dloss;
+    let k = k * dloss;
     [
         (k * dscore(0.0, 1.0, 0.0)) as f32,
         (k * dscore(1.0, 0.0, -1.0)) as f32,
         (k * dscore(0.5, 0.5, -0.5)) as f32,
     ]
+}
+
+/// The slope of one element: `above`, `below` or `equal` as `p > y`,
+/// `p < y` or neither (also NaN).
+#[inline(always)]
+pub(crate) fn region_slope(p: f32x8, y: f32x8, above: f32x8, below: f32x8, equal: f32x8) -> f32x8 {
+    p.simd_gt(y)
+        .select(above, p.simd_lt(y).select(below, equal))
 }
 
 fn tversky_impl<T: Target, const LOGITS: bool>(
@@ -162,9 +187,7 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
             } else {
                 (x, ONE)
             };
-            let g = p
-                .simd_gt(y)
-                .select(above, p.simd_lt(y).select(below, equal));
+            let g = region_slope(p, y, above, below, equal);
             if LOGITS { g * dp } else { g }
         },
     );
@@ -434,7 +457,7 @@ pub fn sigmoid_focal<T: Target>(
 /// The per-element parts of smp's focal gradient: `(terms, α_t·∂l/∂u,
 /// ∂focal/∂u, ∂u/∂x)` with `u = logpt`.
 #[inline(always)]
-fn focal_parts<M: Derivative, const LOGITS: bool>(
+pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
     ft: &FocalTerm,
     m: M,
     alpha: Option<f32>,
@@ -469,6 +492,26 @@ fn focal_parts<M: Derivative, const LOGITS: bool>(
         (ia & ib).select((x - y) / (x * (ONE - x)), mul0(z, da) - mul0(y, db))
     };
     (terms, dl, dfocal, du)
+}
+
+/// `(c1, c2)` of smp's focal gradient `(∂l/∂u·c1 − ∂focal/∂u·c2)·∂u/∂x`
+/// for sums `s`, with `k` the scale already divided by the mean's count:
+/// the total is `W / M'` with `M' = max(M, 1e-6)` when `normalized`, so
+/// `∂total/∂u = ∂W/M' − W·∂M/M'²` (no `M` term where the clamp is active).
+pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> [f32; 2] {
+    let (c1, c2) = if cfg.normalized {
+        let mm = s.modulator.max(1e-6);
+        let w = s.weighted(cfg.alpha.map(f64::from));
+        let c2 = if s.modulator < 1e-6 {
+            0.0
+        } else {
+            w / (mm * mm)
+        };
+        (k / mm, k * c2)
+    } else {
+        (k, 0.0)
+    };
+    [c1 as f32, c2 as f32]
 }
 
 fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
@@ -518,20 +561,7 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
     let s = sums(t.sums);
     let loss = s.smp(cfg.alpha, cfg.normalized, cfg.reduction, t.kept) as f32;
     let k = cfg.reduction.apply(f64::from(scale), t.kept);
-    // total = W / M' with M' = max(M, 1e-6): ∂total/∂u = ∂W/M' − W·∂M/M'².
-    let (c1, c2) = if cfg.normalized {
-        let mm = s.modulator.max(1e-6);
-        let w = s.weighted(cfg.alpha.map(f64::from));
-        let c2 = if s.modulator < 1e-6 {
-            0.0
-        } else {
-            w / (mm * mm)
-        };
-        (k / mm, k * c2)
-    } else {
-        (k, 0.0)
-    };
-    let (c1, c2) = (f32x8::splat(c1 as f32), f32x8::splat(c2 as f32));
+    let [c1, c2] = focal_coefficients(&s, cfg, k).map(f32x8::splat);
     write_grad(
         pred,
         target,

@@ -16,6 +16,13 @@
 //! content is unspecified when an error is returned. Every loss except
 //! `hard_mcc` (a metric) has a backward form.
 //!
+//! [`multiclass`] and [`multilabel`] do the same for the NCHW modes:
+//! `backward::multiclass::LOSS(pred, target, shape, cfg…, classes, grad,
+//! scale)` mirrors [`segloss::multiclass::LOSS`](crate::multiclass) (and
+//! `loss` / `loss_fixed::<C>` take any [`Loss`](crate::multiclass::Loss));
+//! from logits the multiclass gradient runs through the softmax over the
+//! channel planes.
+//!
 //! # Passes
 //!
 //! - Elementwise losses (`bce`, `bce_with_logits`, `soft_bce`,
@@ -27,6 +34,10 @@
 //!   pass that writes the gradient from per-element terms and a few scalar
 //!   coefficients computed in `f64`; the chain rule through σ is folded in
 //!   (`dp/dx = p·q`).
+//! - Multiclass and multilabel: the same two passes with per-class
+//!   coefficients (see each module's design notes for the cases that read
+//!   the data a third time: per-image region losses with global terms, and
+//!   multilabel Tversky with γ ≠ 1).
 //!
 //! No heap, no copy of the input. The gradient pass walks
 //! `grad.chunks_exact_mut(8)` and computes the last partial vector padded,
@@ -72,10 +83,27 @@
 //! ```
 
 pub mod binary;
+pub mod multiclass;
+pub mod multilabel;
 
 use crate::accumulate::{LANES, Target, Totals, pass};
 use crate::error::Error;
 use wide::f32x8;
+
+/// Tversky's outer slope `γ·mean^(γ−1)` for the class mean of a multiclass
+/// or multilabel loss, taken as 0 where the mean is exactly 0 (its minimum:
+/// the mean is never negative) and γ < 1, where the power's slope is
+/// infinite. That mean is identically 0 in multiclass mode with C = 1 (the
+/// softmax is identically 1), so SPEC's rule for a loss that is identically
+/// 0 gives 0 there; otherwise it needs every kept class predicted exactly
+/// (PyTorch gives NaN or ∞ at such points).
+pub(crate) fn mean_dpow(mean: f64, gamma: f32) -> f64 {
+    if mean == 0.0 && gamma < 1.0 {
+        0.0
+    } else {
+        binary::tversky_dpow(mean, gamma)
+    }
+}
 
 /// Checks the gradient buffer's length.
 pub(crate) fn check_grad(pred: &[f32], grad: &[f32]) -> Result<(), Error> {

@@ -220,14 +220,17 @@ pub fn grad(c: &Case, out: &mut Vec<f32>) -> GradOutcome {
     if c.grad.is_none() {
         return GradOutcome::Skip("the case has no gradient".into());
     }
+    out.clear();
+    out.resize(c.pred.len(), f32::NAN);
+    if c.mode == "multiclass" || c.mode == "multilabel" {
+        return grad_nchw(c, out);
+    }
     if c.mode != "binary" {
         return GradOutcome::Skip(format!("mode `{}` has no backward yet", c.mode));
     }
     let pred = &c.pred;
     let target: Vec<f32> = c.target.iter().map(|&t| t as f32).collect();
     let p = &c.params;
-    out.clear();
-    out.resize(pred.len(), f32::NAN);
     let g = out.as_mut_slice();
     let r: Result<Result<f32, segloss::Error>, String> = (|| {
         Ok(match c.kind.as_str() {
@@ -280,6 +283,72 @@ pub fn grad(c: &Case, out: &mut Vec<f32>) -> GradOutcome {
         Ok(Ok(v)) => GradOutcome::Value(f64::from(v)),
         Ok(Err(e)) => GradOutcome::Error(e),
         Err(why) => GradOutcome::Skip(why),
+    }
+}
+
+/// The loss of a multiclass or multilabel case (as [`value_nchw`] maps it).
+fn nchw_loss(c: &Case) -> Result<NchwLoss, String> {
+    use segloss::multiclass::{self, CrossEntropy};
+    use segloss::multilabel;
+    let p = &c.params;
+    Ok(if c.mode == "multiclass" {
+        NchwLoss::Multiclass(match c.kind.as_str() {
+            "dice" | "jaccard" | "tversky" => multiclass::Loss::Region(tversky(c)),
+            "focal" => multiclass::Loss::Focal(focal(c)?),
+            "cross_entropy" => multiclass::Loss::CrossEntropy(CrossEntropy {
+                ignore_index: p.ignore_index.unwrap_or(Some(-100)),
+                label_smoothing: f(p.label_smoothing, 0.0),
+                reduction: reduction(p)?,
+            }),
+            other => return Err(format!("kind `{other}` has no multiclass mode")),
+        })
+    } else {
+        NchwLoss::Multilabel(match c.kind.as_str() {
+            "dice" | "jaccard" | "tversky" => multilabel::Loss::Region(tversky(c)),
+            "focal" => multilabel::Loss::Focal(focal(c)?),
+            other => return Err(format!("kind `{other}` has no multilabel mode")),
+        })
+    })
+}
+
+/// A multiclass or multilabel loss.
+enum NchwLoss {
+    Multiclass(segloss::multiclass::Loss),
+    Multilabel(segloss::multilabel::Loss),
+}
+
+/// Runs the backward form of a multiclass or multilabel case.
+fn grad_nchw(c: &Case, out: &mut [f32]) -> GradOutcome {
+    use segloss::backward::{multiclass, multilabel};
+    use segloss::multiclass::{Classes, Shape};
+    let [n, ch, s] = c.shape;
+    let weights: Option<Vec<f32>> = c
+        .params
+        .class_weights
+        .as_ref()
+        .map(|w| w.iter().map(|&v| v as f32).collect());
+    let classes = Classes {
+        classes: c.params.classes.as_deref(),
+        weights: weights.as_deref(),
+        per_image: false,
+    };
+    let loss = match nchw_loss(c) {
+        Ok(l) => l,
+        Err(why) => return GradOutcome::Skip(why),
+    };
+    let r = Shape::new(n, ch, s).and_then(|shape| match loss {
+        NchwLoss::Multiclass(l) => {
+            let ids: Vec<i64> = c.target.iter().map(|&t| t as i64).collect();
+            multiclass::loss(&c.pred, &ids, shape, &l, &classes, out, 1.0)
+        }
+        NchwLoss::Multilabel(l) => {
+            let target: Vec<f32> = c.target.iter().map(|&t| t as f32).collect();
+            multilabel::loss(&c.pred, &target, shape, &l, &classes, out, 1.0)
+        }
+    });
+    match r {
+        Ok(v) => GradOutcome::Value(f64::from(v)),
+        Err(e) => GradOutcome::Error(e),
     }
 }
 

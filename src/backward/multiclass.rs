@@ -1,0 +1,776 @@
+//! Multiclass backward passes: `LOSS(pred, target, shape, cfg…, classes,
+//! grad, scale)` returns the loss of [`crate::multiclass::LOSS`](crate::multiclass)
+//! (the same bits) and writes `scale · ∂loss/∂pred` into `grad`, in the
+//! prediction's NCHW layout: with respect to the logits when the loss reads
+//! logits (always for cross entropy), else with respect to the
+//! probabilities. See [`crate::backward`] for the conventions.
+//!
+//! ```
+//! use segloss::backward::multiclass as bw;
+//! use segloss::multiclass::{self, Classes, CrossEntropy, Shape};
+//! use segloss::Region;
+//! // One image, three classes, four pixels: planes of logits, then labels.
+//! let logits = [
+//!     2.0f32, -1.0, 0.5, 0.0, // class 0
+//!     -1.0, 1.0, 0.5, 0.0, // class 1
+//!     0.0, -1.0, 1.0, 0.0, // class 2
+//! ];
+//! let labels = [0u8, 1, 2, 255];
+//! let shape = Shape::new(1, 3, 4).unwrap();
+//! let dice = Region::default().with_ignore_index(Some(255.0));
+//! let ce = CrossEntropy::default().with_ignore_index(Some(255));
+//! let cl = Classes::default();
+//! let mut grad = [0.0f32; 12];
+//! let loss = bw::dice_ce(&logits, &labels, shape, &dice, &ce, (1.0, 1.0), &cl, &mut grad, 1.0)?;
+//! // The forward's value, bit for bit.
+//! assert_eq!(loss, multiclass::dice_ce(&logits, &labels, shape, &dice, &ce, (1.0, 1.0), &cl)?);
+//! // Through the softmax, each pixel's gradient sums to 0 over the classes.
+//! for px in 0..4 {
+//!     let sum: f32 = (0..3).map(|c| grad[c * 4 + px]).sum();
+//!     assert!(sum.abs() < 1e-6);
+//! }
+//! // The ignored pixel gets 0; a step against the gradient lowers the loss.
+//! assert!((0..3).all(|c| grad[c * 4 + 3] == 0.0));
+//! let step: Vec<f32> = logits.iter().zip(&grad).map(|(x, g)| x - 0.1 * g).collect();
+//! assert!(multiclass::dice_ce(&step, &labels, shape, &dice, &ce, (1.0, 1.0), &cl)? < loss);
+//! # Ok::<(), segloss::Error>(())
+//! ```
+//!
+//! # Design
+//!
+//! Two passes over the data, no allocation, no copy of the input:
+//!
+//! 1. The forward's statistics pass (the same kernel, the same dispatch, so
+//!    the same sums and the same loss bits): per-class region sums, focal
+//!    sums, cross-entropy totals.
+//! 2. A gradient pass that walks the same blocks of `BLOCK·LANES` pixels,
+//!    decodes the labels the same way, loads one vector from each of the `C`
+//!    planes and recomputes the forward's vertical softmax (max, `exp`, sum,
+//!    one reciprocal), then writes each plane's vector of gradients. Every
+//!    loss-specific quantity is a scalar coefficient computed once in `f64`
+//!    from the totals (`Coeffs`: three region slopes per class, two focal
+//!    coefficients per class, three cross-entropy factors; `scale`, the
+//!    λ weights, the class-weight mean and Tversky's outer `γ·mean^(γ−1)` are
+//!    folded in), stored as per-class vectors in arrays of the pass's class
+//!    capacity (exact and unrolled for the const-generic entry points).
+//!
+//! Per pixel and class, with `s` the softmax and `y_c = [label = c]`:
+//!
+//! - Region part: the slope `g_c = ∂L/∂p_c` is one of the class's three
+//!   coefficients as `p_c >, <, = y_c` (the binary rule, sign(0) = 0). From
+//!   logits the chain through the softmax is `∂L/∂z_c = s_c·(g_c − Σ_k s_k g_k)`;
+//!   it is evaluated as `s_c·((g_c − r) − Σ_k s_k (g_k − r))` with `r` the
+//!   slope of the pixel's largest logit (the same value, as `Σ s_k = 1`):
+//!   for a confident pixel the dominant term of the sum then vanishes instead
+//!   of cancelling, so small gradients keep their relative accuracy.
+//! - Cross entropy: `k·[(1 − ls)·w_y·(s_c − y_c) + (ls/C)·(Σw·s_c − w_c)]`,
+//!   with `1 − s_y` formed as `Σ_{k≠y} s_k` (no cancellation for a
+//!   confident pixel).
+//! - Focal (one-vs-rest on the raw logit, or on `ln p` of the clamped
+//!   probability): the binary backward's per-element terms with the class's
+//!   coefficients; zero slope where the probability clamp is active.
+//!
+//! Pixels dropped by a part's ignore mask get 0 from that part (a select, so
+//! NaN logits there do not leak).
+//!
+//! With [`Classes::per_image`] each image has its own region coefficients:
+//! with a region loss alone and γ = 1 each image's statistics are followed at
+//! once by its gradient (two reads); otherwise the whole batch is read first
+//! for the global factors (Tversky's γ, the cross-entropy or focal totals),
+//! then each image's region sums are recomputed before its gradient (three
+//! reads).
+
+use super::binary::{
+    Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
+};
+use super::{check_grad, mean_dpow};
+use crate::accumulate::binary::{clamp_hi, clamp_lo};
+use crate::accumulate::multiclass::{ClassId, Decoded, Kernel, McTotals, exp_v, load};
+use crate::accumulate::{BLOCK, LANES};
+use crate::config::{Focal, Reduction, Region, Tversky};
+use crate::error::Error;
+use crate::loss::region::RegionSums;
+use crate::math;
+use crate::multiclass::{
+    Classes, CrossEntropy, Loss, MAX_CLASSES, Setup, Shape, dispatch, drive, region_mean,
+};
+use wide::f32x8;
+
+const ONE: f32x8 = f32x8::ONE;
+const ZERO: f32x8 = f32x8::ZERO;
+
+/// The scalar coefficients of one gradient pass, as per-class vectors.
+struct Coeffs<const CC: usize> {
+    /// Region part: `∂loss/∂p_c` where `p_c > y_c`, `p_c < y_c`, `p_c = y_c`
+    /// (0 for classes the region part does not average).
+    above: [f32x8; CC],
+    below: [f32x8; CC],
+    equal: [f32x8; CC],
+    /// Focal part: `c1`, `c2` of each class (see `focal_coefficients`).
+    f1: [f32x8; CC],
+    f2: [f32x8; CC],
+    alpha: Option<f32>,
+    /// Cross entropy: `k·(1 − ls)`, `k·ls/C` and `Σ_c w_c`.
+    ce_y: f32x8,
+    ce_s: f32x8,
+    ce_wsum: f32x8,
+    /// Cross-entropy class weights (1 without), and the class ids as lanes.
+    wv: [f32x8; CC],
+    kf: [f32x8; CC],
+}
+
+/// `v` as a vector.
+fn splat(v: f64) -> f32x8 {
+    f32x8::splat(v as f32)
+}
+
+impl<const CC: usize> Coeffs<CC> {
+    /// The cross-entropy and focal coefficients from the totals `tot` of the
+    /// batch (none: only the region part, set by [`Self::set_region`]).
+    fn new<M>(k: &Kernel<'_, M>, st: &Setup<'_>, tot: Option<&McTotals<CC>>, scale: f64) -> Self {
+        let c = st.shape.c();
+        let mut co = Coeffs {
+            above: [ZERO; CC],
+            below: [ZERO; CC],
+            equal: [ZERO; CC],
+            f1: [ZERO; CC],
+            f2: [ZERO; CC],
+            alpha: st.plan.focal.and_then(|f| f.alpha),
+            ce_y: ZERO,
+            ce_s: ZERO,
+            ce_wsum: ZERO,
+            wv: [ONE; CC],
+            kf: [ZERO; CC],
+        };
+        for (d, w) in co.wv.iter_mut().zip(k.weights) {
+            *d = f32x8::splat(*w);
+        }
+        for (j, d) in co.kf.iter_mut().enumerate() {
+            *d = f32x8::splat(j as f32);
+        }
+        let Some(tot) = tot else { return co };
+        let lambda = scale * st.plan.lambdas.1;
+        let w = |j: usize| {
+            st.classes
+                .weights
+                .and_then(|w| w.get(j))
+                .map_or(1.0, |&v| f64::from(v))
+        };
+        if let Some(ce) = st.plan.ce {
+            let kce = match ce.reduction {
+                Reduction::Mean => lambda / tot.ce_den,
+                Reduction::Sum => lambda,
+            };
+            let ls = f64::from(ce.label_smoothing);
+            let ks = kce * ls / c as f64;
+            let wsum: f64 = k.weights.iter().map(|&v| f64::from(v)).sum();
+            let wsum = if k.weights.is_empty() { c as f64 } else { wsum };
+            co.ce_y = splat(kce * (1.0 - ls));
+            co.ce_s = splat(ks);
+            co.ce_wsum = splat(wsum);
+        }
+        if let Some(f) = st.plan.focal {
+            // The (weighted) mean over every class of each class's reduced loss.
+            let wsum: f64 = (0..c).map(w).sum();
+            let it = co.f1.iter_mut().zip(&mut co.f2).zip(&tot.focal);
+            for (j, ((f1, f2), s)) in it.enumerate().take(c) {
+                let kj = f.reduction.apply(lambda * w(j) / wsum, tot.kept_b);
+                let [a, b] = focal_coefficients(s, f, kj);
+                *f1 = f32x8::splat(a);
+                *f2 = f32x8::splat(b);
+            }
+        }
+        co
+    }
+
+    /// The region slopes from per-class sums: `k·∂mean/∂l_c·∂l_c/∂p_c`, the
+    /// mean over `classes` weighted by the class weights (a class listed
+    /// twice counts twice, as in the forward's mean).
+    fn set_region(
+        &mut self,
+        sums: &[RegionSums; CC],
+        t: &Tversky,
+        classes: &Classes,
+        c: usize,
+        k: f64,
+    ) {
+        let w = |j: usize| {
+            classes
+                .weights
+                .and_then(|w| w.get(j))
+                .map_or(1.0, |&v| f64::from(v))
+        };
+        // Per class: kept, and Σ of its weight over the list.
+        let mut kept = [(false, 0.0f64); CC];
+        let mut den = 0.0;
+        let mut add = |j: usize| {
+            if let Some(d) = kept.get_mut(j) {
+                *d = (true, d.1 + w(j));
+            }
+            den += w(j);
+        };
+        match classes.classes {
+            Some(list) => list.iter().for_each(|&j| add(j)),
+            None => (0..c).for_each(add),
+        }
+        let (a, b) = (f64::from(t.alpha), f64::from(t.beta));
+        let it = self
+            .above
+            .iter_mut()
+            .zip(&mut self.below)
+            .zip(&mut self.equal);
+        for (((ab, be), eq), (s, (keep, wj))) in it.zip(sums.iter().zip(kept)).take(c) {
+            let [va, vb, ve] = if keep {
+                class_coefficients(s, a, b, &t.region, k * wj / den)
+            } else {
+                [0.0; 3]
+            };
+            (*ab, *be, *eq) = (f32x8::splat(va), f32x8::splat(vb), f32x8::splat(ve));
+        }
+    }
+}
+
+/// Writes `v`'s first `n` lanes into `plane` at pixel offset `o`.
+#[inline(always)]
+fn store(plane: &mut [f32], o: usize, n: usize, v: f32x8) {
+    let a = v.to_array();
+    if let Some(d) = plane.get_mut(o..o.saturating_add(n)) {
+        match <&mut [f32; LANES]>::try_from(&mut *d) {
+            Ok(d) => *d = a,
+            Err(_) => d.iter_mut().zip(a).for_each(|(d, s)| *d = s),
+        }
+    }
+}
+
+/// The gradient of eight pixels (`n` of them real) at offset `o`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn step<
+    M: Derivative,
+    const CC: usize,
+    const LOGITS: bool,
+    const R: bool,
+    const CE: bool,
+    const F: bool,
+>(
+    k: &Kernel<'_, M>,
+    co: &Coeffs<CC>,
+    c: usize,
+    planes: &[&[f32]; CC],
+    out: &mut [&mut [f32]; CC],
+    o: usize,
+    n: usize,
+    lab: f32x8,
+    keep_a: f32x8,
+    keep_b: f32x8,
+) {
+    let mut x = [ZERO; CC];
+    for (d, p) in x.iter_mut().zip(planes).take(c) {
+        *d = load(p, o, n);
+    }
+
+    // The forward's vertical softmax (max, exp, sum, one exact reciprocal):
+    // the probabilities `sm`.
+    let mut m = ZERO;
+    let mut sm = [ZERO; CC];
+    if LOGITS && (R || CE) {
+        m = x
+            .iter()
+            .take(c)
+            .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
+        let mut sum = ZERO;
+        for (d, v) in sm.iter_mut().zip(&x).take(c) {
+            *d = exp_v(*v - m);
+            sum += *d;
+        }
+        let inv = ONE / sum;
+        for d in sm.iter_mut().take(c) {
+            *d *= inv;
+        }
+    }
+
+    let mut g = [ZERO; CC];
+    if R {
+        // The slopes ∂L/∂p_c; `r` is the slope of the largest logit.
+        let mut r = ZERO;
+        let slopes = co.above.iter().zip(&co.below).zip(&co.equal).zip(&co.kf);
+        let it = g.iter_mut().zip(x.iter().zip(&sm)).zip(slopes);
+        for ((gk, (xk, sk)), (((ab, be), eq), kf)) in it.take(c) {
+            let p = if LOGITS { *sk } else { *xk };
+            let y = ONE & lab.simd_eq(*kf);
+            *gk = region_slope(p, y, *ab, *be, *eq);
+            if LOGITS {
+                r = xk.simd_eq(m).select(*gk, r);
+            }
+        }
+        if LOGITS {
+            // s_c·((g_c − r) − Σ_k s_k (g_k − r)).
+            let mut dot = ZERO;
+            for (gk, sk) in g.iter_mut().zip(&sm).take(c) {
+                *gk -= r;
+                dot += *sk * *gk;
+            }
+            for (gk, sk) in g.iter_mut().zip(&sm).take(c) {
+                *gk = (*sk * (*gk - dot)) & keep_a;
+            }
+        } else {
+            for gk in g.iter_mut().take(c) {
+                *gk &= keep_a;
+            }
+        }
+    }
+
+    if CE {
+        let mut wy = ZERO;
+        // 1 − s_y as Σ_{k≠y} s_k, without cancellation.
+        let mut one_minus_sy = ZERO;
+        for ((sk, wk), kf) in sm.iter().zip(&co.wv).zip(&co.kf).take(c) {
+            let eq = lab.simd_eq(*kf);
+            wy = eq.select(*wk, wy);
+            one_minus_sy += eq.select(ZERO, *sk);
+        }
+        let a = co.ce_y * wy;
+        let it = g.iter_mut().zip(&sm).zip(co.wv.iter().zip(&co.kf));
+        for ((gk, s), (wk, kf)) in it.take(c) {
+            let s = *s;
+            let mut v = a * lab.simd_eq(*kf).select(-one_minus_sy, s);
+            if k.smoothing {
+                // (ls/C)·(Σw·s_c − w_c): exactly 0 for C = 1.
+                v += co.ce_s * (co.ce_wsum * s - *wk);
+            }
+            *gk += v & keep_b;
+        }
+    }
+
+    if F {
+        let (lo, hi) = (f32x8::splat(k.eps), f32x8::splat(1.0 - k.eps));
+        let it = g
+            .iter_mut()
+            .zip(&x)
+            .zip(co.f1.iter().zip(&co.f2).zip(&co.kf));
+        for ((gk, xk), ((c1, c2), kf)) in it.take(c) {
+            let y = ONE & lab.simd_eq(*kf);
+            // The logit the focal term reads: `x`, or ln of the clamped `p`.
+            let (z, dz) = if LOGITS {
+                (*xk, ONE)
+            } else {
+                let pc = clamp_hi(clamp_lo(*xk, lo), hi);
+                let inside = !(xk.simd_lt(lo) | xk.simd_gt(hi));
+                (math::ln(pc), inside.select(ONE / pc, ZERO))
+            };
+            let (_, dl, dfocal, du) = focal_parts::<M, true>(&k.focal, k.modulator, co.alpha, z, y);
+            let v = (dl * *c1 - dfocal * *c2) * du;
+            let v = if LOGITS { v } else { v * dz };
+            *gk += v & keep_b;
+        }
+    }
+
+    for (d, v) in out.iter_mut().zip(&g).take(c) {
+        store(d, o, n, *v);
+    }
+}
+
+/// The gradient of one block of `npix` pixels from pixel `start`: exactly
+/// sized loops when `c == CC <= 16`, a runtime count otherwise (the same
+/// operations in the same order either way, as in the forward).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn block<
+    M: Derivative,
+    const CC: usize,
+    const LOGITS: bool,
+    const R: bool,
+    const CE: bool,
+    const F: bool,
+>(
+    k: &Kernel<'_, M>,
+    co: &Coeffs<CC>,
+    c: usize,
+    planes: &[&[f32]; CC],
+    out: &mut [&mut [f32]; CC],
+    start: usize,
+    npix: usize,
+    dec: &Decoded,
+) {
+    if CC <= 16 && c == CC {
+        block_n::<M, CC, LOGITS, R, CE, F>(k, co, CC, planes, out, start, npix, dec);
+    } else {
+        block_n::<M, CC, LOGITS, R, CE, F>(k, co, c, planes, out, start, npix, dec);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn block_n<
+    M: Derivative,
+    const CC: usize,
+    const LOGITS: bool,
+    const R: bool,
+    const CE: bool,
+    const F: bool,
+>(
+    k: &Kernel<'_, M>,
+    co: &Coeffs<CC>,
+    c: usize,
+    planes: &[&[f32]; CC],
+    out: &mut [&mut [f32]; CC],
+    start: usize,
+    npix: usize,
+    dec: &Decoded,
+) {
+    for (i, (lab, keep_a, keep_b)) in dec.vectors().enumerate() {
+        let o = i.saturating_mul(LANES);
+        if o >= npix {
+            break;
+        }
+        let n = npix.saturating_sub(o).min(LANES);
+        step::<M, CC, LOGITS, R, CE, F>(
+            k,
+            co,
+            c,
+            planes,
+            out,
+            start.saturating_add(o),
+            n,
+            lab,
+            keep_a,
+            keep_b,
+        );
+    }
+}
+
+/// Writes the gradient of one image (`c` planes of `s` pixels).
+#[allow(clippy::too_many_arguments)]
+fn image<
+    L: ClassId,
+    M: Derivative,
+    const CC: usize,
+    const LOGITS: bool,
+    const R: bool,
+    const CE: bool,
+    const F: bool,
+>(
+    k: &Kernel<'_, M>,
+    co: &Coeffs<CC>,
+    c: usize,
+    s: usize,
+    img: &[f32],
+    labels: &[L],
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    let mut planes: [&[f32]; CC] = [&[]; CC];
+    for (d, p) in planes.iter_mut().zip(img.chunks_exact(s.max(1))).take(c) {
+        *d = p;
+    }
+    let mut out: [&mut [f32]; CC] = core::array::from_fn(|_| Default::default());
+    for (d, p) in out.iter_mut().zip(grad.chunks_exact_mut(s.max(1))).take(c) {
+        *d = p;
+    }
+    let mut dec = Decoded::new();
+    let step = BLOCK * LANES;
+    for (start, ids) in (0..s).step_by(step).zip(labels.chunks(step)) {
+        dec.decode(ids, c, (k.ignore_a, k.ignore_b), R, CE || F)?;
+        block::<M, CC, LOGITS, R, CE, F>(k, co, c, &planes, &mut out, start, ids.len(), &dec);
+    }
+    Ok(())
+}
+
+/// `(grad, (logits, labels))` of each image.
+fn images<'a, L>(
+    pred: &'a [f32],
+    target: &'a [L],
+    grad: &'a mut [f32],
+    size: usize,
+    s: usize,
+) -> impl Iterator<Item = (&'a mut [f32], (&'a [f32], &'a [L]))> {
+    let inputs = pred.chunks_exact(size).zip(target.chunks_exact(s));
+    grad.chunks_exact_mut(size).zip(inputs)
+}
+
+/// Statistics, coefficients and gradient for one instantiation of the
+/// dispatch table (see the module docs for the passes).
+#[allow(clippy::too_many_arguments)]
+fn pass<
+    L: ClassId,
+    M: Derivative,
+    const CC: usize,
+    const LOGITS: bool,
+    const R: bool,
+    const CE: bool,
+    const F: bool,
+>(
+    k: &Kernel<'_, M>,
+    st: &Setup<'_>,
+    pred: &[f32],
+    target: &[L],
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let shape = st.shape;
+    let (n, c, s) = (shape.n(), shape.c(), shape.s());
+    let images_n = n as f64;
+    let scale = f64::from(scale);
+    let lambda_r = scale * st.plan.lambdas.0;
+    let size = c.saturating_mul(s);
+    let each_image = |grad| images(pred, target, grad, size, s);
+    if let (true, Some((t, classes)), false, false) = (R, st.per_image, CE, F)
+        && t.gamma == 1.0
+    {
+        // Each image's statistics, then at once its gradient.
+        let mut co = Coeffs::<CC>::new(k, st, None, scale);
+        let mut it = each_image(grad);
+        let (tot, image_sum) =
+            drive::<L, M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, |ti| {
+                let Some((g, (img, labels))) = it.next() else {
+                    return Ok(());
+                };
+                co.set_region(&ti.region, t, classes, c, lambda_r / images_n);
+                image::<L, M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
+            })?;
+        return Ok(st.value(&tot, image_sum) as f32);
+    }
+    let (tot, image_sum) =
+        drive::<L, M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, |_| Ok(()))?;
+    let value = st.value(&tot, image_sum);
+    let mut co = Coeffs::<CC>::new(k, st, Some(&tot), scale);
+    match (R, st.plan.region, st.per_image) {
+        (true, Some(t), Some((_, classes))) => {
+            let kr = lambda_r * mean_dpow(image_sum / images_n, t.gamma) / images_n;
+            for (g, (img, labels)) in each_image(grad) {
+                // This image's region sums (the forward's, recomputed).
+                let mut ti = McTotals::<CC>::default();
+                k.image::<L, CC, LOGITS, true, false, false>(c, s, img, labels, &mut ti)?;
+                co.set_region(&ti.region, t, classes, c, kr);
+                image::<L, M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
+            }
+        }
+        _ => {
+            if let (true, Some(t)) = (R, st.plan.region) {
+                let mean = region_mean(&tot.region, c, t, st.classes);
+                let kr = lambda_r * mean_dpow(mean, t.gamma);
+                co.set_region(&tot.region, t, st.classes, c, kr);
+            }
+            for (g, (img, labels)) in each_image(grad) {
+                image::<L, M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
+            }
+        }
+    }
+    Ok(value as f32)
+}
+
+/// Validates (as the forward, then the gradient length) and dispatches.
+fn run<L: ClassId, const CC: usize>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    loss: &Loss,
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let st = Setup::new::<L, CC>(pred, target, shape, loss, classes)?;
+    check_grad(pred, grad)?;
+    dispatch!(&st, pass::<L, CC>(&st, pred, target, grad, scale))
+}
+
+/// Any multiclass [`Loss`] and its gradient, with the class count taken from
+/// `shape` at run time (`C <= MAX_CLASSES`); see [`crate::multiclass::loss`].
+///
+/// `grad` must hold `N·C·S` values ([`Error::GradientLength`] otherwise); it
+/// receives `scale · ∂loss/∂pred` in the prediction's layout. The per-class
+/// coefficients and vectors live on the stack, sized by the capacity the
+/// class count rounds up to (4, 8, 16 or `MAX_CLASSES`): at `MAX_CLASSES`
+/// about twice the forward's; prefer [`loss_fixed`] for a small known `C`.
+pub fn loss<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    loss: &Loss,
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    match shape.c() {
+        0..=4 => run::<L, 4>(pred, target, shape, loss, classes, grad, scale),
+        5..=8 => run::<L, 8>(pred, target, shape, loss, classes, grad, scale),
+        9..=16 => run::<L, 16>(pred, target, shape, loss, classes, grad, scale),
+        17..=MAX_CLASSES => run::<L, MAX_CLASSES>(pred, target, shape, loss, classes, grad, scale),
+        classes => Err(Error::TooManyClasses {
+            classes,
+            max: MAX_CLASSES,
+        }),
+    }
+}
+
+/// [`loss`] with the class count `C` fixed at compile time (per-class
+/// coefficients sized exactly, loops unrolled for `C <= 16`); `shape.c()`
+/// must equal `C`. The same loss and gradient bits as [`loss`].
+///
+/// ```
+/// use segloss::backward::multiclass as bw;
+/// use segloss::multiclass::{Classes, Loss, Shape};
+/// let logits = [1.0f32, -1.0, 0.5, -0.5, 2.0, 0.0];
+/// let labels = [0i64, 1];
+/// let shape = Shape::new(1, 3, 2).unwrap();
+/// let l = Loss::Region(segloss::Tversky::default());
+/// let (mut a, mut b) = ([0.0f32; 6], [0.0f32; 6]);
+/// let la = bw::loss_fixed::<3, _>(&logits, &labels, shape, &l, &Classes::default(), &mut a, 1.0);
+/// let lb = bw::loss(&logits, &labels, shape, &l, &Classes::default(), &mut b, 1.0);
+/// assert_eq!((la, a), (lb, b));
+/// ```
+pub fn loss_fixed<const C: usize, L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    loss: &Loss,
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    Shape::expect(C, shape.c())?;
+    run::<L, C>(pred, target, shape, loss, classes, grad, scale)
+}
+
+/// Dice loss and its gradient (see [`crate::multiclass::dice`]).
+pub fn dice<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &Region,
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let l = Loss::Region(Tversky::dice(*cfg));
+    loss(pred, target, shape, &l, classes, grad, scale)
+}
+
+/// Jaccard loss and its gradient (see [`crate::multiclass::jaccard`]).
+pub fn jaccard<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &Region,
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let l = Loss::Region(Tversky::jaccard(*cfg));
+    loss(pred, target, shape, &l, classes, grad, scale)
+}
+
+/// Tversky loss and its gradient (see [`crate::multiclass::tversky`]).
+pub fn tversky<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &Tversky,
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    loss(
+        pred,
+        target,
+        shape,
+        &Loss::Region(*cfg),
+        classes,
+        grad,
+        scale,
+    )
+}
+
+/// smp's one-vs-rest focal loss and its gradient (see
+/// [`crate::multiclass::focal`]); from probabilities the gradient is with
+/// respect to `p` through `ln p`, zero where `p` is clamped.
+pub fn focal<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &Focal,
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    loss(
+        pred,
+        target,
+        shape,
+        &Loss::Focal(*cfg),
+        classes,
+        grad,
+        scale,
+    )
+}
+
+/// PyTorch's `cross_entropy` and its gradient with respect to the logits
+/// (see [`crate::multiclass::cross_entropy`]).
+///
+/// ```
+/// use segloss::backward::multiclass as bw;
+/// use segloss::multiclass::{Classes, CrossEntropy, Shape};
+/// let logits = [0.0f32, 0.0]; // two classes, one pixel: p = (1/2, 1/2)
+/// let mut g = [0.0f32; 2];
+/// let shape = Shape::new(1, 2, 1).unwrap();
+/// bw::cross_entropy(&logits, &[1u8], shape, &CrossEntropy::default(), &Classes::default(), &mut g, 1.0)?;
+/// assert_eq!(g, [0.5, -0.5]); // softmax − one-hot
+/// # Ok::<(), segloss::Error>(())
+/// ```
+pub fn cross_entropy<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    cfg: &CrossEntropy,
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let l = Loss::CrossEntropy(*cfg);
+    loss(pred, target, shape, &l, classes, grad, scale)
+}
+
+/// `lambda_dice·dice + lambda_ce·cross_entropy` and its gradient, from one
+/// statistics pass and one gradient pass (see [`crate::multiclass::dice_ce`]).
+#[allow(clippy::too_many_arguments)]
+pub fn dice_ce<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    dice: &Region,
+    ce: &CrossEntropy,
+    lambdas: (f32, f32),
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let l = Loss::RegionCe {
+        region: Tversky::dice(*dice),
+        ce: *ce,
+        lambda_region: lambdas.0,
+        lambda_ce: lambdas.1,
+    };
+    loss(pred, target, shape, &l, classes, grad, scale)
+}
+
+/// `lambda_dice·dice + lambda_focal·focal` and its gradient (see
+/// [`crate::multiclass::dice_focal`]).
+#[allow(clippy::too_many_arguments)]
+pub fn dice_focal<L: ClassId>(
+    pred: &[f32],
+    target: &[L],
+    shape: Shape,
+    dice: &Region,
+    focal: &Focal,
+    lambdas: (f32, f32),
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let l = Loss::RegionFocal {
+        region: Tversky::dice(*dice),
+        focal: *focal,
+        lambda_region: lambdas.0,
+        lambda_focal: lambdas.1,
+    };
+    loss(pred, target, shape, &l, classes, grad, scale)
+}
