@@ -131,14 +131,27 @@ pub(crate) fn pass<T: Target, const K: usize>(
     }
 }
 
+lane_inline! {
+/// The terms of one vector: the only place a pass calls its kernel, so
+/// where the kernel is kept out of line (see `lane_inline!`) it exists once.
+fn eval<const K: usize>(
+    terms: &mut impl FnMut(f32x8, f32x8) -> [f32x8; K],
+    x: f32x8,
+    y: f32x8,
+) -> [f32x8; K] {
+    terms(x, y)
+}
+}
+
+lane_inline! {
 /// Adds the lanes of each block accumulator into the `f64` lane totals.
-#[inline(always)]
 fn widen<const K: usize>(wide: &mut [[f64; LANES]; K], acc: &[f32x8; K]) {
     for (w, a) in wide.iter_mut().zip(acc) {
         for (w, a) in w.iter_mut().zip(a.to_array()) {
             *w += f64::from(a);
         }
     }
+}
 }
 
 /// Folds eight lane totals in a fixed pairwise order.
@@ -147,9 +160,9 @@ pub(crate) fn fold(l: [f64; LANES]) -> f64 {
     ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 }
 
+lane_inline! {
 /// Adds the terms of one vector into the block accumulators (masked by
 /// `keep` when ignoring).
-#[inline(always)]
 fn add_terms<T: Target, const K: usize, const IGNORE: bool>(
     acc: &mut [f32x8; K],
     kept: &mut f32x8,
@@ -176,10 +189,16 @@ fn add_terms<T: Target, const K: usize, const IGNORE: bool>(
         }
     }
 }
+}
 
 /// Sums the terms of up to [`BLOCK`] full vectors in `f32` lanes and widens
 /// them into the `f64` lane totals.
-#[inline(always)]
+///
+/// Out of line on purpose: the kernel is inlined here once for the whole
+/// blocks and the shorter last block of a pass (one call per 128 elements
+/// costs nothing measurable), which cuts the copies of every kernel, and the
+/// crate's compile time, by a third.
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn block<T: Target, const K: usize, const IGNORE: bool>(
     pred: &[f32],
@@ -197,7 +216,7 @@ fn block<T: Target, const K: usize, const IGNORE: bool>(
             continue; // unreachable: chunks_exact yields full chunks
         };
         let (x, y) = (f32x8::new(*p), T::lanes(t));
-        add_terms::<T, K, IGNORE>(&mut acc, &mut kept, top, terms(x, y), y, ign);
+        add_terms::<T, K, IGNORE>(&mut acc, &mut kept, top, eval(terms, x, y), y, ign);
     }
     widen(wide, &acc);
     if IGNORE {
@@ -255,7 +274,7 @@ fn pass_masked<T: Target, const K: usize, const IGNORE: bool>(
         if IGNORE {
             keep &= y.simd_ne(ign);
         }
-        let v = terms(x, y);
+        let v = eval(terms, x, y);
         let mut acc = [f32x8::ZERO; K];
         for (a, v) in acc.iter_mut().zip(v) {
             *a = v & keep;

@@ -145,7 +145,7 @@ fn write_masked<T: Target, const IGNORE: bool>(
 ) {
     let ign = f32x8::splat(ignore);
     let g_of = |x: f32x8, y: f32x8| {
-        let g = f(x, y);
+        let g = eval(f, x, y);
         if IGNORE {
             y.simd_eq(ign).select(f32x8::ZERO, g)
         } else {
@@ -174,6 +174,14 @@ fn write_masked<T: Target, const IGNORE: bool>(
         let v = g_of(f32x8::new(xa), T::lanes(&ya)).to_array();
         g_tail.iter_mut().zip(v).for_each(|(d, s)| *d = s);
     }
+}
+
+lane_inline! {
+/// The gradient of one vector: the only place [`write_grad`] calls its
+/// kernel (one copy where kernels stay out of line, see `lane_inline!`).
+fn eval(f: &impl Fn(f32x8, f32x8) -> f32x8, x: f32x8, y: f32x8) -> f32x8 {
+    f(x, y)
+}
 }
 
 /// One fused pass for an elementwise loss: sums the `K` terms exactly as the

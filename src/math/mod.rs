@@ -48,16 +48,18 @@ pub(crate) struct Logistic<V> {
     pub sp_neg: V,
 }
 
+lane_inline! {
 /// e^t for t ≤ 0 (and −∞ → 0; NaN propagates): the softmax's `e^{x − max}`.
-#[inline(always)]
 pub(crate) fn exp_nonpos(t: f32x8) -> f32x8 {
     exp::exp_nonpos_clamped(t)
 }
+}
 
+lane_inline! {
 /// σ(x), σ(−x), softplus(x), softplus(−x) of eight logits.
-#[inline(always)]
 pub(crate) fn logistic(x: f32x8) -> Logistic<f32x8> {
     logistic::logistic_generic(x)
+}
 }
 
 /// Scalar twin of [`logistic`].
@@ -67,10 +69,11 @@ pub(crate) fn logistic_scalar(x: f32) -> Logistic<f32> {
     logistic::logistic_generic(x)
 }
 
+lane_inline! {
 /// σ(x) alone (the same bits as `logistic(x).p`).
-#[inline(always)]
 pub(crate) fn sigmoid(x: f32x8) -> f32x8 {
     logistic::sigmoid_generic(x)
+}
 }
 
 /// Scalar twin of [`sigmoid`].
@@ -80,10 +83,11 @@ pub(crate) fn sigmoid_scalar(x: f32) -> f32 {
     logistic::sigmoid_generic(x)
 }
 
+lane_inline! {
 /// ln(p) for p in [0, 1]: ln 0 = −∞, subnormal p exact to the bound, ln 1 = 0.
-#[inline(always)]
 pub(crate) fn ln(p: f32x8) -> f32x8 {
     ln::ln_generic(p)
+}
 }
 
 /// Scalar twin of [`ln`].
@@ -93,10 +97,11 @@ pub(crate) fn ln_scalar(p: f32) -> f32 {
     ln::ln_generic(p)
 }
 
+lane_inline! {
 /// 1 − e^{−l} for l ≥ 0, without cancellation for small l; `l = +∞` gives 1.
-#[inline(always)]
 pub(crate) fn one_minus_exp_neg(l: f32x8) -> f32x8 {
     expm1::one_minus_exp_neg_generic(l)
+}
 }
 
 /// Scalar twin of [`one_minus_exp_neg`].
@@ -106,10 +111,11 @@ pub(crate) fn one_minus_exp_neg_scalar(l: f32) -> f32 {
     expm1::one_minus_exp_neg_generic(l)
 }
 
+lane_inline! {
 /// x^g for x in [0, 1] and a real g > 0 (the runtime focal γ); 0^g = 0.
-#[inline(always)]
 pub(crate) fn pow_unit(x: f32x8, g: f32) -> f32x8 {
     pow::pow_unit_generic(x, g)
+}
 }
 
 /// Scalar twin of [`pow_unit`].
@@ -119,10 +125,11 @@ pub(crate) fn pow_unit_scalar(x: f32, g: f32) -> f32 {
     pow::pow_unit_generic(x, g)
 }
 
+lane_inline! {
 /// ln(1 − p) for p in [0, 1], accurate for small p: p = 0 gives 0, p = 1 gives −∞.
-#[inline(always)]
 pub(crate) fn ln_one_minus(p: f32x8) -> f32x8 {
     ln1m::ln_one_minus_generic(p)
+}
 }
 
 /// Scalar twin of [`ln_one_minus`].
