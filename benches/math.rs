@@ -14,6 +14,9 @@ use std::hint::black_box;
 use std::time::Duration;
 use wide::f32x8;
 
+#[macro_use]
+#[path = "../src/inline.rs"]
+mod inline;
 // Under `cargo bench` cfg(test) is set, so the module's unit tests come along unused.
 #[allow(dead_code, unused_imports, unused_macros)]
 #[path = "../src/math/mod.rs"]
