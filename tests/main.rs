@@ -19,4 +19,5 @@ mod gradients;
 mod multiclass;
 mod nan_inf;
 mod oracle_conformance;
+mod region_accuracy;
 mod streaming;

@@ -518,7 +518,7 @@ impl<M: Modulator> Kernel<'_, M> {
                 let p = if LOGITS { *v * inv } else { *v };
                 let p = p & keep_a;
                 let y = ONE & (lab.simd_eq(*k) & keep_a);
-                let [i, fp, fn_] = region_terms(p, y);
+                let [i, fp, fn_] = region_terms(p, y, p - y);
                 *sp += i;
                 *sy += fp;
                 *sd += fn_;

@@ -16,8 +16,8 @@
 
 use super::{check_grad, fused_elementwise, write_grad};
 use crate::accumulate::binary::{
-    FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, link, mul0, prob,
-    region_terms, sigmoid_focal_terms, soft_terms, with_gamma,
+    FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess, link, mul0,
+    prob_pair, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
 };
 use crate::accumulate::{Target, check_lengths, pass};
 use crate::config::{
@@ -141,21 +141,19 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
 ) -> Result<f32, Error> {
     let ignore = cfg.region.ignore_index;
     let t = pass(pred, target, ignore, |x, y| {
-        region_terms(prob::<LOGITS>(x), y)
+        let (p, q) = prob_pair::<LOGITS>(x);
+        sigmoid_region_terms::<LOGITS>(p, q, y)
     })?;
     let sums = RegionSums::from_sums(t.sums);
     let [above, below, equal] = region_coefficients(&sums, cfg, scale).map(f32x8::splat);
     write_grad(pred, target, ignore, grad, |x, y| {
-        let (p, dp) = if LOGITS {
-            let l = math::logistic(x);
-            (l.p, l.p * l.q)
-        } else {
-            (x, ONE)
-        };
-        let g = p
-            .simd_gt(y)
-            .select(above, p.simd_lt(y).select(below, equal));
-        if LOGITS { g * dp } else { g }
+        // The side of the kink from the same `p − y` as the sums.
+        let (p, q) = prob_pair::<LOGITS>(x);
+        let d = excess::<LOGITS>(p, q, y);
+        let g = d
+            .simd_gt(ZERO)
+            .select(above, d.simd_lt(ZERO).select(below, equal));
+        if LOGITS { g * (p * q) } else { g }
     });
     Ok(tversky_loss(&sums, cfg) as f32)
 }

@@ -73,6 +73,12 @@ pub(crate) fn sigmoid(x: f32x8) -> f32x8 {
     logistic::sigmoid_generic(x)
 }
 
+/// σ(x) and σ(−x) (the same bits as `logistic(x)`'s `p` and `q`).
+#[inline(always)]
+pub(crate) fn sigmoid_pair(x: f32x8) -> (f32x8, f32x8) {
+    logistic::sigmoid_pair_generic(x)
+}
+
 /// Scalar twin of [`sigmoid`].
 #[inline(always)]
 #[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
