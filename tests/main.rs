@@ -10,6 +10,7 @@ mod datagen;
 mod support;
 
 mod accuracy_scale;
+mod backward_accuracy;
 mod binary_props;
 mod conformance;
 mod determinism;

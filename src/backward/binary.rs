@@ -329,8 +329,13 @@ pub fn soft_bce<T: Target>(
     let w = f32x8::splat(cfg.pos_weight);
     let t = fused_elementwise(pred, target, cfg.ignore_index, grad, |x, y| {
         let l = link::<true>(x);
-        let ys = (ONE - y) * fv + y * gv; // the smoothed target
-        let g = (ONE - ys) * l.p - w * ys * l.q;
+        let z = ONE - y;
+        // The smoothed target and its complement, each formed directly (as
+        // the forward's sums are): `1 − ys` as a subtraction would round a
+        // small complement away (y = 1, f = 1e-26: 0 instead of f).
+        let ys = z * fv + y * gv;
+        let ns = y * fv + z * gv;
+        let g = ns * l.p - w * ys * l.q;
         (bce_terms(&l, y), g * k)
     })?;
     let sums = BceSums::from_sums(t.sums);
