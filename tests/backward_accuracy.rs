@@ -53,3 +53,84 @@ fn soft_bce_gradient_keeps_a_small_smoothing_complement() {
         }
     }
 }
+
+/// f64 σ.
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        x.exp() / (1.0 + x.exp())
+    }
+}
+
+/// f64 `bce_with_logits(x, y)`.
+fn bce_logits(x: f64, y: f64) -> f64 {
+    let sp = |v: f64| v.max(0.0) + (-v.abs()).exp().ln_1p();
+    (1.0 - y) * sp(x) + y * sp(-x)
+}
+
+/// `backward` finding: torchvision's sigmoid focal with a real γ < 0.14 and
+/// a logit beyond ±87 (a subnormal modulator base `1 − p_t`) gave NaN
+/// (`γ·base^(γ−1)` overflowed f32, times `p·q` = 0) or ±∞; the true
+/// gradient is tiny. The same for smp's focal (`u·∂focal/∂u` with a
+/// subnormal `u`). Now `γ·base^γ·(v/base)`.
+#[test]
+fn focal_gradients_with_a_subnormal_modulator_base_are_finite() {
+    use segloss::{Focal, SigmoidFocal};
+    // (x, y) pairs: the fuzz input's element, confident ones, a normal one.
+    let xs = [-199.307_28f32, -100.0, 100.0, -95.0, 1.0];
+    let ys = [f32::from_bits(1), 0.0, 1.0, 0.0, 1.0]; // 2^-149
+    for gamma in [0.011_256_039f32, 0.01, 0.3] {
+        let sf = SigmoidFocal::default()
+            .with_gamma(gamma)
+            .with_alpha(0.194_128_51);
+        let mut g = [0.0f32; 5];
+        let loss = backward::binary::sigmoid_focal(&xs, &ys, &sf, &mut g, 1.0).unwrap();
+        assert_eq!(loss, binary::sigmoid_focal(&xs, &ys, &sf).unwrap());
+        // f64: α_t·((p − y)·m + γ·m/b·p·q·(1 − 2y)·ce)/n, m = b^γ, b = 1 − p_t.
+        let (a, gm) = (f64::from(sf.alpha), f64::from(gamma));
+        let want: Vec<f64> = xs
+            .iter()
+            .zip(&ys)
+            .map(|(&x, &y)| {
+                let (x, y) = (f64::from(x), f64::from(y));
+                let (p, q) = (sigmoid(x), sigmoid(-x));
+                let b = p * (1.0 - y) + q * y;
+                let m = b.powf(gm);
+                let d = (p - y) * m + gm * m * (p * q / b) * (1.0 - 2.0 * y) * bce_logits(x, y);
+                (a * y + (1.0 - a) * (1.0 - y)) * d / 5.0
+            })
+            .collect();
+        check_grad("sigmoid_focal", gamma, &g, &want);
+
+        let fc = Focal::default().with_gamma(gamma);
+        let mut g = [0.0f32; 5];
+        let loss = backward::binary::focal(&xs, &ys, &fc, &mut g, 1.0).unwrap();
+        assert_eq!(loss, binary::focal(&xs, &ys, &fc).unwrap());
+        // f64: (focal + u·γ·b^(γ−1)·pt)·(p − y)/n, b = 1 − pt, pt = e^−u.
+        let want: Vec<f64> = xs
+            .iter()
+            .zip(&ys)
+            .map(|(&x, &y)| {
+                let (x, y) = (f64::from(x), f64::from(y));
+                let u = bce_logits(x, y);
+                let b = -(-u).exp_m1();
+                let m = b.powf(gm);
+                let dl = m + gm * m * (u / b) * (-u).exp();
+                dl * (sigmoid(x) - y) / 5.0
+            })
+            .collect();
+        check_grad("focal", gamma, &g, &want);
+    }
+}
+
+/// Finite and within 1e-5 of the largest |gradient| (plus f32's normal floor).
+fn check_grad(what: &str, gamma: f32, got: &[f32], want: &[f64]) {
+    let max = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            g.is_finite() && (f64::from(g) - w).abs() <= 1e-5 * max + 1.2e-38,
+            "{what} γ {gamma}: grad[{i}] = {g:e}, want {w:e}"
+        );
+    }
+}

@@ -48,6 +48,15 @@ macro_rules! with_link {
 pub(crate) trait Derivative: Modulator {
     /// `γ·base^(γ−1)` for `base` in `[0, 1]`.
     fn dpow(self, base: f32x8) -> f32x8;
+
+    /// `γ·base^(γ−1)·v` for a `v` with `|v| ≲ base` (the modulator's chain
+    /// factor), without forming `base^(γ−1)` where it may overflow: for a
+    /// real γ < 1 and a subnormal base (a logit beyond ±87) `γ·base^(γ−1)`
+    /// exceeds f32's range while the product is tiny; the product with `v`
+    /// would then be `∞` (or `∞·0 = NaN` where `v` underflowed to 0).
+    fn dpow_mul(self, base: f32x8, v: f32x8) -> f32x8 {
+        self.dpow(base) * v
+    }
 }
 
 impl<const G: u32> Derivative for IntGamma<G> {
@@ -68,6 +77,14 @@ impl Derivative for RealGamma {
     #[inline(always)]
     fn dpow(self, base: f32x8) -> f32x8 {
         let d = f32x8::splat(self.0) * self.pow(base) / base;
+        base.simd_eq(ZERO).select(ZERO, d)
+    }
+
+    /// `γ·base^γ·(v/base)`: `base^γ ≤ 1` and `v/base` is bounded by the
+    /// caller's `|v| ≲ base`, so nothing overflows; 0 where `base = 0`.
+    #[inline(always)]
+    fn dpow_mul(self, base: f32x8, v: f32x8) -> f32x8 {
+        let d = f32x8::splat(self.0) * self.pow(base) * (v / base);
         base.simd_eq(ZERO).select(ZERO, d)
     }
 }
@@ -375,7 +392,8 @@ pub fn sigmoid_focal<T: Target>(
             let pq = l.p * l.q;
             // d ce/dx = p − y; d(1 − p_t)/dx = p·q·(1 − 2y).
             let dce = z * l.p - y * l.q;
-            let d = dce * m.pow(omp) + mul0(m.dpow(omp) * (pq * (z - y)), bce_term(&l, y));
+            // p·q ≤ min(p, q) ≤ 1 − p_t: the chain factor is bounded by the base.
+            let d = dce * m.pow(omp) + mul0(m.dpow_mul(omp, pq * (z - y)), bce_term(&l, y));
             let at = y * a1 + z * a0;
             (sigmoid_focal_terms(m, &l, y), at * d * k)
         }
@@ -389,7 +407,12 @@ pub fn sigmoid_focal<T: Target>(
 }
 
 /// The per-element parts of smp's focal gradient: `(terms, α_t·∂l/∂u,
-/// ∂focal/∂u, ∂u/∂x)` with `u = logpt`.
+/// ∂focal/∂u·∂u/∂x, ∂u/∂x)` with `u = logpt`.
+///
+/// `∂focal/∂u = γ·base^(γ−1)/r·pt` appears only multiplied by `u` (in
+/// `∂l/∂u`) or by `∂u/∂x`, both of the order of the base for a small base,
+/// so it is formed with [`Derivative::dpow_mul`]: for a real γ < 1 and a
+/// subnormal base (a logit beyond ±87) `base^(γ−1)` alone overflows f32.
 #[inline(always)]
 fn focal_parts<M: Derivative, const LOGITS: bool>(
     ft: &FocalTerm,
@@ -405,14 +428,15 @@ fn focal_parts<M: Derivative, const LOGITS: bool>(
     let reduced = u.simd_gt(ft.neg_ln_r);
     let base = omp * ft.inv_r;
     let focal = reduced.select(ONE, m.pow(base));
-    // d(1 − pt)/du = pt.
-    let dfocal = reduced.select(ZERO, m.dpow(base) * ft.inv_r * (ONE - omp));
+    // d(1 − pt)/du = pt; ∂focal/∂u times v.
+    let pt = ONE - omp;
+    let dfocal_times = |v: f32x8| reduced.select(ZERO, m.dpow_mul(base, v * ft.inv_r) * pt);
     let z = ONE - y;
     let at = match alpha {
         Some(a) => y * f32x8::splat(a) + z * f32x8::splat(1.0 - a),
         None => ONE,
     };
-    let dl = at * (mul0(u, dfocal) + focal);
+    let dl = at * (dfocal_times(u) + focal);
     let du = if LOGITS {
         z * l.p - y * l.q
     } else {
@@ -425,7 +449,7 @@ fn focal_parts<M: Derivative, const LOGITS: bool>(
         let db = ib.select(ONE / x, ZERO);
         (ia & ib).select((x - y) / (x * (ONE - x)), mul0(z, da) - mul0(y, db))
     };
-    (terms, dl, dfocal, du)
+    (terms, dl, dfocal_times(du), du)
 }
 
 fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
@@ -479,8 +503,8 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
     };
     let (c1, c2) = (f32x8::splat(c1 as f32), f32x8::splat(c2 as f32));
     write_grad(pred, target, ignore, grad, |x, y| {
-        let (_, dl, dfocal, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
-        (dl * c1 - dfocal * c2) * du
+        let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
+        dl * c1 * du - mul0(c2, dfocal_du)
     });
     Ok(loss)
 }
