@@ -134,3 +134,34 @@ fn check_grad(what: &str, gamma: f32, got: &[f32], want: &[f64]) {
         );
     }
 }
+
+/// `backward` finding: smp focal with `reduced_threshold` = 2^-126 (valid:
+/// in (0, 1]) and γ = 0 gave NaN (`(u/r)` overflowed before the zero
+/// derivative multiplied it); with γ = 1 the gradient is huge but finite.
+#[test]
+fn focal_gradient_with_a_tiny_reduced_threshold() {
+    use segloss::Focal;
+    let r = f32::MIN_POSITIVE;
+    for (gamma, x) in [(0.0f32, 5.983_639_f32), (1.0, 50.0), (1.0, 5.983_639)] {
+        let fc = Focal::default()
+            .with_gamma(gamma)
+            .with_reduced_threshold(Some(r));
+        let mut g = [0.0f32; 1];
+        let loss = backward::binary::focal(&[x], &[0u8], &fc, &mut g, 1.0).unwrap();
+        assert_eq!(loss, binary::focal(&[x], &[0u8], &fc).unwrap());
+        // y = 0: u = softplus(x), pt = e^−u > r, focal = ((1 − pt)/r)^γ,
+        // ∂l/∂u = focal + u·γ·((1 − pt)/r)^(γ−1)·pt/r, ∂u/∂x = σ(x).
+        let (x, gm, r) = (f64::from(x), f64::from(gamma), f64::from(r));
+        let u = bce_logits(x, 0.0);
+        let pt = (-u).exp();
+        let base = -(-u).exp_m1() / r;
+        let dl = base.powf(gm)
+            + if gm == 0.0 {
+                0.0
+            } else {
+                u * gm * base.powf(gm - 1.0) * pt / r
+            };
+        let want = dl * sigmoid(x);
+        check_grad("focal", gamma, &g, &[want]);
+    }
+}

@@ -430,7 +430,8 @@ fn focal_parts<M: Derivative, const LOGITS: bool>(
     let focal = reduced.select(ONE, m.pow(base));
     // d(1 − pt)/du = pt; ∂focal/∂u times v.
     let pt = ONE - omp;
-    let dfocal_times = |v: f32x8| reduced.select(ZERO, m.dpow_mul(base, v * ft.inv_r) * pt);
+    // `1/r` last: with a tiny reduced_threshold `v/r` alone may overflow.
+    let dfocal_times = |v: f32x8| reduced.select(ZERO, m.dpow_mul(base, v) * (ft.inv_r * pt));
     let z = ONE - y;
     let at = match alpha {
         Some(a) => y * f32x8::splat(a) + z * f32x8::splat(1.0 - a),
