@@ -18,6 +18,7 @@ mod errors;
 mod gradient_check;
 mod gradients;
 mod multiclass;
+mod multiclass_accuracy;
 mod nan_inf;
 mod oracle_conformance;
 mod region_accuracy;

@@ -86,6 +86,12 @@ pub(crate) fn sigmoid_scalar(x: f32) -> f32 {
     logistic::sigmoid_generic(x)
 }
 
+/// ln(1 + e) for e in [0, 1], relatively accurate down to subnormal e.
+#[inline(always)]
+pub(crate) fn log1p_unit(e: f32x8) -> f32x8 {
+    log1p::log1p_unit(e)
+}
+
 /// ln(p) for p in [0, 1]: ln 0 = −∞, subnormal p exact to the bound, ln 1 = 0.
 #[inline(always)]
 pub(crate) fn ln(p: f32x8) -> f32x8 {
