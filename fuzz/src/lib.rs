@@ -40,6 +40,11 @@ pub mod support;
 
 pub use support::oracle;
 
+/// f64 gradients of the binary losses and their tolerances (`backward`).
+pub mod grad;
+/// Multiclass and multilabel references (`multiclass`).
+pub mod multi;
+
 use arbitrary::Arbitrary;
 use segloss::Error;
 
@@ -267,6 +272,21 @@ pub fn input_error<T: Copy + Into<f64>>(
     None
 }
 
+/// [`input_error`] for a backward call: the gradient buffer's length is
+/// checked after the input lengths and emptiness, before the mask values.
+pub fn input_error_grad<T: Copy + Into<f64>>(
+    pred: &[f32],
+    target: &[T],
+    is_mask: bool,
+    ignore: Option<f32>,
+    grad_len: usize,
+) -> Option<Error> {
+    if pred.len() == target.len() && !pred.is_empty() && grad_len != pred.len() {
+        return Some(Error::GradientLength { expected: pred.len(), got: grad_len });
+    }
+    input_error(pred, target, is_mask, ignore)
+}
+
 /// Checks that `got` is the `expected` error (variant and payload) or, for
 /// invalid parameters, any `InvalidParameter`.
 pub fn check_error<V: core::fmt::Debug>(what: &str, got: &Result<V, Error>, expected: &Error) {
@@ -300,9 +320,39 @@ pub fn within(got: f32, want: f64, lo: f64, hi: f64) -> bool {
 
 /// Relative comparison (cross-entropy and focal families).
 pub fn check_rel(what: &str, got: f32, want: f64) {
-    let d = REL * want.abs();
+    check_rel_abs(what, got, want, 0.0);
+}
+
+/// Relative comparison widened by an absolute `abs` (see [`bce_floor`]).
+pub fn check_rel_abs(what: &str, got: f32, want: f64, abs: f64) {
+    let d = REL * want.abs() + abs;
     if !within(got, want, want - d, want + d) {
-        fail(what, format!("got {got:e}, oracle {want:e} (relative bound {REL:e})"));
+        fail(what, format!("got {got:e}, oracle {want:e} (relative bound {REL:e}, absolute {abs:e})"));
+    }
+}
+
+/// Spacing of f32's subnormals, 2^-149: an f32 per-element term below
+/// 2^-126 carries up to half of it as absolute rounding error, whatever its
+/// relative size.
+pub const F32_SUBNORMAL: f64 = 1.401_298_464_324_817e-45;
+
+/// Absolute error a BCE-with-logits / soft-BCE value may carry from
+/// subnormal per-element f32 terms that are scaled *after* the sum: the
+/// library keeps `Σ y·softplus(−x)` etc. in f32 lanes and applies
+/// `pos_weight = w` (and the smoothing weights, ≤ 1) in f64, so each of an
+/// element's (at most four) terms contributes `F32_SUBNORMAL/2·max(1, w)`.
+/// Found by `binary_forward` (seed `corpus/binary_forward/bce-logits-subnormal-target-pos-weight`):
+/// x = −115.6, y = 3.6e-43 (a subnormal target), w = 1e30: `y·softplus(−x)`
+/// = 4.1e-41 is subnormal in f32 (relative spacing 3.4e-5), and the loss
+/// `w·y·softplus(−x)` = 4.13e-11 is off by 1.3e-5 relative. The inputs are
+/// exact; the f32 term's range is the limit, so the bound is this floor
+/// times `w`, not a wider relative tolerance. It is below 1e-37 (the
+/// existing subnormal-result floor) unless `w` exceeds ~5e6.
+pub fn bce_floor(pos_weight: f64, n: usize, red: segloss::Reduction) -> f64 {
+    let per_element = 4.0 * F32_SUBNORMAL / 2.0 * pos_weight.max(1.0);
+    match red {
+        segloss::Reduction::Mean => per_element,
+        segloss::Reduction::Sum => per_element * n as f64,
     }
 }
 
@@ -563,7 +613,8 @@ pub fn cmp_bce_logits(what: &str, got: f32, pw: f32, red: segloss::Reduction, pr
     if !in_domain(&p32, ys, true, None) {
         return;
     }
-    check_rel(what, got, oracle::bce_logits(pred, ys, f64::from(pw), reduction(red)));
+    let abs = bce_floor(f64::from(pw), pred.len(), red);
+    check_rel_abs(what, got, oracle::bce_logits(pred, ys, f64::from(pw), reduction(red)), abs);
 }
 
 /// smp's soft BCE in f64, as `oracle::soft_bce` but with both smoothed
@@ -596,7 +647,8 @@ pub fn cmp_soft_bce(what: &str, got: f32, c: &segloss::SoftBce, pred: &[f32], ys
     if !in_domain(pred, ys, true, c.ignore_index) {
         return;
     }
-    check_rel(what, got, soft_bce_ref(c, pred, ys));
+    let abs = bce_floor(f64::from(c.pos_weight), pred.len(), c.reduction);
+    check_rel_abs(what, got, soft_bce_ref(c, pred, ys), abs);
 }
 
 /// smp focal (`ignore` from the config).
@@ -604,6 +656,16 @@ pub fn cmp_focal(what: &str, got: f32, f: &segloss::Focal, pred: &[f32], ys: &[f
     if !in_domain(pred, ys, f.from_logits, f.ignore_index) {
         return;
     }
+    let (p, y) = kept(pred, ys, f.ignore_index);
+    if focal_excluded(f, &p, &y) {
+        return;
+    }
+    check_focal(what, got, focal_oracle(f, &p, &y).0, f.gamma);
+}
+
+/// Whether smp focal over the kept `(pred, y)` pairs of one group is outside
+/// the compared domain (each case reported or explained below).
+pub fn focal_excluded(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> bool {
     // KNOWN LIBRARY DEVIATION (reported, not fixed here): from
     // probabilities segloss takes `−ln(1 − p)` and `−ln p` from the shared
     // link, which clamps them at 100 (PyTorch's BCE log clamp), so for
@@ -612,7 +674,7 @@ pub fn cmp_focal(what: &str, got: f32, f: &segloss::Focal, pred: &[f32], ys: &[f
     // y = 0, γ = 0, eps = 1e-45 gives 100, SPEC 103.279. smp itself gives ∞
     // there (1 − eps rounds to 1). Such eps are outside the compared domain.
     if !f.from_logits && f64::from(f.eps) < (-100.0f64).exp() {
-        return;
+        return true;
     }
     // With `reduced_threshold = r` the modulator is `((1 − p_t)/r)^γ`, up to
     // `r^−γ`: beyond f32's range it overflows in segloss as in PyTorch (and
@@ -620,32 +682,27 @@ pub fn cmp_focal(what: &str, got: f32, f: &segloss::Focal, pred: &[f32], ys: &[f
     // γ = 5: segloss NaN, oracle 0.0725). Outside the compared domain.
     if let Some(r) = f.reduced_threshold {
         if -f64::from(r).ln() * f64::from(f.gamma).max(1.0) > 88.0 {
-            return;
+            return true;
         }
     }
-    let (p, y) = kept(pred, ys, f.ignore_index);
-    let (want, orc, xs) = focal_oracle(f, &p, &y);
-    if near_reduced(&orc, &xs, &y) > 0 {
-        return;
+    let (_, orc, xs) = focal_oracle(f, pred, ys);
+    if near_reduced(&orc, &xs, ys) > 0 {
+        return true;
     }
     // α ∈ {0, 1} with an infinite logit: α_t = 0 times an infinite loss.
     // segloss gives the SPEC's limit at ±∞ (0, the α factor being exactly 0),
     // the oracle PyTorch's 0·∞ = NaN (as for sigmoid focal, see
     // `sigmoid_focal_elem_ref`). Not compared.
     if matches!(f.alpha, Some(a) if a == 0.0 || a == 1.0) && xs.iter().any(|x| x.is_infinite()) {
-        return;
+        return true;
     }
     // `normalized` with γ < 1: an element whose `logpt` underflows f32
     // (x = −200, y = 0: e^−200) has modulator 0 in f32 (segloss, PyTorch)
     // but `logpt^γ` (e^−3.9 for γ = 0.0195) in f64, which moves the
     // normaliser `Σ focal` by percents. Not compared.
-    if f.normalized
+    f.normalized
         && f.gamma < 1.0
-        && xs.iter().zip(&y).any(|(&x, &y)| oracle::bce_with_logits(x, y, 1.0) < f64::from(f32::MIN_POSITIVE))
-    {
-        return;
-    }
-    check_focal(what, got, want, f.gamma);
+        && xs.iter().zip(ys).any(|(&x, &y)| oracle::bce_with_logits(x, y, 1.0) < f64::from(f32::MIN_POSITIVE))
 }
 
 /// torchvision's elementwise sigmoid focal loss in f64, as
