@@ -128,10 +128,18 @@ fn run<T: Target, M: Modulator, const LOGITS: bool, const R: bool, const F: bool
             .and_then(|w| w.get(k))
             .map_or(1.0, |&v| f64::from(v))
     };
-    let kept_class = |k: usize| classes.classes.is_none_or(|l| l.contains(&k));
+    // How often channel `k` is listed in `classes` (smp indexes the class
+    // losses with the list, so a repeated id counts repeatedly in the mean,
+    // as in multiclass mode's `Classes::mean`).
+    let multiplicity = |k: usize| {
+        classes
+            .classes
+            .map_or(1, |l| l.iter().filter(|&&j| j == k).count())
+    };
     let (mut rnum, mut rden, mut fnum, mut fden) = (0.0, 0.0, 0.0, 0.0);
     for k in 0..c {
-        let keep_r = R && kept_class(k);
+        let times = multiplicity(k) as f64;
+        let keep_r = R && times > 0.0;
         if !keep_r && !F {
             continue;
         }
@@ -162,8 +170,8 @@ fn run<T: Target, M: Modulator, const LOGITS: bool, const R: bool, const F: bool
                 let (a, b) = (f64::from(tv.alpha), f64::from(tv.beta));
                 total.region.class_loss(a, b, &tv.region)
             };
-            rnum += w * l;
-            rden += w;
+            rnum += times * w * l;
+            rden += times * w;
         }
         if let Some(f) = focal {
             fnum += w * total

@@ -114,3 +114,35 @@ fn tversky_of_a_confident_pixel() {
         "got {got:e}, want {want:e}"
     );
 }
+
+/// `multiclass` finding: a class listed twice in `classes` counted once in
+/// multilabel mode but twice in multiclass mode (smp indexes the class
+/// losses with the list: twice). Both now weight by multiplicity.
+#[test]
+fn repeated_classes_count_repeatedly() {
+    use segloss::{Region, multilabel};
+    let logits = [
+        2.0f32, -1.0, 0.5, -3.0, // channel 0
+        -1.0, 1.5, 0.25, 3.0, // channel 1
+    ];
+    let target = [1u8, 0, 1, 0, 0, 1, 0, 0];
+    let shape = Shape::new(1, 2, 4).unwrap();
+    let r = Region::default();
+    let dice = |list: &[usize]| {
+        let cl = Classes::default().with_classes(Some(list));
+        f64::from(multilabel::dice(&logits, &target, shape, &r, &cl).unwrap())
+    };
+    let (l0, l1) = (dice(&[0]), dice(&[1]));
+    assert!((l0 - l1).abs() > 1e-3);
+    let want = (2.0 * l1 + l0) / 3.0;
+    let got = dice(&[1, 1, 0]);
+    assert!((got - want).abs() <= 1e-6, "got {got}, want {want}");
+    // Multiclass mode (two classes, labels = argmax of the target planes) agrees in kind.
+    let labels = [0u8, 1, 0, 1];
+    let mc = |list: &[usize]| {
+        let cl = Classes::default().with_classes(Some(list));
+        f64::from(multiclass::dice(&logits, &labels, shape, &r, &cl).unwrap())
+    };
+    let want = (2.0 * mc(&[1]) + mc(&[0])) / 3.0;
+    assert!((mc(&[1, 1, 0]) - want).abs() <= 1e-6);
+}
