@@ -17,7 +17,7 @@
 //!
 //! Combined losses `λ_a·region + λ_b·other` add the two intervals.
 
-use crate::{REGION_SCORE, REL, focal_excluded, focal_oracle, oracle, region_oracle};
+use crate::{F32_SUBNORMAL, REGION_SCORE, REL, focal_excluded, focal_oracle, oracle, region_oracle};
 
 /// A value with its allowed interval (before the final f32 rounding).
 #[derive(Clone, Copy, Debug)]
@@ -113,8 +113,9 @@ pub fn power(b: Band, gamma: f64) -> Band {
         return b;
     }
     let p = |v: f64| v.max(0.0).powf(gamma);
-    // A negative want (log_loss with eps > 1) gives NaN, as smp's `loss ** γ`.
-    let want = if b.want < 0.0 && gamma.fract() != 0.0 { f64::NAN } else { b.want.powf(gamma) };
+    // A negative want (log_loss with eps > 1) gives NaN for a non-integer
+    // γ and −∞^γ = +∞, as C's `pow` (libm, smp's `loss ** γ`).
+    let want = b.want.powf(gamma);
     Band { want, lo: p(b.lo), hi: p(b.hi) }
 }
 
@@ -185,7 +186,20 @@ pub fn focal(
         if focal_excluded(f, &xs, &ys) {
             return None;
         }
-        vals.push(Band::exact(focal_oracle(f, &xs, &ys).0));
+        // Each kept element's f32 term `focal·logpt` carries up to 2^-149
+        // absolute once it is below f32's normal range (it may underflow to
+        // 0 where the f64 term is 1e-53); the sum of them, reduced (and
+        // normalised by Σ focal ≥ 1e-6). Only visible when a combined loss's
+        // λ scales a tiny focal value up (found by `multiclass`, seed
+        // `dice-focal-huge-lambda`: λ = 7.7e31 times a focal loss of 3.8e-53).
+        let kept = xs.len() as f64;
+        let per = if f.normalized { 1e6 } else { 1.0 };
+        let abs = F32_SUBNORMAL * per * match f.reduction {
+            segloss::Reduction::Mean => 1.0,
+            segloss::Reduction::Sum => kept,
+        };
+        let v = focal_oracle(f, &xs, &ys).0;
+        vals.push(Band { want: v, lo: v - abs, hi: v + abs });
     }
     let m = weighted_mean(&vals, &(0..c).collect::<Vec<_>>(), weights);
     if f64::from(f.gamma) > crate::GAMMA_DOMAIN {
@@ -193,27 +207,71 @@ pub fn focal(
     }
     let g = f64::from(f.gamma);
     let rel = REL.max(g * crate::MODULATOR_BASE + (g + 1.0) * logit_mag * LOGIT_ROUND);
-    Some(Band::rel(m.want, rel))
+    let r = Band::rel(m.want, rel);
+    Some(Band { want: m.want, lo: r.lo - (m.want - m.lo), hi: r.hi + (m.hi - m.want) })
 }
 
-/// PyTorch's multiclass cross entropy.
+/// PyTorch's multiclass cross entropy in f64: pixel `i` gives
+/// `(1 − ls)·w_y·(−ln q_y) + (ls/C)·Σ_c w_c·(−ln q_c)`, the mean divides by
+/// `Σ w_y` over kept pixels (SPEC). `−ln q_c` is formed as
+/// `(max − x_c) + ln Σ_k e^(x_k − max)`, two non-negative terms:
+/// `oracle::cross_entropy`'s `x − (max + ln Σ)` cancels in f64 once
+/// `|max| ≳ 2^53·ln Σ`, and `ln Σ` itself is `ln_1p` of the other classes'
+/// exps (a confident pixel: Σ = 1 + 5e-18) (found by `multiclass`, seeds
+/// `ce-confident-pixel` and
+/// `ce-huge-equal-logits`: 252 classes, every logit 1e30, oracle 0 where
+/// the loss is 3·ln 252 = 16.59, segloss's value).
 pub fn cross_entropy(
     ce: &segloss::multiclass::CrossEntropy,
     logits: &[f64],
     labels: &[f64],
-    shape: [usize; 3],
+    [n, c, s]: [usize; 3],
     weights: Option<&[f32]>,
 ) -> Band {
-    let w: Option<Vec<f64>> = weights.map(|w| w.iter().map(|&v| f64::from(v)).collect());
-    let v = oracle::cross_entropy(
-        shape,
-        logits,
-        labels,
-        w.as_deref(),
-        ce.ignore_index.map(|i| i as f64),
-        f64::from(ce.label_smoothing),
-        crate::reduction(ce.reduction),
-    )
-    .unwrap_or(f64::NAN);
-    Band::rel(v, REL)
+    let w = |k: usize| weights.map_or(1.0, |w| f64::from(w[k]));
+    let ls = f64::from(ce.label_smoothing);
+    let ignore = ce.ignore_index.map(|i| i as f64);
+    let (mut total, mut den, mut kept) = (0.0, 0.0, 0usize);
+    for b in 0..n {
+        for j in 0..s {
+            let t = labels[b * s + j];
+            if ignore == Some(t) {
+                continue;
+            }
+            let y = t as usize;
+            let xs: Vec<f64> = (0..c).map(|k| logits[(b * c + k) * s + j]).collect();
+            let m = xs.iter().copied().fold(f64::NEG_INFINITY, oracle::maxp);
+            // ln Σ e^(x − m) = ln_1p(Σ over all but the first maximum): a
+            // confident pixel's Σ = 1 + 5e-18 would round to 1 in f64 too.
+            let top = xs.iter().position(|&x| x == m);
+            let rest: f64 = xs
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| Some(k) != top)
+                .map(|(_, &x)| (x - m).exp())
+                .sum();
+            let lsum = if top.is_some() { rest.ln_1p() } else { f64::NAN };
+            let nl = |k: usize| (m - xs[k]) + lsum;
+            let mut l = oracle::mul0((1.0 - ls) * w(y), nl(y));
+            if ls != 0.0 {
+                let smooth: f64 = (0..c).map(|k| oracle::mul0(w(k), nl(k))).sum();
+                l += ls / c as f64 * smooth;
+            }
+            total += l;
+            den += w(y);
+            kept += 1;
+        }
+    }
+    // Each pixel's f32 terms `w_y·(−ln q_y)` (and the C smoothing terms)
+    // carry up to 2^-150 absolute when subnormal (found by `multiclass`,
+    // seed `ce-subnormal-class-weights`: every weight 2.8e-45, the mean of
+    // ln 4 came out 1.5); the mean divides that by `Σ w_y`.
+    let terms = 1 + if ls != 0.0 { c } else { 0 };
+    let sub = (kept * terms) as f64 * F32_SUBNORMAL;
+    let (v, abs) = match ce.reduction {
+        segloss::Reduction::Mean => (total / den, sub / den),
+        segloss::Reduction::Sum => (total, sub),
+    };
+    let b = Band::rel(v, REL);
+    Band { lo: b.lo - abs, hi: b.hi + abs, ..b }
 }
