@@ -525,7 +525,6 @@ impl<M: Modulator> Kernel<'_, M> {
         let mut sum = ONE;
         let mut rest = ZERO;
         let mut e = [ZERO; CC];
-        let mut first = [ZERO; CC];
         if LOGITS && (R || CE) {
             m = x
                 .iter()
@@ -533,13 +532,13 @@ impl<M: Modulator> Kernel<'_, M> {
                 .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
             sum = ZERO;
             let mut taken = ZERO;
-            for ((d, f), v) in e.iter_mut().zip(&mut first).zip(&x).take(c) {
+            for (d, v) in e.iter_mut().zip(&x).take(c) {
                 *d = exp_v(*v - m);
                 sum += *d;
-                *f = v.simd_eq(m) & !taken;
-                taken |= *f;
+                let first = v.simd_eq(m) & !taken;
+                taken |= first;
                 // `d − 1` is 0 for the first maximum, NaN for ∞ − ∞ (kept).
-                rest += f.select(*d - ONE, *d);
+                rest += first.select(*d - ONE, *d);
             }
         }
 
@@ -551,12 +550,16 @@ impl<M: Modulator> Kernel<'_, M> {
             // as `accumulate::binary::excess` does with σ(−x).
             let dominant = rest.simd_lt(ONE);
             let q_max = rest * inv;
-            for (((sp, sy), sd), ((v, k), f)) in it.zip(src.iter().zip(kf).zip(&first)).take(c) {
+            let mut taken = ZERO;
+            for (((sp, sy), sd), ((v, k), xk)) in it.zip(src.iter().zip(kf).zip(&x)).take(c) {
                 let p = if LOGITS { *v * inv } else { *v };
                 let p = p & keep_a;
                 let y = ONE & (lab.simd_eq(*k) & keep_a);
                 let d = if LOGITS {
-                    (*f & dominant).select((ONE - y) - q_max, p - y) & keep_a
+                    // The first maximum again (as in the softmax loop).
+                    let first = xk.simd_eq(m) & !taken;
+                    taken |= first;
+                    (first & dominant).select((ONE - y) - q_max, p - y) & keep_a
                 } else {
                     p - y
                 };
@@ -586,11 +589,11 @@ impl<M: Modulator> Kernel<'_, M> {
             if self.smoothing {
                 // Σ_c over up to 256 classes: pairwise (⌈log2 C⌉ roundings,
                 // not C − 1 as a running f32 sum).
-                let mut t = [ZERO; CC];
-                for ((d, xk), wk) in t.iter_mut().zip(&x).zip(wv).take(c) {
+                // The exps are no longer needed: their array holds the terms.
+                for ((d, xk), wk) in e.iter_mut().zip(&x).zip(wv).take(c) {
                     *d = mul0(*wk, (m - *xk) + lsum);
                 }
-                let sm = pairwise_sum(t.get_mut(..c).unwrap_or(&mut []));
+                let sm = pairwise_sum(e.get_mut(..c).unwrap_or(&mut []));
                 b.ce_smooth += sm & keep_b;
             }
         }
