@@ -16,7 +16,11 @@
 //! - MCC (soft and hard): absolute `1e-6·max(|want|, 1)` (SPEC).
 //! - Cross entropy and focal: relative `REL = 1e-6` (SPEC), plus `1e-37`
 //!   absolute for results in f32's subnormal range.
+//! - BCE with logits and soft BCE: plus [`bce_floor`], the subnormal spacing
+//!   of the per-element f32 terms times `pos_weight` (applied after the sum).
 //! - Every bound is widened by the final rounding to f32 (`F32_ROUND`).
+//! - Gradients: [`grad`]; multiclass and multilabel: [`multi`] (each
+//!   derives its bounds the same way and documents them there).
 //! - Discontinuities are not compared where the two evaluations may
 //!   legitimately fall on different sides: a hard threshold on `σ(x)` (f32 vs
 //!   f64 sigmoid), and focal's `reduced_threshold` switch `pt < r`. Inputs
