@@ -442,6 +442,12 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
         if u < F32_MIN_NORMAL && u > 0.0 && gamma < 1.0 && f.normalized {
             return None;
         }
+        // The f32 range of the element's terms (see `focal_excluded`).
+        let big = f64::from(f32::MAX) / 16.0;
+        let huge = |v: f64| v.is_finite() && v.abs() >= big; // ∞ from an infinite logit is the value
+        if huge(focal) || huge(focal * u) || huge(u * dfocal) {
+            return None;
+        }
         parts.push(Parts { u, du, focal, dfocal, at, reduced });
     }
     let kept = parts.len();

@@ -693,6 +693,19 @@ pub fn focal_excluded(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> bool {
     if near_reduced(&orc, &xs, ys) > 0 {
         return true;
     }
+    // The f32 range of the per-element terms: `focal·logpt` (and Σ focal)
+    // are summed in f32 lanes, 16 vectors per block, so a term beyond
+    // f32::MAX/16 may overflow to ∞ where the f64 mean is finite (found by
+    // `streaming`, seed `focal-term-overflows-f32`: r = 2^-126, γ = 1,
+    // p = 0.0032, y = 1: the term (1 − pt)/r·logpt = 4.9e38 > f32::MAX, the
+    // mean of two 6.1e37). The `r^−γ` rule above misses the logpt factor.
+    let big = f64::from(f32::MAX) / 16.0;
+    if xs.iter().zip(ys).any(|(&x, &y)| {
+        let (focal, l) = oracle::focal_elem(&orc, x, y);
+        focal >= big || (l.is_finite() && l.abs() >= big) // an infinite logit's ∞ is the value
+    }) {
+        return true;
+    }
     // α ∈ {0, 1} with an infinite logit: α_t = 0 times an infinite loss.
     // segloss gives the SPEC's limit at ±∞ (0, the α factor being exactly 0),
     // the oracle PyTorch's 0·∞ = NaN (as for sigmoid focal, see
