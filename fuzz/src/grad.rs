@@ -361,7 +361,12 @@ pub fn sigmoid_focal(k: f64, alpha: f64, gamma: f64, es: &[Elem]) -> Option<Vec<
                 let b = oracle::mul0(dpw * e.p * e.q * (z - y), ce);
                 let at = if alpha >= 0.0 { alpha * y + (1.0 - alpha) * z } else { 1.0 };
                 let value = k * at * (a + b);
-                let slack = el * (k * at).abs() * (a.abs() + b.abs()) + (k * at).abs() * F32_MIN_NORMAL;
+                // A subnormal f32 modulator (γ = 88, 1 − p_t = 0.33: 4e-43) is
+                // accurate to 2^-149 only; ce (up to 1e30·|y − ½|) multiplies it
+                // (`crate::modulator_floor`).
+                let ratio = if omp > 0.0 { (e.p * e.q * (z - y) / omp).abs() } else { 0.0 };
+                let sub = F32_SUBNORMAL * (dce.abs() + gamma * oracle::mul0(ratio, ce.abs()));
+                let slack = el * (k * at).abs() * (a.abs() + b.abs()) + (k * at).abs() * (F32_MIN_NORMAL + sub);
                 Want::Near { value, slack }
             })
             .collect(),
@@ -499,7 +504,12 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
                 // M' = Σ((1 − pt)/r)^γ near f32's top when r^−γ is): each then
                 // carries 2^-150 absolute, times its per-element factor.
                 let coef_sub = (dl.abs() + p.dfocal.abs()) * F32_SUBNORMAL;
-                let slack = (el * (a.abs() + b.abs()) + coef * (a.abs() + 2.0 * b.abs()) + pt_err + coef_sub)
+                // A subnormal f32 modulator `((1 − pt)/r)^γ` (2^-149 absolute)
+                // in ∂l/∂u = α_t·(focal + γ·focal·(u/base)/r·pt) and ∂focal/∂u.
+                let mod_sub = F32_SUBNORMAL * (1.0 + gamma * (p.u * r / (1.0 - (-p.u).exp())).max(1.0))
+                    * ((p.at * c1).abs() + c2.abs());
+                let mod_sub = if mod_sub.is_finite() { mod_sub } else { 0.0 };
+                let slack = (el * (a.abs() + b.abs()) + coef * (a.abs() + 2.0 * b.abs()) + pt_err + coef_sub + mod_sub)
                     * p.du.abs()
                     + (c1.abs() + c2.abs()) * F32_MIN_NORMAL;
                 Want::Near { value, slack }

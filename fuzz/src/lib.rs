@@ -377,14 +377,53 @@ pub const MODULATOR_BASE: f64 = 4.0 / (1u32 << 24) as f64;
 /// longer a small relative error (γ = 2.7e36: segloss 20, oracle 0), so such
 /// γ are outside the compared domain (error and no-panic checks still run).
 pub fn check_focal(what: &str, got: f32, want: f64, gamma: f32) {
+    check_focal_abs(what, got, want, gamma, 0.0);
+}
+
+/// [`check_focal`] widened by an absolute `abs` ([`modulator_floor`]).
+pub fn check_focal_abs(what: &str, got: f32, want: f64, gamma: f32, abs: f64) {
     if f64::from(gamma) > GAMMA_DOMAIN {
         return;
     }
     let rel = REL.max(f64::from(gamma) * MODULATOR_BASE);
-    let d = rel * want.abs();
+    let d = rel * want.abs() + abs;
     if !within(got, want, want - d, want + d) {
         fail(what, format!("got {got:e}, oracle {want:e} (relative bound {rel:e}, gamma {gamma:e})"));
     }
+}
+
+/// Absolute error of a focal value from subnormal f32 modulators.
+///
+/// `(1 − p_t)^γ` below 2^-126 is an f32 subnormal, accurate to 2^-149
+/// absolute only, and the element's cross entropy multiplies it: found by
+/// `binary_forward` (seed `sigmoid-focal-subnormal-modulator`): γ = 88,
+/// x = 1e30, y = 0.67: `0.33^88` = 4e-43 (11 bits) times `ce` = 3.3e29 gave
+/// 1.2002e-13 against 1.1989e-13. `multipliers` are each element's
+/// `|α_t|·ce` (already divided by the reduction's and normalisation's
+/// divisors by the caller).
+pub fn modulator_floor(multipliers: impl Iterator<Item = f64>) -> f64 {
+    F32_SUBNORMAL * multipliers.map(f64::abs).filter(|m| m.is_finite()).sum::<f64>()
+}
+
+/// [`modulator_floor`] of smp focal over the kept `(x, y)` of one group
+/// (`xs` the logits of [`focal_oracle`]).
+pub fn smp_focal_floor(f: &segloss::Focal, orc: &oracle::Focal, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut div = match f.reduction {
+        segloss::Reduction::Mean => xs.len() as f64,
+        segloss::Reduction::Sum => 1.0,
+    };
+    if f.normalized {
+        let m: f64 = xs.iter().zip(ys).map(|(&x, &y)| oracle::focal_elem(orc, x, y).0).sum();
+        div *= m.max(1e-6);
+    }
+    let at = |y: f64| orc.alpha.map_or(1.0, |a| a * y + (1.0 - a) * (1.0 - y));
+    modulator_floor(xs.iter().zip(ys).map(|(&x, &y)| at(y) * oracle::bce_with_logits(x, y, 1.0) / div))
+}
+
+/// [`modulator_floor`] of torchvision's sigmoid focal, per element.
+pub fn sigmoid_focal_floor(x: f64, y: f64, alpha: f64) -> f64 {
+    let at = if alpha >= 0.0 { alpha * y + (1.0 - alpha) * (1.0 - y) } else { 1.0 };
+    modulator_floor(core::iter::once(at * oracle::bce_with_logits(x, y, 1.0)))
 }
 
 /// Absolute-or-relative comparison `1e-6·max(|want|, 1)` (MCC).
@@ -664,7 +703,8 @@ pub fn cmp_focal(what: &str, got: f32, f: &segloss::Focal, pred: &[f32], ys: &[f
     if focal_excluded(f, &p, &y) {
         return;
     }
-    check_focal(what, got, focal_oracle(f, &p, &y).0, f.gamma);
+    let (want, orc, xs) = focal_oracle(f, &p, &y);
+    check_focal_abs(what, got, want, f.gamma, smp_focal_floor(f, &orc, &xs, &y));
 }
 
 /// Whether smp focal over the kept `(pred, y)` pairs of one group is outside
@@ -751,7 +791,12 @@ pub fn cmp_sigmoid_focal(what: &str, got: f32, c: &segloss::SigmoidFocal, pred: 
         segloss::Reduction::Mean => sum / pred.len() as f64,
         segloss::Reduction::Sum => sum,
     };
-    check_focal(what, got, want, c.gamma);
+    let div = match c.reduction {
+        segloss::Reduction::Mean => pred.len() as f64,
+        segloss::Reduction::Sum => 1.0,
+    };
+    let abs: f64 = pred.iter().zip(ys).map(|(&x, &y)| sigmoid_focal_floor(x, y, a) / div).sum();
+    check_focal_abs(what, got, want, c.gamma, abs);
 }
 
 /// smp soft MCC over `(pred, ys)` (already filtered).

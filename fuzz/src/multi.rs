@@ -198,7 +198,8 @@ pub fn focal(
             segloss::Reduction::Mean => 1.0,
             segloss::Reduction::Sum => kept,
         };
-        let v = focal_oracle(f, &xs, &ys).0;
+        let (v, orc, lx) = focal_oracle(f, &xs, &ys);
+        let abs = abs + crate::smp_focal_floor(f, &orc, &lx, &ys);
         vals.push(Band { want: v, lo: v - abs, hi: v + abs });
     }
     let m = weighted_mean(&vals, &(0..c).collect::<Vec<_>>(), weights);
