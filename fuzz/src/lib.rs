@@ -805,7 +805,47 @@ pub fn cmp_mcc(what: &str, got: f32, from_logits: bool, eps: f32, pred: &[f64], 
     if !in_domain(&p32, ys, from_logits, None) {
         return;
     }
-    check_mcc(what, got, oracle::mcc(&probs(pred, from_logits), ys, f64::from(eps)));
+    let Some((want, floor)) = mcc_ref(pred, ys, from_logits, f64::from(eps)) else { return };
+    let d = 1e-6 * want.abs().max(1.0) + floor;
+    if !within(got, want, want - d, want + d) {
+        fail(what, format!("got {got:e}, oracle {want:e} (bound {d:e})"));
+    }
+}
+
+/// smp's soft MCC in f64 with `q = 1 − p` taken as `σ(−x)` from logits
+/// (`oracle::mcc` forms `1 − p` from probabilities, which is 0 in f64 for
+/// x ≥ 37: with a tiny `eps` that moves the MCC by 10%: x = 88, mask 1,
+/// eps = 2^-126: oracle 0.5, exact and segloss 0.554, seed
+/// `mcc-confident-logit-tiny-eps`), and the absolute error the value may
+/// carry from subnormal f32 confusion terms: each of `p·y`, `p(1 − y)`,
+/// `q·y`, `q(1 − y)` below 2^-126 is accurate to 2^-149 only (σ(−88) =
+/// 6e-39), and with a tiny `eps` the MCC's sensitivity `|∂m/∂X|` to the
+/// sums is huge: `Σ_X |∂m/∂X|·n·2^-149`. `None` when the partials are not
+/// finite (the value comparison is then not meaningful).
+pub fn mcc_ref(pred: &[f64], ys: &[f64], from_logits: bool, eps: f64) -> Option<(f64, f64)> {
+    let (mut tp, mut fp, mut fn_, mut tn) = (eps, eps, eps, eps);
+    for (&x, &y) in pred.iter().zip(ys) {
+        let (p, q) = if from_logits { (oracle::sigmoid(x), oracle::sigmoid(-x)) } else { (x, 1.0 - x) };
+        tp += p * y;
+        fp += p * (1.0 - y);
+        fn_ += q * y;
+        tn += q * (1.0 - y);
+    }
+    let (a, b, c, d) = (tp + fp, tp + fn_, tn + fp, tn + fn_);
+    let den = (a * b * c * d).sqrt();
+    let m = (tp * tn - fp * fn_) / den;
+    let parts = [
+        tn / den - m / 2.0 * (1.0 / a + 1.0 / b),
+        tp / den - m / 2.0 * (1.0 / c + 1.0 / d),
+        -fn_ / den - m / 2.0 * (1.0 / a + 1.0 / c),
+        -fp / den - m / 2.0 * (1.0 / b + 1.0 / d),
+    ];
+    let s: f64 = parts.iter().map(|v| v.abs()).sum();
+    let floor = s * pred.len() as f64 * F32_SUBNORMAL;
+    if m.is_nan() {
+        return Some((f64::NAN, 0.0)); // NaN must stay NaN
+    }
+    floor.is_finite().then_some((1.0 - m, floor))
 }
 
 /// Hard counts and hard MCC over `(pred, ys)` (already filtered).

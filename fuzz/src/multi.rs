@@ -107,16 +107,24 @@ pub fn weighted_mean(bands: &[Band], keep: &[usize], weights: Option<&[f32]>) ->
     Band { want: sum(&|b| b.want), lo: sum(&|b| b.lo), hi: sum(&|b| b.hi) }
 }
 
-/// `band^γ` (γ = 1: itself), monotone for a non-negative band.
+/// `band^γ` (γ = 1: itself): the image of the interval under `v^γ`, which is
+/// monotone on each side of 0. A class loss is negative only with
+/// `log_loss` and `eps > 1` (`−ln eps`); an even γ then maps it to a
+/// positive value (found by `multiclass`, seed `tversky-log-loss-eps-above-one`),
+/// a non-integer γ to NaN (C's `pow`, as smp's `loss ** γ`), and a band
+/// that reaches slightly below 0 around a zero loss is clamped there.
 pub fn power(b: Band, gamma: f64) -> Band {
     if gamma == 1.0 {
         return b;
     }
-    let p = |v: f64| v.max(0.0).powf(gamma);
-    // A negative want (log_loss with eps > 1) gives NaN for a non-integer
-    // γ and −∞^γ = +∞, as C's `pow` (libm, smp's `loss ** γ`).
-    let want = b.want.powf(gamma);
-    Band { want, lo: p(b.lo), hi: p(b.hi) }
+    let p = |v: f64| if v < 0.0 && gamma.fract() != 0.0 { 0.0f64.powf(gamma) } else { v.powf(gamma) };
+    let mut c = vec![p(b.lo), p(b.hi)];
+    if b.lo < 0.0 && b.hi > 0.0 {
+        c.push(p(0.0));
+    }
+    let lo = c.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = c.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Band { want: b.want.powf(gamma), lo, hi }
 }
 
 /// The region loss of a multiclass / multilabel case.
