@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Builds every cargo-fuzz target and runs each for a bounded time; fails on
 # any crash (a panic, or a differential mismatch, which the targets report as
-# a panic). FUZZ_SECONDS (default 60) per target; FUZZ_TARGETS to choose.
+# a panic). FUZZ_SECONDS (default 60) per target; FUZZ_TARGETS to choose
+# (default: every target of fuzz/Cargo.toml, checked below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${FUZZ_SECONDS:-60}"
-TARGETS="${FUZZ_TARGETS:-binary_forward streaming config}"
+ALL="binary_forward backward multiclass streaming config"
+TARGETS="${FUZZ_TARGETS:-$ALL}"
+# The default list must name every target (a new [[bin]] must be added here).
+listed="$(grep -A1 '^\[\[bin\]\]' fuzz/Cargo.toml | sed -n 's/^name = "\(.*\)"/\1/p' | sort | tr '\n' ' ')"
+if [ "$listed" != "$(printf '%s\n' $ALL | sort | tr '\n' ' ')" ]; then
+  echo "fuzz.sh: ALL ($ALL) differs from fuzz/Cargo.toml's targets ($listed)" >&2
+  exit 1
+fi
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"

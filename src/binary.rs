@@ -17,8 +17,8 @@
 //! ```
 
 use crate::accumulate::binary::{
-    FocalTerm, bce_term, bce_terms, hard_terms, link, prob, region_terms, sigmoid_focal_terms,
-    soft_terms, with_gamma,
+    FocalTerm, bce_term, bce_terms, hard_terms, link, prob, prob_pair, sigmoid_focal_terms,
+    sigmoid_region_terms, soft_terms, with_gamma,
 };
 use crate::accumulate::{Target, Totals, check_lengths, pass};
 use crate::config::{
@@ -50,7 +50,10 @@ fn region_sums<T: Target, const LOGITS: bool>(
         target,
         ignore,
         #[inline(always)]
-        |x, y| region_terms(prob::<LOGITS>(x), y),
+        |x, y| {
+            let (p, q) = prob_pair::<LOGITS>(x);
+            sigmoid_region_terms::<LOGITS>(p, q, y)
+        },
     )?;
     Ok(RegionSums::from_sums(t.sums))
 }

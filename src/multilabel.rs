@@ -158,9 +158,22 @@ impl<'a> Setup<'a> {
             .map_or(1.0, |&v| f64::from(v))
     }
 
+    /// How often the region part counts channel `k` in its mean: 0 without a
+    /// region part, 1 without a class list, else how often `k` is listed
+    /// (smp indexes the class losses with the list, so a repeated id counts
+    /// repeatedly, as in multiclass mode's `Classes::mean`).
+    pub(crate) fn region_times(&self, k: usize) -> f64 {
+        if self.region.is_none() {
+            return 0.0;
+        }
+        self.classes
+            .classes
+            .map_or(1, |l| l.iter().filter(|&&j| j == k).count()) as f64
+    }
+
     /// Whether the region part averages channel `k`.
     pub(crate) fn keeps_region(&self, k: usize) -> bool {
-        self.region.is_some() && self.classes.classes.is_none_or(|l| l.contains(&k))
+        self.region_times(k) > 0.0
     }
 
     /// Channel `k`'s sums over the batch: its `N` planes in image order, with
@@ -265,8 +278,9 @@ impl Means {
                 let (a, b) = (f64::from(tv.alpha), f64::from(tv.beta));
                 ch.total.region.class_loss(a, b, &tv.region)
             };
-            self.rnum += w * l;
-            self.rden += w;
+            let times = st.region_times(k);
+            self.rnum += times * w * l;
+            self.rden += times * w;
         }
         if let Some(f) = st.focal {
             self.fnum += w * ch

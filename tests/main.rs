@@ -10,6 +10,7 @@ mod datagen;
 mod support;
 
 mod accuracy_scale;
+mod backward_accuracy;
 mod binary_props;
 mod conformance;
 mod determinism;
@@ -17,7 +18,9 @@ mod errors;
 mod gradient_check;
 mod gradients;
 mod multiclass;
+mod multiclass_accuracy;
 mod nan_inf;
 mod nchw_gradients;
 mod oracle_conformance;
+mod region_accuracy;
 mod streaming;

@@ -16,7 +16,11 @@
 //! - MCC (soft and hard): absolute `1e-6·max(|want|, 1)` (SPEC).
 //! - Cross entropy and focal: relative `REL = 1e-6` (SPEC), plus `1e-37`
 //!   absolute for results in f32's subnormal range.
+//! - BCE with logits and soft BCE: plus [`bce_floor`], the subnormal spacing
+//!   of the per-element f32 terms times `pos_weight` (applied after the sum).
 //! - Every bound is widened by the final rounding to f32 (`F32_ROUND`).
+//! - Gradients: [`grad`]; multiclass and multilabel: [`multi`] (each
+//!   derives its bounds the same way and documents them there).
 //! - Discontinuities are not compared where the two evaluations may
 //!   legitimately fall on different sides: a hard threshold on `σ(x)` (f32 vs
 //!   f64 sigmoid), and focal's `reduced_threshold` switch `pt < r`. Inputs
@@ -39,6 +43,11 @@
 pub mod support;
 
 pub use support::oracle;
+
+/// f64 gradients of the binary losses and their tolerances (`backward`).
+pub mod grad;
+/// Multiclass and multilabel references (`multiclass`).
+pub mod multi;
 
 use arbitrary::Arbitrary;
 use segloss::Error;
@@ -267,6 +276,21 @@ pub fn input_error<T: Copy + Into<f64>>(
     None
 }
 
+/// [`input_error`] for a backward call: the gradient buffer's length is
+/// checked after the input lengths and emptiness, before the mask values.
+pub fn input_error_grad<T: Copy + Into<f64>>(
+    pred: &[f32],
+    target: &[T],
+    is_mask: bool,
+    ignore: Option<f32>,
+    grad_len: usize,
+) -> Option<Error> {
+    if pred.len() == target.len() && !pred.is_empty() && grad_len != pred.len() {
+        return Some(Error::GradientLength { expected: pred.len(), got: grad_len });
+    }
+    input_error(pred, target, is_mask, ignore)
+}
+
 /// Checks that `got` is the `expected` error (variant and payload) or, for
 /// invalid parameters, any `InvalidParameter`.
 pub fn check_error<V: core::fmt::Debug>(what: &str, got: &Result<V, Error>, expected: &Error) {
@@ -300,9 +324,39 @@ pub fn within(got: f32, want: f64, lo: f64, hi: f64) -> bool {
 
 /// Relative comparison (cross-entropy and focal families).
 pub fn check_rel(what: &str, got: f32, want: f64) {
-    let d = REL * want.abs();
+    check_rel_abs(what, got, want, 0.0);
+}
+
+/// Relative comparison widened by an absolute `abs` (see [`bce_floor`]).
+pub fn check_rel_abs(what: &str, got: f32, want: f64, abs: f64) {
+    let d = REL * want.abs() + abs;
     if !within(got, want, want - d, want + d) {
-        fail(what, format!("got {got:e}, oracle {want:e} (relative bound {REL:e})"));
+        fail(what, format!("got {got:e}, oracle {want:e} (relative bound {REL:e}, absolute {abs:e})"));
+    }
+}
+
+/// Spacing of f32's subnormals, 2^-149: an f32 per-element term below
+/// 2^-126 carries up to half of it as absolute rounding error, whatever its
+/// relative size.
+pub const F32_SUBNORMAL: f64 = 1.401_298_464_324_817e-45;
+
+/// Absolute error a BCE-with-logits / soft-BCE value may carry from
+/// subnormal per-element f32 terms that are scaled *after* the sum: the
+/// library keeps `Σ y·softplus(−x)` etc. in f32 lanes and applies
+/// `pos_weight = w` (and the smoothing weights, ≤ 1) in f64, so each of an
+/// element's (at most four) terms contributes `F32_SUBNORMAL/2·max(1, w)`.
+/// Found by `binary_forward` (seed `corpus/binary_forward/bce-logits-subnormal-target-pos-weight`):
+/// x = −115.6, y = 3.6e-43 (a subnormal target), w = 1e30: `y·softplus(−x)`
+/// = 4.1e-41 is subnormal in f32 (relative spacing 3.4e-5), and the loss
+/// `w·y·softplus(−x)` = 4.13e-11 is off by 1.3e-5 relative. The inputs are
+/// exact; the f32 term's range is the limit, so the bound is this floor
+/// times `w`, not a wider relative tolerance. It is below 1e-37 (the
+/// existing subnormal-result floor) unless `w` exceeds ~5e6.
+pub fn bce_floor(pos_weight: f64, n: usize, red: segloss::Reduction) -> f64 {
+    let per_element = 4.0 * F32_SUBNORMAL / 2.0 * pos_weight.max(1.0);
+    match red {
+        segloss::Reduction::Mean => per_element,
+        segloss::Reduction::Sum => per_element * n as f64,
     }
 }
 
@@ -323,14 +377,53 @@ pub const MODULATOR_BASE: f64 = 4.0 / (1u32 << 24) as f64;
 /// longer a small relative error (γ = 2.7e36: segloss 20, oracle 0), so such
 /// γ are outside the compared domain (error and no-panic checks still run).
 pub fn check_focal(what: &str, got: f32, want: f64, gamma: f32) {
+    check_focal_abs(what, got, want, gamma, 0.0);
+}
+
+/// [`check_focal`] widened by an absolute `abs` ([`modulator_floor`]).
+pub fn check_focal_abs(what: &str, got: f32, want: f64, gamma: f32, abs: f64) {
     if f64::from(gamma) > GAMMA_DOMAIN {
         return;
     }
     let rel = REL.max(f64::from(gamma) * MODULATOR_BASE);
-    let d = rel * want.abs();
+    let d = rel * want.abs() + abs;
     if !within(got, want, want - d, want + d) {
         fail(what, format!("got {got:e}, oracle {want:e} (relative bound {rel:e}, gamma {gamma:e})"));
     }
+}
+
+/// Absolute error of a focal value from subnormal f32 modulators.
+///
+/// `(1 − p_t)^γ` below 2^-126 is an f32 subnormal, accurate to 2^-149
+/// absolute only, and the element's cross entropy multiplies it: found by
+/// `binary_forward` (seed `sigmoid-focal-subnormal-modulator`): γ = 88,
+/// x = 1e30, y = 0.67: `0.33^88` = 4e-43 (11 bits) times `ce` = 3.3e29 gave
+/// 1.2002e-13 against 1.1989e-13. `multipliers` are each element's
+/// `|α_t|·ce` (already divided by the reduction's and normalisation's
+/// divisors by the caller).
+pub fn modulator_floor(multipliers: impl Iterator<Item = f64>) -> f64 {
+    F32_SUBNORMAL * multipliers.map(f64::abs).filter(|m| m.is_finite()).sum::<f64>()
+}
+
+/// [`modulator_floor`] of smp focal over the kept `(x, y)` of one group
+/// (`xs` the logits of [`focal_oracle`]).
+pub fn smp_focal_floor(f: &segloss::Focal, orc: &oracle::Focal, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut div = match f.reduction {
+        segloss::Reduction::Mean => xs.len() as f64,
+        segloss::Reduction::Sum => 1.0,
+    };
+    if f.normalized {
+        let m: f64 = xs.iter().zip(ys).map(|(&x, &y)| oracle::focal_elem(orc, x, y).0).sum();
+        div *= m.max(1e-6);
+    }
+    let at = |y: f64| orc.alpha.map_or(1.0, |a| a * y + (1.0 - a) * (1.0 - y));
+    modulator_floor(xs.iter().zip(ys).map(|(&x, &y)| at(y) * oracle::bce_with_logits(x, y, 1.0) / div))
+}
+
+/// [`modulator_floor`] of torchvision's sigmoid focal, per element.
+pub fn sigmoid_focal_floor(x: f64, y: f64, alpha: f64) -> f64 {
+    let at = if alpha >= 0.0 { alpha * y + (1.0 - alpha) * (1.0 - y) } else { 1.0 };
+    modulator_floor(core::iter::once(at * oracle::bce_with_logits(x, y, 1.0)))
 }
 
 /// Absolute-or-relative comparison `1e-6·max(|want|, 1)` (MCC).
@@ -563,7 +656,8 @@ pub fn cmp_bce_logits(what: &str, got: f32, pw: f32, red: segloss::Reduction, pr
     if !in_domain(&p32, ys, true, None) {
         return;
     }
-    check_rel(what, got, oracle::bce_logits(pred, ys, f64::from(pw), reduction(red)));
+    let abs = bce_floor(f64::from(pw), pred.len(), red);
+    check_rel_abs(what, got, oracle::bce_logits(pred, ys, f64::from(pw), reduction(red)), abs);
 }
 
 /// smp's soft BCE in f64, as `oracle::soft_bce` but with both smoothed
@@ -596,7 +690,8 @@ pub fn cmp_soft_bce(what: &str, got: f32, c: &segloss::SoftBce, pred: &[f32], ys
     if !in_domain(pred, ys, true, c.ignore_index) {
         return;
     }
-    check_rel(what, got, soft_bce_ref(c, pred, ys));
+    let abs = bce_floor(f64::from(c.pos_weight), pred.len(), c.reduction);
+    check_rel_abs(what, got, soft_bce_ref(c, pred, ys), abs);
 }
 
 /// smp focal (`ignore` from the config).
@@ -604,6 +699,17 @@ pub fn cmp_focal(what: &str, got: f32, f: &segloss::Focal, pred: &[f32], ys: &[f
     if !in_domain(pred, ys, f.from_logits, f.ignore_index) {
         return;
     }
+    let (p, y) = kept(pred, ys, f.ignore_index);
+    if focal_excluded(f, &p, &y) {
+        return;
+    }
+    let (want, orc, xs) = focal_oracle(f, &p, &y);
+    check_focal_abs(what, got, want, f.gamma, smp_focal_floor(f, &orc, &xs, &y));
+}
+
+/// Whether smp focal over the kept `(pred, y)` pairs of one group is outside
+/// the compared domain (each case reported or explained below).
+pub fn focal_excluded(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> bool {
     // KNOWN LIBRARY DEVIATION (reported, not fixed here): from
     // probabilities segloss takes `−ln(1 − p)` and `−ln p` from the shared
     // link, which clamps them at 100 (PyTorch's BCE log clamp), so for
@@ -612,7 +718,7 @@ pub fn cmp_focal(what: &str, got: f32, f: &segloss::Focal, pred: &[f32], ys: &[f
     // y = 0, γ = 0, eps = 1e-45 gives 100, SPEC 103.279. smp itself gives ∞
     // there (1 − eps rounds to 1). Such eps are outside the compared domain.
     if !f.from_logits && f64::from(f.eps) < (-100.0f64).exp() {
-        return;
+        return true;
     }
     // With `reduced_threshold = r` the modulator is `((1 − p_t)/r)^γ`, up to
     // `r^−γ`: beyond f32's range it overflows in segloss as in PyTorch (and
@@ -620,32 +726,40 @@ pub fn cmp_focal(what: &str, got: f32, f: &segloss::Focal, pred: &[f32], ys: &[f
     // γ = 5: segloss NaN, oracle 0.0725). Outside the compared domain.
     if let Some(r) = f.reduced_threshold {
         if -f64::from(r).ln() * f64::from(f.gamma).max(1.0) > 88.0 {
-            return;
+            return true;
         }
     }
-    let (p, y) = kept(pred, ys, f.ignore_index);
-    let (want, orc, xs) = focal_oracle(f, &p, &y);
-    if near_reduced(&orc, &xs, &y) > 0 {
-        return;
+    let (_, orc, xs) = focal_oracle(f, pred, ys);
+    if near_reduced(&orc, &xs, ys) > 0 {
+        return true;
+    }
+    // The f32 range of the per-element terms: `focal·logpt` (and Σ focal)
+    // are summed in f32 lanes, 16 vectors per block, so a term beyond
+    // f32::MAX/16 may overflow to ∞ where the f64 mean is finite (found by
+    // `streaming`, seed `focal-term-overflows-f32`: r = 2^-126, γ = 1,
+    // p = 0.0032, y = 1: the term (1 − pt)/r·logpt = 4.9e38 > f32::MAX, the
+    // mean of two 6.1e37). The `r^−γ` rule above misses the logpt factor.
+    let big = f64::from(f32::MAX) / 16.0;
+    if xs.iter().zip(ys).any(|(&x, &y)| {
+        let (focal, l) = oracle::focal_elem(&orc, x, y);
+        focal >= big || (l.is_finite() && l.abs() >= big) // an infinite logit's ∞ is the value
+    }) {
+        return true;
     }
     // α ∈ {0, 1} with an infinite logit: α_t = 0 times an infinite loss.
     // segloss gives the SPEC's limit at ±∞ (0, the α factor being exactly 0),
     // the oracle PyTorch's 0·∞ = NaN (as for sigmoid focal, see
     // `sigmoid_focal_elem_ref`). Not compared.
     if matches!(f.alpha, Some(a) if a == 0.0 || a == 1.0) && xs.iter().any(|x| x.is_infinite()) {
-        return;
+        return true;
     }
     // `normalized` with γ < 1: an element whose `logpt` underflows f32
     // (x = −200, y = 0: e^−200) has modulator 0 in f32 (segloss, PyTorch)
     // but `logpt^γ` (e^−3.9 for γ = 0.0195) in f64, which moves the
     // normaliser `Σ focal` by percents. Not compared.
-    if f.normalized
+    f.normalized
         && f.gamma < 1.0
-        && xs.iter().zip(&y).any(|(&x, &y)| oracle::bce_with_logits(x, y, 1.0) < f64::from(f32::MIN_POSITIVE))
-    {
-        return;
-    }
-    check_focal(what, got, want, f.gamma);
+        && xs.iter().zip(ys).any(|(&x, &y)| oracle::bce_with_logits(x, y, 1.0) < f64::from(f32::MIN_POSITIVE))
 }
 
 /// torchvision's elementwise sigmoid focal loss in f64, as
@@ -677,7 +791,12 @@ pub fn cmp_sigmoid_focal(what: &str, got: f32, c: &segloss::SigmoidFocal, pred: 
         segloss::Reduction::Mean => sum / pred.len() as f64,
         segloss::Reduction::Sum => sum,
     };
-    check_focal(what, got, want, c.gamma);
+    let div = match c.reduction {
+        segloss::Reduction::Mean => pred.len() as f64,
+        segloss::Reduction::Sum => 1.0,
+    };
+    let abs: f64 = pred.iter().zip(ys).map(|(&x, &y)| sigmoid_focal_floor(x, y, a) / div).sum();
+    check_focal_abs(what, got, want, c.gamma, abs);
 }
 
 /// smp soft MCC over `(pred, ys)` (already filtered).
@@ -686,7 +805,47 @@ pub fn cmp_mcc(what: &str, got: f32, from_logits: bool, eps: f32, pred: &[f64], 
     if !in_domain(&p32, ys, from_logits, None) {
         return;
     }
-    check_mcc(what, got, oracle::mcc(&probs(pred, from_logits), ys, f64::from(eps)));
+    let Some((want, floor)) = mcc_ref(pred, ys, from_logits, f64::from(eps)) else { return };
+    let d = 1e-6 * want.abs().max(1.0) + floor;
+    if !within(got, want, want - d, want + d) {
+        fail(what, format!("got {got:e}, oracle {want:e} (bound {d:e})"));
+    }
+}
+
+/// smp's soft MCC in f64 with `q = 1 − p` taken as `σ(−x)` from logits
+/// (`oracle::mcc` forms `1 − p` from probabilities, which is 0 in f64 for
+/// x ≥ 37: with a tiny `eps` that moves the MCC by 10%: x = 88, mask 1,
+/// eps = 2^-126: oracle 0.5, exact and segloss 0.554, seed
+/// `mcc-confident-logit-tiny-eps`), and the absolute error the value may
+/// carry from subnormal f32 confusion terms: each of `p·y`, `p(1 − y)`,
+/// `q·y`, `q(1 − y)` below 2^-126 is accurate to 2^-149 only (σ(−88) =
+/// 6e-39), and with a tiny `eps` the MCC's sensitivity `|∂m/∂X|` to the
+/// sums is huge: `Σ_X |∂m/∂X|·n·2^-149`. `None` when the partials are not
+/// finite (the value comparison is then not meaningful).
+pub fn mcc_ref(pred: &[f64], ys: &[f64], from_logits: bool, eps: f64) -> Option<(f64, f64)> {
+    let (mut tp, mut fp, mut fn_, mut tn) = (eps, eps, eps, eps);
+    for (&x, &y) in pred.iter().zip(ys) {
+        let (p, q) = if from_logits { (oracle::sigmoid(x), oracle::sigmoid(-x)) } else { (x, 1.0 - x) };
+        tp += p * y;
+        fp += p * (1.0 - y);
+        fn_ += q * y;
+        tn += q * (1.0 - y);
+    }
+    let (a, b, c, d) = (tp + fp, tp + fn_, tn + fp, tn + fn_);
+    let den = (a * b * c * d).sqrt();
+    let m = (tp * tn - fp * fn_) / den;
+    let parts = [
+        tn / den - m / 2.0 * (1.0 / a + 1.0 / b),
+        tp / den - m / 2.0 * (1.0 / c + 1.0 / d),
+        -fn_ / den - m / 2.0 * (1.0 / a + 1.0 / c),
+        -fp / den - m / 2.0 * (1.0 / b + 1.0 / d),
+    ];
+    let s: f64 = parts.iter().map(|v| v.abs()).sum();
+    let floor = s * pred.len() as f64 * F32_SUBNORMAL;
+    if m.is_nan() {
+        return Some((f64::NAN, 0.0)); // NaN must stay NaN
+    }
+    floor.is_finite().then_some((1.0 - m, floor))
 }
 
 /// Hard counts and hard MCC over `(pred, ys)` (already filtered).

@@ -70,17 +70,58 @@ pub(crate) fn prob<const LOGITS: bool>(x: f32x8) -> f32x8 {
     if LOGITS { math::sigmoid(x) } else { x }
 }
 
-/// `[min(p, y), max(p − y, 0), max(y − p, 0)]`: the terms of `I`, `FP`, `FN`
-/// (see [`RegionSums`]). Compare-and-select keeps NaN: a NaN `p` reaches `I`
-/// and `FP`, a NaN `y` reaches `FP` and `FN`.
+/// `p` and `q = 1 − p` (σ(x), σ(−x) from logits; from probabilities `q` is
+/// `1 − p` rounded, and [`excess`] does not read it).
 #[inline(always)]
-pub(crate) fn region_terms(p: f32x8, y: f32x8) -> [f32x8; 3] {
-    let (d, e) = (p - y, y - p);
+pub(crate) fn prob_pair<const LOGITS: bool>(x: f32x8) -> (f32x8, f32x8) {
+    if LOGITS {
+        math::sigmoid_pair(x)
+    } else {
+        (x, ONE - x)
+    }
+}
+
+/// `p − y` of the region terms, without the cancellation of a rounded `p`.
+///
+/// From logits, `p = σ(x)` is an f32 whose spacing just below 1 is 6e-8:
+/// for a confident logit the rounding of `p` is a large part of `1 − p`
+/// (4% at x = 14, all of it beyond x ≈ 17), so `y − p` against `y = 1` would
+/// lose the false-negative mass that `β·FN` and `log_loss` magnify (fuzz
+/// finding `binary_forward-tversky-log-loss`: x = 14.04, β = 88, score off by
+/// 3e-6). Where `p > ½` it is formed as `(1 − y) − q` with `q = σ(−x)`
+/// (full relative accuracy); `p − y` can only cancel there for `y > ¼`,
+/// where `1 − y` is exact (Sterbenz), so the one rounding is of the result.
+/// Below ½, `p` itself has full relative accuracy and `p − y` is used.
+/// From probabilities `p` is the input, and `p − y` is one rounding.
+/// NaN in `p`, `q` or `y` gives NaN.
+#[inline(always)]
+pub(crate) fn excess<const LOGITS: bool>(p: f32x8, q: f32x8, y: f32x8) -> f32x8 {
+    if LOGITS {
+        p.simd_gt(q).select((ONE - y) - q, p - y)
+    } else {
+        p - y
+    }
+}
+
+/// `[min(p, y), max(p − y, 0), max(y − p, 0)]`: the terms of `I`, `FP`, `FN`
+/// (see [`RegionSums`]), with `d = p − y` formed by the caller ([`excess`]
+/// for σ predictions, `p − y` for softmax ones). Compare-and-select keeps
+/// NaN: a NaN `p` reaches all three, a NaN `y` reaches `FP` and `FN`.
+#[inline(always)]
+pub(crate) fn region_terms(p: f32x8, y: f32x8, d: f32x8) -> [f32x8; 3] {
+    let e = -d;
     [
-        p.simd_gt(y).select(y, p),
+        d.simd_gt(ZERO).select(y, p),
         d.simd_lt(ZERO).select(ZERO, d),
         e.simd_lt(ZERO).select(ZERO, e),
     ]
+}
+
+/// The region terms of a σ (or probability) prediction: [`region_terms`]
+/// with `d` from [`excess`].
+#[inline(always)]
+pub(crate) fn sigmoid_region_terms<const LOGITS: bool>(p: f32x8, q: f32x8, y: f32x8) -> [f32x8; 3] {
+    region_terms(p, y, excess::<LOGITS>(p, q, y))
 }
 
 /// Σp·y, Σp(1−y), Σ(1−p)y, Σ(1−p)(1−y).
@@ -412,7 +453,7 @@ fn fused<T: Target, M: Modulator, const LOGITS: bool>(
         #[inline(always)]
         |x, y| {
             let l = link::<LOGITS>(x);
-            let [si, sfp, sfn] = region_terms(l.p, y);
+            let [si, sfp, sfn] = sigmoid_region_terms::<LOGITS>(l.p, l.q, y);
             let [tp, fp, fn_, tn] = soft_terms(l.p, l.q, y);
             let [na, pa, nb, pb] = bce_terms(&l, y);
             let [fpos, fneg, fmod] = ft.terms(m, ft.logpt::<LOGITS>(&l, y), y);

@@ -8,10 +8,14 @@
 //! from each of the `C` planes (the same eight pixels in every plane), takes
 //! the lane-wise max, `exp(x_c − max)`, their sum and one exact reciprocal —
 //! the softmax is *vertical* across registers, there is no transpose. In the
-//! same step it adds, per class `c`, the region terms `p_c`, `y_c`,
-//! `|p_c − y_c|` (Dice/Jaccard/Tversky), the smp focal terms of the raw logit
-//! (one-vs-rest sigmoid), and the cross-entropy terms `w_y·(lse − x_y)`,
-//! `w_y` and, with label smoothing, `Σ_c w_c·(lse − x_c)`.
+//! same step it adds, per class `c`, the region terms `min(p_c, y_c)`,
+//! `max(p_c − y_c, 0)`, `max(y_c − p_c, 0)` (Dice/Jaccard/Tversky), the smp
+//! focal terms of the raw logit (one-vs-rest sigmoid), and the cross-entropy
+//! terms `w_y·(−ln softmax_y)`, `w_y` and, with label smoothing,
+//! `Σ_c w_c·(−ln softmax_c)` (summed pairwise over the classes), with
+//! `−ln softmax_c = (max − x_c) + ln Σe`. The exps of all classes but the
+//! first maximum are also summed apart (`rest`), so a confident pixel keeps
+//! `1 − p_max = rest/Σe` and `ln Σe = log1p(rest)` accurate.
 //!
 //! Every term is non-negative. As in [`super::pass`], each term is added in
 //! `f32` lanes for a block of [`BLOCK`] vectors, then each lane is widened to
@@ -345,6 +349,24 @@ impl Decoded {
     }
 }
 
+/// The sum of `v` by pairwise halving, in a fixed order: `⌈log2 n⌉`
+/// roundings per element instead of `n − 1`.
+#[inline(always)]
+fn pairwise_sum(v: &mut [f32x8]) -> f32x8 {
+    let mut n = v.len();
+    while n > 1 {
+        // The upper half (rounded down) is added onto the lower one.
+        let keep = n.div_ceil(2);
+        if let Some((lo, hi)) = v.get_mut(..n).and_then(|s| s.split_at_mut_checked(keep)) {
+            for (a, b) in lo.iter_mut().zip(hi.iter()) {
+                *a += *b;
+            }
+        }
+        n = keep;
+    }
+    v.first().copied().unwrap_or(ZERO)
+}
+
 /// One vector of a plane at pixel offset `o`: `n` lanes read, the rest 0.
 #[inline(always)]
 pub(crate) fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
@@ -505,9 +527,14 @@ impl<M: Modulator> Kernel<'_, M> {
             *d = load(p, o, n);
         }
 
-        // The vertical softmax: max, exp, sum, one exact reciprocal.
+        // The vertical softmax: max, exp, sum, one exact reciprocal. `rest`
+        // sums the exps of every class but the first maximum (whose exp is
+        // e^0 = 1 exactly), so that a confident pixel keeps `1 − p_max =
+        // rest/sum` and `ln sum = ln(1 + rest)` to full relative accuracy:
+        // `sum = 1 + rest` itself rounds `rest` away below 6e-8.
         let mut m = ZERO;
         let mut sum = ONE;
+        let mut rest = ZERO;
         let mut e = [ZERO; CC];
         if LOGITS && (R || CE) {
             m = x
@@ -515,9 +542,14 @@ impl<M: Modulator> Kernel<'_, M> {
                 .take(c)
                 .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
             sum = ZERO;
+            let mut taken = ZERO;
             for (d, v) in e.iter_mut().zip(&x).take(c) {
                 *d = exp_v(*v - m);
                 sum += *d;
+                let first = v.simd_eq(m) & !taken;
+                taken |= first;
+                // `d − 1` is 0 for the first maximum, NaN for ∞ − ∞ (kept).
+                rest += first.select(*d - ONE, *d);
             }
         }
 
@@ -525,11 +557,24 @@ impl<M: Modulator> Kernel<'_, M> {
             let inv = ONE / sum;
             let it = b.sp.iter_mut().zip(&mut b.sy).zip(&mut b.sd);
             let src = if LOGITS { &e } else { &x };
-            for (((sp, sy), sd), (v, k)) in it.zip(src.iter().zip(kf)).take(c) {
+            // `p − y` of the dominant class (p > ½) as `(1 − y) − rest/sum`,
+            // as `accumulate::binary::excess` does with σ(−x).
+            let dominant = rest.simd_lt(ONE);
+            let q_max = rest * inv;
+            let mut taken = ZERO;
+            for (((sp, sy), sd), ((v, k), xk)) in it.zip(src.iter().zip(kf).zip(&x)).take(c) {
                 let p = if LOGITS { *v * inv } else { *v };
                 let p = p & keep_a;
                 let y = ONE & (lab.simd_eq(*k) & keep_a);
-                let [i, fp, fn_] = region_terms(p, y);
+                let d = if LOGITS {
+                    // The first maximum again (as in the softmax loop).
+                    let first = xk.simd_eq(m) & !taken;
+                    taken |= first;
+                    (first & dominant).select((ONE - y) - q_max, p - y) & keep_a
+                } else {
+                    p - y
+                };
+                let [i, fp, fn_] = region_terms(p, y, d);
                 *sp += i;
                 *sy += fp;
                 *sd += fn_;
@@ -538,7 +583,11 @@ impl<M: Modulator> Kernel<'_, M> {
         }
 
         if CE {
-            let lse = m + math::ln(sum);
+            // −ln softmax_k = (m − x_k) + ln sum: two non-negative terms (no
+            // cancellation, unlike `lse − x_k`, which rounds ln sum against
+            // |m| for a confident pixel); ln sum = log1p(rest) when rest ≤ 1.
+            let small = rest.simd_le(ONE);
+            let lsum = small.select(math::log1p_unit(small.select(rest, ZERO)), math::ln(sum));
             let mut xy = ZERO;
             let mut wy = ZERO;
             for ((xk, wk), k) in x.iter().zip(wv).zip(kf).take(c) {
@@ -546,13 +595,16 @@ impl<M: Modulator> Kernel<'_, M> {
                 xy = eq.select(*xk, xy);
                 wy = eq.select(*wk, wy);
             }
-            b.ce += mul0(wy, lse - xy) & keep_b;
+            b.ce += mul0(wy, (m - xy) + lsum) & keep_b;
             b.ce_den += wy & keep_b;
             if self.smoothing {
-                let mut sm = ZERO;
-                for (xk, wk) in x.iter().zip(wv).take(c) {
-                    sm += mul0(*wk, lse - *xk);
+                // Σ_c over up to 256 classes: pairwise (⌈log2 C⌉ roundings,
+                // not C − 1 as a running f32 sum).
+                // The exps are no longer needed: their array holds the terms.
+                for ((d, xk), wk) in e.iter_mut().zip(&x).zip(wv).take(c) {
+                    *d = mul0(*wk, (m - *xk) + lsum);
                 }
+                let sm = pairwise_sum(e.get_mut(..c).unwrap_or(&mut []));
                 b.ce_smooth += sm & keep_b;
             }
         }

@@ -12,7 +12,7 @@
 //! storage is needed and any `C` works.
 
 use super::{Target, pass};
-use crate::accumulate::binary::{FocalTerm, Modulator, link, prob, region_terms};
+use crate::accumulate::binary::{FocalTerm, Modulator, link, prob_pair, sigmoid_region_terms};
 use crate::error::Error;
 use crate::loss::{focal::FocalSums, region::RegionSums};
 use wide::f32x8;
@@ -50,13 +50,17 @@ pub(crate) fn plane<T: Target, M: Modulator, const LOGITS: bool, const R: bool, 
         ignore,
         #[inline(always)]
         |x, y| {
-            let ([fp, fneg, fm], p) = if F {
+            let ([fp, fneg, fm], (p, q)) = if F {
                 let l = link::<LOGITS>(x);
-                (ft.terms(m, ft.logpt::<LOGITS>(&l, y), y), l.p)
+                (ft.terms(m, ft.logpt::<LOGITS>(&l, y), y), (l.p, l.q))
             } else {
-                ([z; 3], prob::<LOGITS>(x))
+                ([z; 3], prob_pair::<LOGITS>(x))
             };
-            let [sp, sy, sd] = if R { region_terms(p, y) } else { [z; 3] };
+            let [sp, sy, sd] = if R {
+                sigmoid_region_terms::<LOGITS>(p, q, y)
+            } else {
+                [z; 3]
+            };
             [sp, sy, sd, fp, fneg, fm]
         },
     )?;

@@ -16,8 +16,8 @@
 
 use super::{check_grad, fused_elementwise, write_grad};
 use crate::accumulate::binary::{
-    FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, link, mul0, prob,
-    region_terms, sigmoid_focal_terms, soft_terms, with_gamma,
+    FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess, link, mul0,
+    prob_pair, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
 };
 use crate::accumulate::{Target, check_lengths, pass};
 use crate::config::{
@@ -48,6 +48,15 @@ macro_rules! with_link {
 pub(crate) trait Derivative: Modulator {
     /// `γ·base^(γ−1)` for `base` in `[0, 1]`.
     fn dpow(self, base: f32x8) -> f32x8;
+
+    /// `γ·base^(γ−1)·v` for a `v` with `|v| ≲ base` (the modulator's chain
+    /// factor), without forming `base^(γ−1)` where it may overflow: for a
+    /// real γ < 1 and a subnormal base (a logit beyond ±87) `γ·base^(γ−1)`
+    /// exceeds f32's range while the product is tiny; the product with `v`
+    /// would then be `∞` (or `∞·0 = NaN` where `v` underflowed to 0).
+    fn dpow_mul(self, base: f32x8, v: f32x8) -> f32x8 {
+        self.dpow(base) * v
+    }
 }
 
 impl<const G: u32> Derivative for IntGamma<G> {
@@ -68,6 +77,14 @@ impl Derivative for RealGamma {
     #[inline(always)]
     fn dpow(self, base: f32x8) -> f32x8 {
         let d = f32x8::splat(self.0) * self.pow(base) / base;
+        base.simd_eq(ZERO).select(ZERO, d)
+    }
+
+    /// `γ·base^γ·(v/base)`: `base^γ ≤ 1` and `v/base` is bounded by the
+    /// caller's `|v| ≲ base`, so nothing overflows; 0 where `base = 0`.
+    #[inline(always)]
+    fn dpow_mul(self, base: f32x8, v: f32x8) -> f32x8 {
+        let d = f32x8::splat(self.0) * self.pow(base) * (v / base);
         base.simd_eq(ZERO).select(ZERO, d)
     }
 }
@@ -149,12 +166,13 @@ pub(crate) fn class_coefficients(
     ]
 }
 
-/// The slope of one element: `above`, `below` or `equal` as `p > y`,
-/// `p < y` or neither (also NaN).
+/// The slope of one element from its `d = p − y` (the same `d` as the
+/// forward's region terms: [`excess`] for σ predictions): `above`, `below`
+/// or `equal` as `d > 0`, `d < 0` or neither (also NaN).
 #[inline(always)]
-pub(crate) fn region_slope(p: f32x8, y: f32x8, above: f32x8, below: f32x8, equal: f32x8) -> f32x8 {
-    p.simd_gt(y)
-        .select(above, p.simd_lt(y).select(below, equal))
+pub(crate) fn region_slope(d: f32x8, above: f32x8, below: f32x8, equal: f32x8) -> f32x8 {
+    d.simd_gt(ZERO)
+        .select(above, d.simd_lt(ZERO).select(below, equal))
 }
 
 fn tversky_impl<T: Target, const LOGITS: bool>(
@@ -170,7 +188,10 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
         target,
         ignore,
         #[inline(always)]
-        |x, y| region_terms(prob::<LOGITS>(x), y),
+        |x, y| {
+            let (p, q) = prob_pair::<LOGITS>(x);
+            sigmoid_region_terms::<LOGITS>(p, q, y)
+        },
     )?;
     let sums = RegionSums::from_sums(t.sums);
     let [above, below, equal] = region_coefficients(&sums, cfg, scale).map(f32x8::splat);
@@ -181,14 +202,10 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
         grad,
         #[inline(always)]
         |x, y| {
-            let (p, dp) = if LOGITS {
-                let l = math::logistic(x);
-                (l.p, l.p * l.q)
-            } else {
-                (x, ONE)
-            };
-            let g = region_slope(p, y, above, below, equal);
-            if LOGITS { g * dp } else { g }
+            // The side of the kink from the same `p − y` as the sums.
+            let (p, q) = prob_pair::<LOGITS>(x);
+            let g = region_slope(excess::<LOGITS>(p, q, y), above, below, equal);
+            if LOGITS { g * (p * q) } else { g }
         },
     );
     Ok(tversky_loss(&sums, cfg) as f32)
@@ -398,8 +415,13 @@ pub fn soft_bce<T: Target>(
         #[inline(always)]
         |x, y| {
             let l = link::<true>(x);
-            let ys = (ONE - y) * fv + y * gv; // the smoothed target
-            let g = (ONE - ys) * l.p - w * ys * l.q;
+            let z = ONE - y;
+            // The smoothed target and its complement, each formed directly (as
+            // the forward's sums are): `1 − ys` as a subtraction would round a
+            // small complement away (y = 1, f = 1e-26: 0 instead of f).
+            let ys = z * fv + y * gv;
+            let ns = y * fv + z * gv;
+            let g = ns * l.p - w * ys * l.q;
             (bce_terms(&l, y), g * k)
         },
     )?;
@@ -441,7 +463,8 @@ pub fn sigmoid_focal<T: Target>(
             let pq = l.p * l.q;
             // d ce/dx = p − y; d(1 − p_t)/dx = p·q·(1 − 2y).
             let dce = z * l.p - y * l.q;
-            let d = dce * m.pow(omp) + mul0(m.dpow(omp) * (pq * (z - y)), bce_term(&l, y));
+            // p·q ≤ min(p, q) ≤ 1 − p_t: the chain factor is bounded by the base.
+            let d = dce * m.pow(omp) + mul0(m.dpow_mul(omp, pq * (z - y)), bce_term(&l, y));
             let at = y * a1 + z * a0;
             (sigmoid_focal_terms(m, &l, y), at * d * k)
         }
@@ -455,7 +478,12 @@ pub fn sigmoid_focal<T: Target>(
 }
 
 /// The per-element parts of smp's focal gradient: `(terms, α_t·∂l/∂u,
-/// ∂focal/∂u, ∂u/∂x)` with `u = logpt`.
+/// ∂focal/∂u·∂u/∂x, ∂u/∂x)` with `u = logpt`.
+///
+/// `∂focal/∂u = γ·base^(γ−1)/r·pt` appears only multiplied by `u` (in
+/// `∂l/∂u`) or by `∂u/∂x`, both of the order of the base for a small base,
+/// so it is formed with [`Derivative::dpow_mul`]: for a real γ < 1 and a
+/// subnormal base (a logit beyond ±87) `base^(γ−1)` alone overflows f32.
 #[inline(always)]
 pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
     ft: &FocalTerm,
@@ -471,14 +499,16 @@ pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
     let reduced = u.simd_gt(ft.neg_ln_r);
     let base = omp * ft.inv_r;
     let focal = reduced.select(ONE, m.pow(base));
-    // d(1 − pt)/du = pt.
-    let dfocal = reduced.select(ZERO, m.dpow(base) * ft.inv_r * (ONE - omp));
+    // d(1 − pt)/du = pt; ∂focal/∂u times v.
+    let pt = ONE - omp;
+    // `1/r` last: with a tiny reduced_threshold `v/r` alone may overflow.
+    let dfocal_times = |v: f32x8| reduced.select(ZERO, m.dpow_mul(base, v) * (ft.inv_r * pt));
     let z = ONE - y;
     let at = match alpha {
         Some(a) => y * f32x8::splat(a) + z * f32x8::splat(1.0 - a),
         None => ONE,
     };
-    let dl = at * (mul0(u, dfocal) + focal);
+    let dl = at * (dfocal_times(u) + focal);
     let du = if LOGITS {
         z * l.p - y * l.q
     } else {
@@ -491,10 +521,11 @@ pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
         let db = ib.select(ONE / x, ZERO);
         (ia & ib).select((x - y) / (x * (ONE - x)), mul0(z, da) - mul0(y, db))
     };
-    (terms, dl, dfocal, du)
+    (terms, dl, dfocal_times(du), du)
 }
 
-/// `(c1, c2)` of smp's focal gradient `(∂l/∂u·c1 − ∂focal/∂u·c2)·∂u/∂x`
+/// `(c1, c2)` of smp's focal gradient `∂l/∂u·c1·∂u/∂x − c2·∂focal/∂x`
+/// (with `∂focal/∂x` as [`focal_parts`] returns it)
 /// for sums `s`, with `k` the scale already divided by the mean's count:
 /// the total is `W / M'` with `M' = max(M, 1e-6)` when `normalized`, so
 /// `∂total/∂u = ∂W/M' − W·∂M/M'²` (no `M` term where the clamp is active).
@@ -569,8 +600,8 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
         grad,
         #[inline(always)]
         |x, y| {
-            let (_, dl, dfocal, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
-            (dl * c1 - dfocal * c2) * du
+            let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
+            dl * c1 * du - mul0(c2, dfocal_du)
         },
     );
     Ok(loss)

@@ -84,7 +84,7 @@ use super::binary::{
     Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
 };
 use super::{check_grad, mean_dpow};
-use crate::accumulate::binary::{clamp_hi, clamp_lo};
+use crate::accumulate::binary::{clamp_hi, clamp_lo, mul0};
 use crate::accumulate::multiclass::{ClassId, Decoded, Kernel, McTotals, exp_v, load};
 use crate::accumulate::{BLOCK, LANES};
 use crate::config::{Focal, Reduction, Region, Tversky};
@@ -298,7 +298,7 @@ fn step<
         for ((gk, (xk, sk)), (((ab, be), eq), kf)) in it.take(c) {
             let p = if LOGITS { *sk } else { *xk };
             let y = ONE & lab.simd_eq(*kf);
-            *gk = region_slope(p, y, *ab, *be, *eq);
+            *gk = region_slope(p - y, *ab, *be, *eq);
             if LOGITS {
                 r = xk.simd_eq(m).select(*gk, r);
             }
@@ -358,8 +358,9 @@ fn step<
                 let inside = !(xk.simd_lt(lo) | xk.simd_gt(hi));
                 (math::ln(pc), inside.select(ONE / pc, ZERO))
             };
-            let (_, dl, dfocal, du) = focal_parts::<M, true>(&k.focal, k.modulator, co.alpha, z, y);
-            let v = (dl * *c1 - dfocal * *c2) * du;
+            let (_, dl, dfocal_du, du) =
+                focal_parts::<M, true>(&k.focal, k.modulator, co.alpha, z, y);
+            let v = dl * *c1 * du - mul0(*c2, dfocal_du);
             let v = if LOGITS { v } else { v * dz };
             *gk += v & keep_b;
         }

@@ -44,14 +44,13 @@ use super::binary::{
 };
 use super::{check_grad, mean_dpow, write_grad};
 use crate::accumulate::Target;
+use crate::accumulate::binary::{excess, mul0, prob_pair};
 use crate::accumulate::multilabel::plane;
 use crate::config::{Focal, Region, Tversky};
 use crate::error::Error;
-use crate::math;
 use crate::multilabel::{Classes, Loss, Means, Setup, Shape, dispatch};
 use wide::f32x8;
 
-const ONE: f32x8 = f32x8::ONE;
 const ZERO: f32x8 = f32x8::ZERO;
 
 /// The region slopes `[above, below, equal]` of channel sums `s` scaled by `k`.
@@ -98,18 +97,14 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
         |x, y| {
             let mut out = ZERO;
             if R {
-                let (p, dp) = if LOGITS {
-                    let l = math::logistic(x);
-                    (l.p, l.p * l.q)
-                } else {
-                    (x, ONE)
-                };
-                let gr = region_slope(p, y, above, below, equal);
-                out = if LOGITS { gr * dp } else { gr };
+                // The side of the kink from the same `p − y` as the sums.
+                let (p, q) = prob_pair::<LOGITS>(x);
+                let gr = region_slope(excess::<LOGITS>(p, q, y), above, below, equal);
+                out = if LOGITS { gr * (p * q) } else { gr };
             }
             if F {
-                let (_, dl, dfocal, du) = focal_parts::<M, LOGITS>(&st.ft, m, alpha, x, y);
-                out += (dl * c1 - dfocal * c2) * du;
+                let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&st.ft, m, alpha, x, y);
+                out += dl * c1 * du - mul0(c2, dfocal_du);
             }
             out
         },
@@ -131,8 +126,8 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
     // Σ w over the channels each part averages.
     let (mut rden, mut fden) = (0.0, 0.0);
     for k in 0..c {
-        if R && st.keeps_region(k) {
-            rden += st.weight(k);
+        if R {
+            rden += st.region_times(k) * st.weight(k);
         }
         if F {
             fden += st.weight(k);
@@ -156,6 +151,8 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
     for k in 0..c {
         let keep_r = R && st.keeps_region(k);
         let w = st.weight(k);
+        // The region mean counts a class listed twice twice.
+        let wr = w * st.region_times(k);
         if !keep_r && !F {
             // Not averaged by any part: the loss does not depend on it.
             let (s, stride) = (st.shape.s(), c.saturating_mul(st.shape.s()));
@@ -168,7 +165,7 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
         if keep_r && per_image && !F {
             // Each plane's sums, then at once its gradient.
             let ch = st.channel::<T, M, LOGITS, R, F>(k, true, pred, target, m, |img, sums| {
-                let rco = region_co(st, &sums.region, kr * w);
+                let rco = region_co(st, &sums.region, kr * wr);
                 write::<T, M, LOGITS, true, false>(
                     st, img, k, pred, target, grad, rco, [0.0; 2], m,
                 );
@@ -187,7 +184,7 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
             _ => [0.0; 2],
         };
         let rco = if keep_r && !per_image {
-            region_co(st, &ch.total.region, kr * w)
+            region_co(st, &ch.total.region, kr * wr)
         } else {
             [0.0; 3]
         };
@@ -206,7 +203,7 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
                     target.get(r).unwrap_or(&[]),
                 );
                 let sums = plane::<T, M, LOGITS, true, false>(p, t, st.ignore, &st.ft, m)?;
-                region_co(st, &sums.region, kr * w)
+                region_co(st, &sums.region, kr * wr)
             } else {
                 rco
             };

@@ -54,7 +54,17 @@ pub(crate) fn logistic_generic<V: Lanes>(x: V) -> Logistic<V> {
 /// σ(x) alone: the same bits as `logistic_generic(x).p`.
 #[inline(always)]
 pub(crate) fn sigmoid_generic<V: Lanes>(x: V) -> V {
+    sigmoid_pair_generic(x).0
+}
+
+/// σ(x) and σ(−x) without the softplus: the same bits as
+/// `logistic_generic(x)`'s `p` and `q`. The region terms need `q` to form a
+/// small `1 − p` without cancellation (see `accumulate::binary::excess`).
+#[inline(always)]
+pub(crate) fn sigmoid_pair_generic<V: Lanes>(x: V) -> (V, V) {
     let (_, e) = exp_neg_abs(x);
     let r = V::splat(1.0) / (V::splat(1.0) + e);
-    V::select(x.ge(V::splat(0.0)), r, e * r)
+    let lo = e * r;
+    let pos = x.ge(V::splat(0.0));
+    (V::select(pos, r, lo), V::select(pos, lo, r))
 }

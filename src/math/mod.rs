@@ -76,11 +76,25 @@ pub(crate) fn sigmoid(x: f32x8) -> f32x8 {
 }
 }
 
+lane_inline! {
+/// σ(x) and σ(−x) (the same bits as `logistic(x)`'s `p` and `q`).
+pub(crate) fn sigmoid_pair(x: f32x8) -> (f32x8, f32x8) {
+    logistic::sigmoid_pair_generic(x)
+}
+}
+
 /// Scalar twin of [`sigmoid`].
 #[inline(always)]
 #[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
 pub(crate) fn sigmoid_scalar(x: f32) -> f32 {
     logistic::sigmoid_generic(x)
+}
+
+lane_inline! {
+/// ln(1 + e) for e in [0, 1], relatively accurate down to subnormal e.
+pub(crate) fn log1p_unit(e: f32x8) -> f32x8 {
+    log1p::log1p_unit(e)
+}
 }
 
 lane_inline! {

@@ -467,7 +467,10 @@ fn lanes_match_scalar_random() {
             let vx = f32x8::new(v);
             let l = logistic(vx);
             let sg = sigmoid(vx);
+            let (sp, sq) = sigmoid_pair(vx);
             for i in 0..8 {
+                assert!(same(sp.to_array()[i], l.p.to_array()[i]));
+                assert!(same(sq.to_array()[i], l.q.to_array()[i]));
                 let ls = logistic_scalar(v[i]);
                 assert!(same(l.p.to_array()[i], ls.p));
                 assert!(same(l.q.to_array()[i], ls.q));

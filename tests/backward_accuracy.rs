@@ -1,0 +1,167 @@
+//! Backward passes against f64 gradients where an f32 cancellation is easy
+//! to get wrong. Regressions for findings of the `backward` fuzz target.
+
+use segloss::{SoftBce, backward, binary};
+
+/// f64 gradient of smp's soft BCE (mean over `xs`, `pos_weight = w`):
+/// `((1 − y')·σ(x) − w·y'·σ(−x))/n` with `y' = (1 − y)f + y(1 − f)` and
+/// `1 − y' = y·f + (1 − y)(1 − f)`.
+fn soft_bce_grad(xs: &[f32], ys: &[f32], f: f64, w: f64) -> Vec<f64> {
+    let n = xs.len() as f64;
+    xs.iter()
+        .zip(ys)
+        .map(|(&x, &y)| {
+            let (x, y) = (f64::from(x), f64::from(y));
+            let p = 1.0 / (1.0 + (-x).exp());
+            let q = 1.0 / (1.0 + x.exp());
+            let ys = (1.0 - y) * f + y * (1.0 - f);
+            let ns = y * f + (1.0 - y) * (1.0 - f);
+            (ns * p - w * ys * q) / n
+        })
+        .collect()
+}
+
+/// `backward` finding: y = 1, smooth_factor = 1.39e-26, pos_weight = 0 gave
+/// gradient 0 (`1 − y'` as `1 − fl(1 − f)`), where it is `f·σ(x)/n`; and
+/// with f = 1e-7 (f32 spacing below 1 is 6e-8) the complement was 19% off.
+#[test]
+fn soft_bce_gradient_keeps_a_small_smoothing_complement() {
+    for &(f, w, x) in &[
+        (1.385_772_7e-26_f32, 0.0f32, 0.822_058_4f32),
+        (1e-7, 1.0, 20.0),
+        (1e-7, 1.0, 5.0),
+        (3e-5, 2.0, 9.0),
+    ] {
+        let xs = [x, x + 1.0, x - 0.5];
+        let ys = [1.0f32; 3];
+        let cfg = SoftBce::default()
+            .with_smooth_factor(Some(f))
+            .with_pos_weight(w);
+        let mut g = [0.0f32; 3];
+        let loss = backward::binary::soft_bce(&xs, &ys, &cfg, &mut g, 1.0).unwrap();
+        assert_eq!(loss, binary::soft_bce(&xs, &ys, &cfg).unwrap());
+        let mut gu = [0.0f32; 3];
+        backward::binary::soft_bce(&xs, &[1u8; 3], &cfg, &mut gu, 1.0).unwrap();
+        let want = soft_bce_grad(&xs, &ys, f64::from(f), f64::from(w));
+        let max = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for ((&a, &b), &v) in g.iter().zip(&gu).zip(&want) {
+            assert_eq!(a.to_bits(), b.to_bits(), "f32 and u8 targets");
+            assert!(
+                (f64::from(a) - v).abs() <= 1e-5 * max,
+                "f {f:e}, w {w}, x {x}: grad {a:e}, want {v:e}"
+            );
+        }
+    }
+}
+
+/// f64 σ.
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        x.exp() / (1.0 + x.exp())
+    }
+}
+
+/// f64 `bce_with_logits(x, y)`.
+fn bce_logits(x: f64, y: f64) -> f64 {
+    let sp = |v: f64| v.max(0.0) + (-v.abs()).exp().ln_1p();
+    (1.0 - y) * sp(x) + y * sp(-x)
+}
+
+/// `backward` finding: torchvision's sigmoid focal with a real γ < 0.14 and
+/// a logit beyond ±87 (a subnormal modulator base `1 − p_t`) gave NaN
+/// (`γ·base^(γ−1)` overflowed f32, times `p·q` = 0) or ±∞; the true
+/// gradient is tiny. The same for smp's focal (`u·∂focal/∂u` with a
+/// subnormal `u`). Now `γ·base^γ·(v/base)`.
+#[test]
+fn focal_gradients_with_a_subnormal_modulator_base_are_finite() {
+    use segloss::{Focal, SigmoidFocal};
+    // (x, y) pairs: the fuzz input's element, confident ones, a normal one.
+    let xs = [-199.307_28f32, -100.0, 100.0, -95.0, 1.0];
+    let ys = [f32::from_bits(1), 0.0, 1.0, 0.0, 1.0]; // 2^-149
+    for gamma in [0.011_256_039f32, 0.01, 0.3] {
+        let sf = SigmoidFocal::default()
+            .with_gamma(gamma)
+            .with_alpha(0.194_128_51);
+        let mut g = [0.0f32; 5];
+        let loss = backward::binary::sigmoid_focal(&xs, &ys, &sf, &mut g, 1.0).unwrap();
+        assert_eq!(loss, binary::sigmoid_focal(&xs, &ys, &sf).unwrap());
+        // f64: α_t·((p − y)·m + γ·m/b·p·q·(1 − 2y)·ce)/n, m = b^γ, b = 1 − p_t.
+        let (a, gm) = (f64::from(sf.alpha), f64::from(gamma));
+        let want: Vec<f64> = xs
+            .iter()
+            .zip(&ys)
+            .map(|(&x, &y)| {
+                let (x, y) = (f64::from(x), f64::from(y));
+                let (p, q) = (sigmoid(x), sigmoid(-x));
+                let b = p * (1.0 - y) + q * y;
+                let m = b.powf(gm);
+                let d = (p - y) * m + gm * m * (p * q / b) * (1.0 - 2.0 * y) * bce_logits(x, y);
+                (a * y + (1.0 - a) * (1.0 - y)) * d / 5.0
+            })
+            .collect();
+        check_grad("sigmoid_focal", gamma, &g, &want);
+
+        let fc = Focal::default().with_gamma(gamma);
+        let mut g = [0.0f32; 5];
+        let loss = backward::binary::focal(&xs, &ys, &fc, &mut g, 1.0).unwrap();
+        assert_eq!(loss, binary::focal(&xs, &ys, &fc).unwrap());
+        // f64: (focal + u·γ·b^(γ−1)·pt)·(p − y)/n, b = 1 − pt, pt = e^−u.
+        let want: Vec<f64> = xs
+            .iter()
+            .zip(&ys)
+            .map(|(&x, &y)| {
+                let (x, y) = (f64::from(x), f64::from(y));
+                let u = bce_logits(x, y);
+                let b = -(-u).exp_m1();
+                let m = b.powf(gm);
+                let dl = m + gm * m * (u / b) * (-u).exp();
+                dl * (sigmoid(x) - y) / 5.0
+            })
+            .collect();
+        check_grad("focal", gamma, &g, &want);
+    }
+}
+
+/// Finite and within 1e-5 of the largest |gradient| (plus f32's normal floor).
+fn check_grad(what: &str, gamma: f32, got: &[f32], want: &[f64]) {
+    let max = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            g.is_finite() && (f64::from(g) - w).abs() <= 1e-5 * max + 1.2e-38,
+            "{what} γ {gamma}: grad[{i}] = {g:e}, want {w:e}"
+        );
+    }
+}
+
+/// `backward` finding: smp focal with `reduced_threshold` = 2^-126 (valid:
+/// in (0, 1]) and γ = 0 gave NaN (`(u/r)` overflowed before the zero
+/// derivative multiplied it); with γ = 1 the gradient is huge but finite.
+#[test]
+fn focal_gradient_with_a_tiny_reduced_threshold() {
+    use segloss::Focal;
+    let r = f32::MIN_POSITIVE;
+    for (gamma, x) in [(0.0f32, 5.983_639_f32), (1.0, 50.0), (1.0, 5.983_639)] {
+        let fc = Focal::default()
+            .with_gamma(gamma)
+            .with_reduced_threshold(Some(r));
+        let mut g = [0.0f32; 1];
+        let loss = backward::binary::focal(&[x], &[0u8], &fc, &mut g, 1.0).unwrap();
+        assert_eq!(loss, binary::focal(&[x], &[0u8], &fc).unwrap());
+        // y = 0: u = softplus(x), pt = e^−u > r, focal = ((1 − pt)/r)^γ,
+        // ∂l/∂u = focal + u·γ·((1 − pt)/r)^(γ−1)·pt/r, ∂u/∂x = σ(x).
+        let (x, gm, r) = (f64::from(x), f64::from(gamma), f64::from(r));
+        let u = bce_logits(x, 0.0);
+        let pt = (-u).exp();
+        let base = -(-u).exp_m1() / r;
+        let dl = base.powf(gm)
+            + if gm == 0.0 {
+                0.0
+            } else {
+                u * gm * base.powf(gm - 1.0) * pt / r
+            };
+        let want = dl * sigmoid(x);
+        check_grad("focal", gamma, &g, &[want]);
+    }
+}
