@@ -166,7 +166,7 @@ firmware() {
   timeout 120 "${QEMU_M4[@]}" "$elf"
   full=$(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}')
   local loss=$((loss_only - base))
-  echo "flash (.text, opt-level s, LTO): without losses $base B, with every binary loss" \
+  echo "flash (.text, opt-level z, LTO): without losses $base B, with every binary loss" \
     "$loss_only B, with the fingerprint too $full B"
   echo "flash of the loss code: $loss B ($((loss / 1024)) KiB; goal 16384 B:" \
     "$([ $loss -le 16384 ] && echo met || echo NOT met))"
