@@ -6,8 +6,8 @@
 //! These tests are `#[ignore]`d: they allocate up to 320 MiB and are too slow
 //! without optimisation. `.ci/run` runs them with
 //! `cargo test --test suite -- --ignored accuracy_scale::` (the test profile is optimised)
-//! (about a minute in release on 2 cores; `-- --nocapture` prints the
-//! measured errors and timings).
+//! (about a minute in release on 2 cores, plus ~35 CPU-seconds for
+//! [`multi`]; `-- --nocapture` prints the measured errors and timings).
 //!
 //! The reference is computed straight from the same f32 inputs widened to
 //! f64, streaming (no f64 vectors): every per-element term is evaluated in f64
