@@ -1,11 +1,13 @@
 //! Accuracy at scale (SPEC "Accuracy"): every binary loss on 2^20, 2^24 and
 //! 2^26 elements, ordinary and pathological data, against an f64 reference.
+//! The multiclass and multilabel losses are in [`multi`]
+//! (`tests/accuracy_scale/multi.rs`), with the same reference habits.
 //!
 //! These tests are `#[ignore]`d: they allocate up to 320 MiB and are too slow
 //! without optimisation. `.ci/run` runs them with
 //! `cargo test --test suite -- --ignored accuracy_scale::` (the test profile is optimised)
-//! (about a minute in release on 2 cores; `-- --nocapture` prints the
-//! measured errors and timings).
+//! (about a minute in release on 2 cores, plus ~35 CPU-seconds for
+//! [`multi`]; `-- --nocapture` prints the measured errors and timings).
 //!
 //! The reference is computed straight from the same f32 inputs widened to
 //! f64, streaming (no f64 vectors): every per-element term is evaluated in f64
@@ -17,6 +19,8 @@
 //! Bounds: `REGION` (1e-6·max(|exact|, 1)) for Dice/Jaccard/Tversky/MCC,
 //! `CROSS_ENTROPY` (1e-6 relative) for the BCE family and focal with γ <= 2.5
 //! (`tolerance::focal(γ)` is then exactly 1e-6).
+
+mod multi;
 
 use crate::datagen;
 use crate::support;
@@ -561,22 +565,27 @@ fn run(n: usize, scenarios: &[&str], one_shot: bool) {
             (t3 - t2).as_secs_f64(),
             worst
         );
-        for r in &rows {
-            let ok = r.tol.check(f64::from(r.got), r.want, 0.0);
-            println!(
-                "    {:28} got {:<14e} exact {:<24e} err {:.2e}{}",
-                r.loss,
-                r.got,
-                r.want,
-                scaled_err(r),
-                if ok { "" } else { "  FAIL" }
-            );
-            if !ok {
-                failures.push(format!("2^{} {} {}", n.trailing_zeros(), d.name, r.loss));
-            }
-        }
+        report(n, d.name, &rows, &mut failures);
     }
     assert!(failures.is_empty(), "beyond the bound: {failures:?}");
+}
+
+/// Prints each row's error and records the rows beyond their bound.
+fn report(n: usize, scenario: &str, rows: &[Row], failures: &mut Vec<String>) {
+    for r in rows {
+        let ok = r.tol.check(f64::from(r.got), r.want, 0.0);
+        println!(
+            "    {:28} got {:<14e} exact {:<24e} err {:.2e}{}",
+            r.loss,
+            r.got,
+            r.want,
+            scaled_err(r),
+            if ok { "" } else { "  FAIL" }
+        );
+        if !ok {
+            failures.push(format!("2^{} {} {}", n.trailing_zeros(), scenario, r.loss));
+        }
+    }
 }
 
 #[test]
