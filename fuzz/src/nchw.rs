@@ -3,7 +3,7 @@
 //! predictions, class ids, multilabel targets and every configuration
 //! (`build`), and the small helpers both targets read the case with.
 
-use crate::{Num, ignore_value, oracle, LOGIT_DOMAIN};
+use crate::{LOGIT_DOMAIN, Num, ignore_value, oracle};
 use segloss::multiclass::{self as mc, ClassId, CrossEntropy};
 use segloss::{Focal, Reduction, Region, Tversky, multilabel as ml};
 
@@ -64,12 +64,17 @@ impl Id for i64 {
 /// An `f32` ignore value as a class id (the library's rule: integral and
 /// within ±9e18).
 pub fn ignore_id(v: Option<f32>) -> Option<i64> {
-    v.filter(|v| v.abs() < 9.0e18 && (*v as i64) as f32 == *v).map(|v| v as i64)
+    v.filter(|v| v.abs() < 9.0e18 && (*v as i64) as f32 == *v)
+        .map(|v| v as i64)
 }
 
 /// Picks one element of a non-empty list by position.
 pub fn pick<T: Copy>(v: &[T], i: usize, default: T) -> T {
-    if v.is_empty() { default } else { v[i % v.len()] }
+    if v.is_empty() {
+        default
+    } else {
+        v[i % v.len()]
+    }
 }
 
 /// The case: shape, data and every configuration.
@@ -92,13 +97,25 @@ pub fn build(inp: &Input) -> Case {
     let fl = |bit: u8| inp.flags & (1 << bit) != 0;
     let big = inp.shape_sel % 31 == 7;
     let n = usize::from(inp.n % 4);
-    let c = if big { 250 + usize::from(inp.c % 12) } else { usize::from(inp.c % 9) };
-    let s = if big { usize::from(inp.s % 3) } else { usize::from(inp.s % 40) };
+    let c = if big {
+        250 + usize::from(inp.c % 12)
+    } else {
+        usize::from(inp.c % 9)
+    };
+    let s = if big {
+        usize::from(inp.s % 3)
+    } else {
+        usize::from(inp.s % 40)
+    };
     let from_logits = !fl(0);
     let len = n * c * s + usize::from(inp.shape_sel % 7 == 1);
     let pred: Vec<f32> = (0..len)
         .map(|i| {
-            let v = pick(&inp.data, i.wrapping_mul(7) ^ (i >> 3), Num { sel: 0, raw: 0 });
+            let v = pick(
+                &inp.data,
+                i.wrapping_mul(7) ^ (i >> 3),
+                Num { sel: 0, raw: 0 },
+            );
             if from_logits { v.logit() } else { v.prob() }
         })
         .collect();
@@ -118,8 +135,12 @@ pub fn build(inp: &Input) -> Case {
         })
         .collect();
     let mlen = n * c * s - usize::from(inp.shape_sel % 7 == 3 && n * c * s > 0);
-    let ml_f32: Vec<f32> = (0..mlen).map(|i| pick(&inp.targets, i, Num { sel: 0, raw: 0 }).target(ignore)).collect();
-    let ml_u8: Vec<u8> = (0..mlen).map(|i| pick(&inp.targets, i, Num { sel: 0, raw: 0 }).mask(ignore)).collect();
+    let ml_f32: Vec<f32> = (0..mlen)
+        .map(|i| pick(&inp.targets, i, Num { sel: 0, raw: 0 }).target(ignore))
+        .collect();
+    let ml_u8: Vec<u8> = (0..mlen)
+        .map(|i| pick(&inp.targets, i, Num { sel: 0, raw: 0 }).mask(ignore))
+        .collect();
     let region = Region::default()
         .with_from_logits(from_logits)
         .with_smooth(inp.smooth.param(0.0, 2.0))
@@ -137,7 +158,11 @@ pub fn build(inp: &Input) -> Case {
         },
     };
     // The focal configuration may disagree on `from_logits` / ignore (ConfigMismatch).
-    let focal_ignore = if fl(3) { ignore_value(inp.ignore_sel.wrapping_add(1), inp.ignore_n) } else { ignore };
+    let focal_ignore = if fl(3) {
+        ignore_value(inp.ignore_sel.wrapping_add(1), inp.ignore_n)
+    } else {
+        ignore
+    };
     let focal = Focal::default()
         .with_from_logits(from_logits ^ fl(2))
         .with_gamma(inp.focal_gamma.param(0.0, 5.0))
@@ -146,16 +171,33 @@ pub fn build(inp: &Input) -> Case {
         .with_reduced_threshold(inp.reduced_threshold.map(|n| n.param(0.01, 1.0)))
         .with_eps(inp.focal_eps.param(1e-8, 0.1))
         .with_ignore_index(focal_ignore)
-        .with_reduction(if fl(5) { Reduction::Sum } else { Reduction::Mean });
+        .with_reduction(if fl(5) {
+            Reduction::Sum
+        } else {
+            Reduction::Mean
+        });
     let ce = CrossEntropy::default()
         .with_ignore_index(if fl(6) { Some(-100) } else { ign })
-        .with_label_smoothing(if fl(7) { inp.label_smoothing.param(0.0, 1.0) } else { 0.0 })
-        .with_reduction(if fl(5) { Reduction::Sum } else { Reduction::Mean });
+        .with_label_smoothing(if fl(7) {
+            inp.label_smoothing.param(0.0, 1.0)
+        } else {
+            0.0
+        })
+        .with_reduction(if fl(5) {
+            Reduction::Sum
+        } else {
+            Reduction::Mean
+        });
     let lambdas = (inp.lambdas.0.param(0.0, 2.0), inp.lambdas.1.param(0.0, 2.0));
-    let classes = inp.classes.as_ref().map(|v| v.iter().map(|&k| usize::from(k) % (c + 2).max(1)).collect());
+    let classes = inp
+        .classes
+        .as_ref()
+        .map(|v| v.iter().map(|&k| usize::from(k) % (c + 2).max(1)).collect());
     let weights = inp.weights.as_ref().map(|v| {
         let wl = if v.len() % 5 == 4 { v.len() } else { c }; // sometimes a wrong length
-        (0..wl).map(|i| pick(v, i, Num { sel: 0, raw: 0 }).param(0.0, 2.0)).collect()
+        (0..wl)
+            .map(|i| pick(v, i, Num { sel: 0, raw: 0 }).param(0.0, 2.0))
+            .collect()
     });
     Case {
         dims: [n, c, s],
@@ -197,7 +239,12 @@ pub fn mc_values(pred: &[f32], [n, c, s]: [usize; 3], logits: bool) -> Vec<f64> 
 /// probabilities in [0, 1].
 pub fn mc_domain(pred: &[f32], logits: bool) -> bool {
     pred.iter().all(|&x| {
-        x.is_nan() || if logits { x == f32::NEG_INFINITY || x.abs() <= LOGIT_DOMAIN } else { (0.0..=1.0).contains(&x) }
+        x.is_nan()
+            || if logits {
+                x == f32::NEG_INFINITY || x.abs() <= LOGIT_DOMAIN
+            } else {
+                (0.0..=1.0).contains(&x)
+            }
     })
 }
 
@@ -208,4 +255,3 @@ pub fn ml_parts(l: &ml::Loss) -> (Option<&Tversky>, Option<&Focal>) {
         ml::Loss::RegionFocal { region, focal, .. } => (Some(region), Some(focal)),
     }
 }
-
