@@ -170,7 +170,8 @@ fn focal_gradient_with_a_tiny_reduced_threshold() {
 /// `fuzz/corpus/multiclass_backward/focal-subnormal-reduced-threshold`): smp
 /// focal with a subnormal `reduced_threshold` (r = 1.518e-42, valid) and
 /// γ = 0 gave a NaN gradient with a finite loss, in every mode: `1/r`
-/// overflows f32 and the modulator's zero slope multiplied it (0·∞). With
+/// overflows f32, and the modulator's zero slope multiplied it (0·∞), as
+/// did `pt` where it rounds to 0 (x = −20, y = 1: `pt·(1/r)` = 0·∞). With
 /// γ = 0 the modulator is 1 on both sides of the switch, so the loss and
 /// gradient are those without `reduced_threshold` (PyTorch: finite too).
 #[test]
