@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${FUZZ_SECONDS:-60}"
-ALL="binary_forward backward multiclass streaming config"
+ALL="binary_forward backward multiclass multiclass_backward streaming config"
 TARGETS="${FUZZ_TARGETS:-$ALL}"
 # The default list must name every target (a new [[bin]] must be added here).
 listed="$(grep -A1 '^\[\[bin\]\]' fuzz/Cargo.toml | sed -n 's/^name = "\(.*\)"/\1/p' | sort | tr '\n' ' ')"

@@ -165,3 +165,59 @@ fn focal_gradient_with_a_tiny_reduced_threshold() {
         check_grad("focal", gamma, &g, &[want]);
     }
 }
+
+/// `multiclass_backward` finding (seed
+/// `fuzz/corpus/multiclass_backward/focal-subnormal-reduced-threshold`): smp
+/// focal with a subnormal `reduced_threshold` (r = 1.518e-42, valid) and
+/// γ = 0 gave a NaN gradient with a finite loss, in every mode: `1/r`
+/// overflows f32, and the modulator's zero slope multiplied it (0·∞), as
+/// did `pt` where it rounds to 0 (x = −20, y = 1: `pt·(1/r)` = 0·∞). With
+/// γ = 0 the modulator is 1 on both sides of the switch, so the loss and
+/// gradient are those without `reduced_threshold` (PyTorch: finite too).
+#[test]
+fn focal_gradient_with_a_subnormal_reduced_threshold() {
+    use segloss::Focal;
+    use segloss::backward::{multiclass as bmc, multilabel as bml};
+    use segloss::multiclass::{Classes, Shape};
+    let r = 1.518e-42f32;
+    assert!(r > 0.0 && r < f32::MIN_POSITIVE);
+    let with = Focal::default()
+        .with_gamma(0.0)
+        .with_reduced_threshold(Some(r));
+    let without = Focal::default().with_gamma(0.0);
+    let close = |what: &str, a: &[f32], b: &[f32]| {
+        for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
+            assert!(x.is_finite(), "{what}: grad[{i}] = {x}");
+            assert!(
+                (x - y).abs() <= 1e-6 * y.abs().max(1e-30),
+                "{what}: grad[{i}] {x:e} vs {y:e}"
+            );
+        }
+    };
+    let x = [-20.0f32, 5.983_639, 0.5, -1.0, 3.0, -20.0];
+    // Binary.
+    let y = [0u8, 0, 1, 1, 0, 1];
+    let (mut a, mut b) = ([0.0f32; 6], [0.0f32; 6]);
+    let la = backward::binary::focal(&x, &y, &with, &mut a, 1.0).unwrap();
+    backward::binary::focal(&x, &y, &without, &mut b, 1.0).unwrap();
+    assert_eq!(la, binary::focal(&x, &y, &with).unwrap());
+    close("binary", &a, &b);
+    // Multiclass (C = 2, S = 3) and multilabel on the same logits.
+    let shape = Shape::new(1, 2, 3).unwrap();
+    let cl = Classes::default();
+    let ids = [0u8, 1, 0];
+    let la = bmc::focal(&x, &ids, shape, &with, &cl, &mut a, -2.0).unwrap();
+    bmc::focal(&x, &ids, shape, &without, &cl, &mut b, -2.0).unwrap();
+    assert_eq!(
+        la,
+        segloss::multiclass::focal(&x, &ids, shape, &with, &cl).unwrap()
+    );
+    close("multiclass", &a, &b);
+    let la = bml::focal(&x, &y, shape, &with, &cl, &mut a, 1.0).unwrap();
+    bml::focal(&x, &y, shape, &without, &cl, &mut b, 1.0).unwrap();
+    assert_eq!(
+        la,
+        segloss::multilabel::focal(&x, &y, shape, &with, &cl).unwrap()
+    );
+    close("multilabel", &a, &b);
+}

@@ -45,16 +45,6 @@ struct Input {
     data: Vec<(Num, Num)>,
 }
 
-/// autograd's `grad_output`: mostly 1, a random value, specials, raw bits.
-fn scale_of(n: Num) -> f32 {
-    match n.sel >> 5 {
-        0..=3 => 1.0,
-        4 | 5 => Num { sel: 0, raw: n.raw }.param(-4.0, 4.0),
-        6 => Num { sel: 10, raw: n.raw }.param(0.0, 1.0),
-        _ => f32::from_bits(n.raw),
-    }
-}
-
 /// A filler no result equals by chance: unwritten elements stay NaN.
 const UNWRITTEN: u32 = 0x7fc0_4321;
 
@@ -149,7 +139,7 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         5 => n.saturating_sub(1),
         _ => n,
     };
-    let scale = scale_of(inp.scale);
+    let scale = grad::scale_of(inp.scale);
     let s64 = f64::from(scale);
 
     // Region family.

@@ -13,176 +13,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use segloss::multiclass::{self as mc, Classes, ClassId, CrossEntropy, MAX_CLASSES, Shape};
-use segloss::{Error, Focal, Reduction, Region, Target, Tversky, multilabel as ml};
+use segloss::multiclass::{self as mc, Classes, CrossEntropy, MAX_CLASSES, Shape};
+use segloss::{Error, Focal, Target, Tversky, multilabel as ml};
 use segloss_fuzz::multi::{self, Band};
+use segloss_fuzz::nchw::*;
 use segloss_fuzz::*;
-
-#[derive(arbitrary::Arbitrary, Debug)]
-struct Input {
-    n: u8,
-    c: u8,
-    s: u8,
-    shape_sel: u8,
-    kind: u8,
-    id_type: u8,
-    flags: u8,
-    ignore_sel: u8,
-    ignore_n: Num,
-    smooth: Num,
-    eps: Num,
-    alpha: Num,
-    beta: Num,
-    gamma: Num,
-    focal_gamma: Num,
-    focal_alpha: Option<Num>,
-    reduced_threshold: Option<Num>,
-    focal_eps: Num,
-    label_smoothing: Num,
-    lambdas: (Num, Num),
-    classes: Option<Vec<u8>>,
-    weights: Option<Vec<Num>>,
-    ids: Vec<(u8, i16)>,
-    data: Vec<Num>,
-    targets: Vec<Num>,
-}
-
-/// A class-id type the target can build from an `i64` (wrapping, as `as`).
-trait Id: ClassId + core::fmt::Debug {
-    fn make(v: i64) -> Self;
-}
-impl Id for u8 {
-    fn make(v: i64) -> Self {
-        v as u8
-    }
-}
-impl Id for u16 {
-    fn make(v: i64) -> Self {
-        v as u16
-    }
-}
-impl Id for i32 {
-    fn make(v: i64) -> Self {
-        v as i32
-    }
-}
-impl Id for i64 {
-    fn make(v: i64) -> Self {
-        v
-    }
-}
-
-/// An `f32` ignore value as a class id (the library's rule: integral and
-/// within ±9e18).
-fn ignore_id(v: Option<f32>) -> Option<i64> {
-    v.filter(|v| v.abs() < 9.0e18 && (*v as i64) as f32 == *v).map(|v| v as i64)
-}
-
-/// Picks one element of a non-empty list by position.
-fn pick<T: Copy>(v: &[T], i: usize, default: T) -> T {
-    if v.is_empty() { default } else { v[i % v.len()] }
-}
-
-/// The case: shape, data and every configuration.
-struct Case {
-    dims: [usize; 3],
-    pred: Vec<f32>,
-    ids: Vec<i64>,
-    ml_f32: Vec<f32>,
-    ml_u8: Vec<u8>,
-    tversky: Tversky,
-    focal: Focal,
-    ce: CrossEntropy,
-    lambdas: (f32, f32),
-    classes: Option<Vec<usize>>,
-    weights: Option<Vec<f32>>,
-    per_image: bool,
-}
-
-fn build(inp: &Input) -> Case {
-    let fl = |bit: u8| inp.flags & (1 << bit) != 0;
-    let big = inp.shape_sel % 31 == 7;
-    let n = usize::from(inp.n % 4);
-    let c = if big { 250 + usize::from(inp.c % 12) } else { usize::from(inp.c % 9) };
-    let s = if big { usize::from(inp.s % 3) } else { usize::from(inp.s % 40) };
-    let from_logits = !fl(0);
-    let len = n * c * s + usize::from(inp.shape_sel % 7 == 1);
-    let pred: Vec<f32> = (0..len)
-        .map(|i| {
-            let v = pick(&inp.data, i.wrapping_mul(7) ^ (i >> 3), Num { sel: 0, raw: 0 });
-            if from_logits { v.logit() } else { v.prob() }
-        })
-        .collect();
-    let ignore = ignore_value(inp.ignore_sel, inp.ignore_n);
-    let ign = ignore_id(ignore);
-    let pixels = (n * s).saturating_sub(usize::from(inp.shape_sel % 7 == 2));
-    let ids: Vec<i64> = (0..pixels)
-        .map(|i| {
-            let (sel, v) = pick(&inp.ids, i, (0, 0));
-            let v = i64::from(v);
-            match sel % 16 {
-                0..=11 => v.rem_euclid(c.max(1) as i64),
-                12 | 13 => ign.unwrap_or(0),
-                14 => -1 - v.abs(),
-                _ => c as i64 + v.abs() % 3,
-            }
-        })
-        .collect();
-    let mlen = n * c * s - usize::from(inp.shape_sel % 7 == 3 && n * c * s > 0);
-    let ml_f32: Vec<f32> = (0..mlen).map(|i| pick(&inp.targets, i, Num { sel: 0, raw: 0 }).target(ignore)).collect();
-    let ml_u8: Vec<u8> = (0..mlen).map(|i| pick(&inp.targets, i, Num { sel: 0, raw: 0 }).mask(ignore)).collect();
-    let region = Region::default()
-        .with_from_logits(from_logits)
-        .with_smooth(inp.smooth.param(0.0, 2.0))
-        .with_eps(inp.eps.param(1e-9, 1e-3))
-        .with_log_loss(fl(1))
-        .with_ignore_index(ignore);
-    let tversky = match inp.kind >> 4 {
-        0..=4 => Tversky::dice(region),
-        5..=8 => Tversky::jaccard(region),
-        _ => Tversky {
-            region,
-            alpha: inp.alpha.param(0.0, 2.0),
-            beta: inp.beta.param(0.0, 2.0),
-            gamma: inp.gamma.param(0.0, 3.0),
-        },
-    };
-    // The focal configuration may disagree on `from_logits` / ignore (ConfigMismatch).
-    let focal_ignore = if fl(3) { ignore_value(inp.ignore_sel.wrapping_add(1), inp.ignore_n) } else { ignore };
-    let focal = Focal::default()
-        .with_from_logits(from_logits ^ fl(2))
-        .with_gamma(inp.focal_gamma.param(0.0, 5.0))
-        .with_alpha(inp.focal_alpha.map(|n| n.param(0.0, 1.0)))
-        .with_normalized(fl(4))
-        .with_reduced_threshold(inp.reduced_threshold.map(|n| n.param(0.01, 1.0)))
-        .with_eps(inp.focal_eps.param(1e-8, 0.1))
-        .with_ignore_index(focal_ignore)
-        .with_reduction(if fl(5) { Reduction::Sum } else { Reduction::Mean });
-    let ce = CrossEntropy::default()
-        .with_ignore_index(if fl(6) { Some(-100) } else { ign })
-        .with_label_smoothing(if fl(7) { inp.label_smoothing.param(0.0, 1.0) } else { 0.0 })
-        .with_reduction(if fl(5) { Reduction::Sum } else { Reduction::Mean });
-    let lambdas = (inp.lambdas.0.param(0.0, 2.0), inp.lambdas.1.param(0.0, 2.0));
-    let classes = inp.classes.as_ref().map(|v| v.iter().map(|&k| usize::from(k) % (c + 2).max(1)).collect());
-    let weights = inp.weights.as_ref().map(|v| {
-        let wl = if v.len() % 5 == 4 { v.len() } else { c }; // sometimes a wrong length
-        (0..wl).map(|i| pick(v, i, Num { sel: 0, raw: 0 }).param(0.0, 2.0)).collect()
-    });
-    Case {
-        dims: [n, c, s],
-        pred,
-        ids,
-        ml_f32,
-        ml_u8,
-        tversky,
-        focal,
-        ce,
-        lambdas,
-        classes,
-        weights,
-        per_image: inp.shape_sel & 0x80 != 0,
-    }
-}
 
 /// The expected error of `Classes::validate(c)` (SPEC / the documented rules).
 fn classes_error(c: usize, classes: Option<&[usize]>, weights: Option<&[f32]>) -> Option<Error> {
@@ -233,17 +68,6 @@ fn same(what: &str, a: &Result<f32, Error>, b: &Result<f32, Error>) {
     }
 }
 
-/// Which parts a loss has: (region, cross entropy, focal).
-fn parts(l: &mc::Loss) -> (Option<&Tversky>, Option<&CrossEntropy>, Option<&Focal>) {
-    match l {
-        mc::Loss::Region(t) => (Some(t), None, None),
-        mc::Loss::Focal(f) => (None, None, Some(f)),
-        mc::Loss::CrossEntropy(ce) => (None, Some(ce), None),
-        mc::Loss::RegionCe { region, ce, .. } => (Some(region), Some(ce), None),
-        mc::Loss::RegionFocal { region, focal, .. } => (Some(region), None, Some(focal)),
-    }
-}
-
 /// The validation error of a multiclass loss (parameters, then the combined rules).
 fn loss_error(l: &mc::Loss) -> Option<Error> {
     let bad = Error::InvalidParameter { name: "", value: 0.0 };
@@ -275,23 +99,6 @@ fn loss_error(l: &mc::Loss) -> Option<Error> {
         _ => {}
     }
     None
-}
-
-/// The f64 probabilities (softmax over channels, or the values) and, for
-/// focal, the per-class logits (raw, or `ln` of the clamped probability).
-fn mc_values(pred: &[f32], [n, c, s]: [usize; 3], logits: bool) -> Vec<f64> {
-    let x: Vec<f64> = pred.iter().map(|&v| f64::from(v)).collect();
-    oracle::probabilities(oracle::Mode::Multiclass, logits, [n, c, s], &x)
-}
-
-/// Whether every prediction is in the compared domain of the multiclass
-/// references: NaN, −∞ and |x| ≤ 1e30 logits (+∞ makes the softmax's
-/// `x − max` NaN in f32 and PyTorch, while the oracle shares the mass), or
-/// probabilities in [0, 1].
-fn mc_domain(pred: &[f32], logits: bool) -> bool {
-    pred.iter().all(|&x| {
-        x.is_nan() || if logits { x == f32::NEG_INFINITY || x.abs() <= LOGIT_DOMAIN } else { (0.0..=1.0).contains(&x) }
-    })
 }
 
 fn run_mc<L: Id>(cs: &Case, fixed_too: bool) {
@@ -436,14 +243,6 @@ fn mc_expected<L: Id>(cs: &Case, l: &mc::Loss, shape: Shape, ids: &[L], labels: 
 }
 
 // ------------------------------------------------------------- multilabel
-
-fn ml_parts(l: &ml::Loss) -> (Option<&Tversky>, Option<&Focal>) {
-    match l {
-        ml::Loss::Region(t) => (Some(t), None),
-        ml::Loss::Focal(f) => (None, Some(f)),
-        ml::Loss::RegionFocal { region, focal, .. } => (Some(region), Some(focal)),
-    }
-}
 
 fn ml_loss_error(l: &ml::Loss) -> Option<Error> {
     let bad = Error::InvalidParameter { name: "", value: 0.0 };

@@ -92,6 +92,17 @@ pub enum Want {
     Skip,
 }
 
+/// autograd's `grad_output` of a backward target: mostly 1, a random value,
+/// specials, raw bits.
+pub fn scale_of(n: crate::Num) -> f32 {
+    match n.sel >> 5 {
+        0..=3 => 1.0,
+        4 | 5 => crate::Num { sel: 0, raw: n.raw }.param(-4.0, 4.0),
+        6 => crate::Num { sel: 10, raw: n.raw }.param(0.0, 1.0),
+        _ => f32::from_bits(n.raw),
+    }
+}
+
 /// Whether `scale` is in the compared domain.
 pub fn scale_in_domain(scale: f32) -> bool {
     let s = f64::from(scale).abs();

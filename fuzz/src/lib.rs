@@ -46,8 +46,10 @@ pub use support::oracle;
 
 /// f64 gradients of the binary losses and their tolerances (`backward`).
 pub mod grad;
-/// Multiclass and multilabel references (`multiclass`).
+/// Multiclass and multilabel references (`multiclass`, `multiclass_backward`).
 pub mod multi;
+/// The NCHW case generator (`multiclass`, `multiclass_backward`).
+pub mod nchw;
 
 use arbitrary::Arbitrary;
 use segloss::Error;

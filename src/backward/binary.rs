@@ -502,7 +502,11 @@ pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
     // d(1 − pt)/du = pt; ∂focal/∂u times v.
     let pt = ONE - omp;
     // `1/r` last: with a tiny reduced_threshold `v/r` alone may overflow.
-    let dfocal_times = |v: f32x8| reduced.select(ZERO, m.dpow_mul(base, v) * (ft.inv_r * pt));
+    // `1/r` itself overflows for a subnormal r: `pt/r` is 0 where `pt` is
+    // (not 0·∞ = NaN), and the product is 0 where the modulator's slope is
+    // exactly 0 (γ = 0), whatever `pt/r` is (`mul0` keeps NaN inputs).
+    let dfocal_times =
+        |v: f32x8| reduced.select(ZERO, mul0(m.dpow_mul(base, v), mul0(pt, ft.inv_r)));
     let z = ONE - y;
     let at = match alpha {
         Some(a) => y * f32x8::splat(a) + z * f32x8::splat(1.0 - a),
