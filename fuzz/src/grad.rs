@@ -377,7 +377,11 @@ pub fn sigmoid_focal(k: f64, alpha: f64, gamma: f64, es: &[Elem]) -> Option<Vec<
                 // (`crate::modulator_floor`).
                 let ratio = if omp > 0.0 { (e.p * e.q * (z - y) / omp).abs() } else { 0.0 };
                 let sub = F32_SUBNORMAL * (dce.abs() + gamma * oracle::mul0(ratio, ce.abs()));
-                let slack = el * (k * at).abs() * (a.abs() + b.abs()) + (k * at).abs() * (F32_MIN_NORMAL + sub);
+                // `dce` is a difference of two terms of f32 σ's: judged by their size
+                // (a soft target near p cancels them; found by `backward`, seed
+                // `sigmoid-focal-soft-target-cancellation`).
+                let a_size = ((z * e.p).abs() + (y * e.q).abs()) * pw;
+                let slack = el * (k * at).abs() * (a_size + b.abs()) + (k * at).abs() * (F32_MIN_NORMAL + sub);
                 Want::Near { value, slack }
             })
             .collect(),
@@ -402,6 +406,9 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
     struct Parts {
         u: f64,
         du: f64,
+        /// The size of `du`'s operands: from logits `p − y` is the difference
+        /// of `(1 − y)·p` and `y·q`, each from an f32 σ.
+        du_size: f64,
         focal: f64,
         dfocal: f64,
         at: f64,
@@ -410,8 +417,8 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
     let mut parts = Vec::with_capacity(es.len());
     for e in es.iter().filter(|e| e.kept) {
         let (y, z) = (e.y, 1.0 - e.y);
-        let (u, du) = if f.from_logits {
-            (oracle::bce_with_logits(e.x, y, 1.0), z * e.p - y * e.q)
+        let (u, du, du_size) = if f.from_logits {
+            (oracle::bce_with_logits(e.x, y, 1.0), z * e.p - y * e.q, (z * e.p).abs() + (y * e.q).abs())
         } else {
             let (a, b) = (-(-e.p).ln_1p(), -e.p.ln());
             // The clamp switches: not compared within SWITCH.
@@ -429,7 +436,7 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
             } else {
                 oracle::mul0(z, da) - oracle::mul0(y, db)
             };
-            (u, du)
+            (u, du, du.abs())
         };
         let pt = (-u).exp();
         if f.reduced_threshold.is_some() && near(pt, r, SWITCH) {
@@ -464,7 +471,7 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
         if huge(focal) || huge(focal * u) || huge(u * dfocal) {
             return None;
         }
-        parts.push(Parts { u, du, focal, dfocal, at, reduced });
+        parts.push(Parts { u, du, du_size, focal, dfocal, at, reduced });
     }
     let kept = parts.len();
     let k = match f.reduction {
@@ -521,7 +528,7 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
                     * ((p.at * c1).abs() + c2.abs());
                 let mod_sub = if mod_sub.is_finite() { mod_sub } else { 0.0 };
                 let slack = (el * (a.abs() + b.abs()) + coef * (a.abs() + 2.0 * b.abs()) + pt_err + coef_sub + mod_sub)
-                    * p.du.abs()
+                    * p.du_size
                     + (c1.abs() + c2.abs()) * F32_MIN_NORMAL;
                 Want::Near { value, slack }
             })
