@@ -49,7 +49,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-// Panic freedom (issue 7, docs/guarantees.md): no public function can panic.
+// Panic freedom (issue 7, README.md "Guarantees"): no public function can panic.
 #![deny(
     clippy::indexing_slicing,
     clippy::unwrap_used,
