@@ -282,7 +282,14 @@ pub fn mcc(eps: f64, scale: f64, es: &[Elem], from_logits: bool) -> Option<Vec<W
     if ![g1, g0, kappa].iter().all(|v| v.is_finite()) || g1.abs().max(g0.abs()) > 1e36 {
         return None;
     }
-    let coef = SUM_ULPS * U32 * (1.0 + kappa) * (g1.abs() + g0.abs());
+    // Each f32 product term (p·y, ...) below 2^-126 carries up to half a
+    // subnormal spacing absolutely: with a subnormal `eps` and subnormal
+    // predictions the four sums have no relative accuracy left (found by
+    // `backward`, seed `mcc-subnormal-eps-and-prediction`: eps = p = 2^-149,
+    // the gradient 3.3e21 came out 1.8e21, as f32 arithmetic must).
+    let smallest = tp.min(fp).min(fn_).min(tn);
+    let sub_rel = es.len() as f64 * F32_SUBNORMAL / smallest;
+    let coef = (SUM_ULPS * U32 + sub_rel) * (1.0 + kappa) * (g1.abs() + g0.abs());
     let el = elem_rel(0.0);
     Some(
         es.iter()
