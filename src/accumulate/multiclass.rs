@@ -43,7 +43,7 @@ use crate::accumulate::binary::{
 use crate::error::Error;
 use crate::loss::{focal::FocalSums, region::RegionSums};
 use crate::math;
-use wide::f32x8;
+use wide::{f32x8, i16x8, i32x8, u8x16, u16x8};
 
 const ONE: f32x8 = f32x8::ONE;
 const ZERO: f32x8 = f32x8::ZERO;
@@ -70,6 +70,10 @@ pub trait ClassId: Copy + sealed::Sealed {
     /// The id as an `i64` (exact for every implementing type).
     #[doc(hidden)]
     fn id(self) -> i64;
+    /// Eight ids as `i32` lanes, or `None` if one does not fit in `i32`
+    /// (then the scalar decoding handles the chunk).
+    #[doc(hidden)]
+    fn lanes(chunk: &[Self; LANES]) -> Option<i32x8>;
 }
 
 impl ClassId for u8 {
@@ -77,11 +81,22 @@ impl ClassId for u8 {
     fn id(self) -> i64 {
         i64::from(self)
     }
+    #[inline(always)]
+    fn lanes(chunk: &[u8; LANES]) -> Option<i32x8> {
+        // Widened in vector registers (u8 → i16 → i32), as `Target for u8`.
+        let mut bytes = [0u8; 16];
+        bytes.iter_mut().zip(chunk).for_each(|(d, s)| *d = *s);
+        Some(i32x8::from_i16x8(i16x8::from_u8x16_low(u8x16::new(bytes))))
+    }
 }
 impl ClassId for u16 {
     #[inline(always)]
     fn id(self) -> i64 {
         i64::from(self)
+    }
+    #[inline(always)]
+    fn lanes(chunk: &[u16; LANES]) -> Option<i32x8> {
+        Some(i32x8::from_u16x8(u16x8::new(*chunk)))
     }
 }
 impl ClassId for i32 {
@@ -89,11 +104,23 @@ impl ClassId for i32 {
     fn id(self) -> i64 {
         i64::from(self)
     }
+    #[inline(always)]
+    fn lanes(chunk: &[i32; LANES]) -> Option<i32x8> {
+        Some(i32x8::new(*chunk))
+    }
 }
 impl ClassId for i64 {
     #[inline(always)]
     fn id(self) -> i64 {
         self
+    }
+    #[inline(always)]
+    fn lanes(chunk: &[i64; LANES]) -> Option<i32x8> {
+        let mut v = [0i32; LANES];
+        for (d, s) in v.iter_mut().zip(chunk) {
+            *d = i32::try_from(*s).ok()?;
+        }
+        Some(i32x8::new(v))
     }
 }
 
@@ -313,26 +340,9 @@ impl Decoded {
             .zip(&mut self.keep_a)
             .zip(&mut self.keep_b);
         let mut chunks = ids.chunks(LANES);
+        let rules = IdRules::new(c, ignore, use_a, use_b);
         for ((lab, ka), kb) in it {
-            let chunk = chunks.next().unwrap_or(&[]);
-            let mut l = [-1.0f32; LANES];
-            let mut a = [0.0f32; LANES];
-            let mut b = [0.0f32; LANES];
-            for (((t, l), a), b) in chunk.iter().zip(&mut l).zip(&mut a).zip(&mut b) {
-                let id = t.id();
-                let ia = use_a && ignore.0 == Some(id);
-                let ib = use_b && ignore.1 == Some(id);
-                if id >= 0 && (id as u64) < c as u64 {
-                    *l = id as f32;
-                } else if (use_a && !ia) || (use_b && !ib) {
-                    return Err(Error::ClassIdOutOfRange { id, classes: c });
-                }
-                *a = if ia { 0.0 } else { 1.0 };
-                *b = if ib { 0.0 } else { 1.0 };
-            }
-            *lab = f32x8::new(l);
-            *ka = f32x8::new(a).simd_ne(ZERO);
-            *kb = f32x8::new(b).simd_ne(ZERO);
+            (*lab, *ka, *kb) = rules.chunk(chunks.next().unwrap_or(&[]))?;
         }
         Ok(())
     }
@@ -346,6 +356,102 @@ impl Decoded {
             .zip(&self.keep_a)
             .zip(&self.keep_b)
             .map(|((l, a), b)| (*l, *a, *b))
+    }
+}
+
+/// The per-id rules of [`Decoded::decode`]: an id in `0..C` is its class;
+/// an id equal to a computed part's ignore value drops the pixel from that
+/// part (and is class −1 if outside `0..C`); any other id is an error.
+struct IdRules {
+    c: usize,
+    ignore: (Option<i64>, Option<i64>),
+    use_a: bool,
+    use_b: bool,
+    /// `C` and the computed parts' ignore values as `i32` lanes (an ignore
+    /// value outside `i32` can equal no id of the vector path).
+    classes: i32x8,
+    ignore_a: Option<i32x8>,
+    ignore_b: Option<i32x8>,
+}
+
+impl IdRules {
+    #[inline(always)]
+    fn new(c: usize, ignore: (Option<i64>, Option<i64>), use_a: bool, use_b: bool) -> Self {
+        let lane = |v: Option<i64>, used: bool| {
+            v.filter(|_| used)
+                .and_then(|v| i32::try_from(v).ok())
+                .map(i32x8::splat)
+        };
+        IdRules {
+            c,
+            ignore,
+            use_a,
+            use_b,
+            classes: i32x8::splat(i32::try_from(c).unwrap_or(i32::MAX)),
+            ignore_a: lane(ignore.0, use_a),
+            ignore_b: lane(ignore.1, use_b),
+        }
+    }
+
+    /// `(label, keep_a, keep_b)` of up to eight ids; lanes past the end are
+    /// dropped by both masks. Eight ids that fit in `i32`, all valid or
+    /// ignored, are decoded in vector registers; a partial chunk, or one
+    /// with an id to report, lane by lane.
+    #[inline(always)]
+    fn chunk<L: ClassId>(&self, chunk: &[L]) -> Result<(f32x8, f32x8, f32x8), Error> {
+        let fast = <&[L; LANES]>::try_from(chunk)
+            .ok()
+            .and_then(L::lanes)
+            .and_then(|v| self.vector(v));
+        match fast {
+            Some(d) => Ok(d),
+            None => self.scalar(chunk),
+        }
+    }
+
+    /// The rules lane by lane.
+    #[inline(always)]
+    fn scalar<L: ClassId>(&self, chunk: &[L]) -> Result<(f32x8, f32x8, f32x8), Error> {
+        let (c, ignore, use_a, use_b) = (self.c, self.ignore, self.use_a, self.use_b);
+        let mut l = [-1.0f32; LANES];
+        let mut a = [0.0f32; LANES];
+        let mut b = [0.0f32; LANES];
+        for (((t, l), a), b) in chunk.iter().zip(&mut l).zip(&mut a).zip(&mut b) {
+            let id = t.id();
+            let ia = use_a && ignore.0 == Some(id);
+            let ib = use_b && ignore.1 == Some(id);
+            if id >= 0 && (id as u64) < c as u64 {
+                *l = id as f32;
+            } else if (use_a && !ia) || (use_b && !ib) {
+                return Err(Error::ClassIdOutOfRange { id, classes: c });
+            }
+            *a = if ia { 0.0 } else { 1.0 };
+            *b = if ib { 0.0 } else { 1.0 };
+        }
+        Ok((
+            f32x8::new(l),
+            f32x8::new(a).simd_ne(ZERO),
+            f32x8::new(b).simd_ne(ZERO),
+        ))
+    }
+
+    /// The rules on eight `i32` lanes, or `None` when an id is to be
+    /// reported. The same bits as [`Self::scalar`]: ids in `0..C` (C ≤ 256)
+    /// are exact in `f32`, and the keep masks are all-ones lanes either way.
+    #[inline(always)]
+    fn vector(&self, ids: i32x8) -> Option<(f32x8, f32x8, f32x8)> {
+        let none = i32x8::ZERO;
+        let valid = ids.simd_gt(i32x8::splat(-1)) & ids.simd_lt(self.classes);
+        let ia = self.ignore_a.map_or(none, |v| ids.simd_eq(v));
+        let ib = self.ignore_b.map_or(none, |v| ids.simd_eq(v));
+        let need_a = if self.use_a { !ia } else { none };
+        let need_b = if self.use_b { !ib } else { none };
+        if (!valid & (need_a | need_b)).any() {
+            return None;
+        }
+        let lab = f32x8::from_i32x8(valid.select(ids, i32x8::splat(-1)));
+        let keep = |m: i32x8| f32x8::from_i32x8(!m).simd_ne(ZERO);
+        Some((lab, keep(ia), keep(ib)))
     }
 }
 
@@ -630,5 +736,63 @@ impl<M: Modulator> Kernel<'_, M> {
         if CE || F {
             b.kept_b += ONE & keep_b;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bits(v: (f32x8, f32x8, f32x8)) -> [[u32; LANES]; 3] {
+        [v.0, v.1, v.2].map(|v| v.to_array().map(f32::to_bits))
+    }
+
+    /// The vector decoding gives the scalar rules' bits, and is taken for
+    /// every chunk the scalar rules accept (ids that fit in `i32`).
+    fn agree<L: ClassId>(pool: &[L], seed: u32) {
+        let mut s = seed;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s as usize
+        };
+        let ignores = [None, Some(255), Some(-100), Some(0), Some(3), Some(1 << 40)];
+        let rounds = if cfg!(miri) { 20 } else { 2000 };
+        for _ in 0..rounds {
+            let c = [1, 3, 4, 16, 255, 256][next() % 6];
+            let ignore = (ignores[next() % 6], ignores[next() % 6]);
+            let (use_a, use_b) = (next() % 2 == 0, next() % 3 != 0);
+            let rules = IdRules::new(c, ignore, use_a, use_b);
+            let chunk: [L; LANES] = core::array::from_fn(|_| pool[next() % pool.len()]);
+            let scalar = rules.scalar(&chunk);
+            match L::lanes(&chunk).map(|v| rules.vector(v)) {
+                Some(Some(v)) => assert_eq!(Ok(bits(v)), scalar.map(bits)),
+                Some(None) => assert!(scalar.is_err()),
+                None => {}
+            }
+            assert_eq!(rules.chunk(&chunk).map(bits), scalar.map(bits));
+        }
+    }
+
+    #[test]
+    fn vector_id_decoding_matches_the_scalar_rules() {
+        agree::<u8>(&[0, 1, 2, 3, 4, 15, 16, 254, 255], 1);
+        agree::<u16>(&[0, 1, 3, 4, 255, 256, 65535], 2);
+        agree::<i32>(&[0, 1, 3, 255, 256, -1, -100, i32::MIN, i32::MAX], 3);
+        agree::<i64>(
+            &[
+                0,
+                1,
+                3,
+                255,
+                -1,
+                -100,
+                1 << 40,
+                i64::MIN,
+                i64::from(i32::MAX) + 1,
+            ],
+            4,
+        );
     }
 }
