@@ -740,6 +740,8 @@ impl<M: Modulator> Kernel<'_, M> {
 }
 
 #[cfg(test)]
+// Test code, not API: a panic is a failed test.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
