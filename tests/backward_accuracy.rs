@@ -221,3 +221,34 @@ fn focal_gradient_with_a_subnormal_reduced_threshold() {
     );
     close("multilabel", &a, &b);
 }
+
+/// Found by fuzzing (`backward`, seed `sigmoid-focal-subnormal-alpha-scaled`):
+/// torchvision focal with α = 2^-149 (valid) and a loss scale of 2.2e8, one
+/// positive element at x ≈ 0. The exact gradient −1.2189e-37 is a normal
+/// f32, but `α_t·∂l/∂x` was formed before the scale and underflowed to 0.
+/// The scale is now folded into the α weights first, as autograd applies
+/// `grad_output` before the per-element factors (what loss scaling relies on).
+#[test]
+fn sigmoid_focal_gradient_with_a_subnormal_alpha_and_a_loss_scale() {
+    use segloss::SigmoidFocal;
+    let alpha = f32::from_bits(1);
+    let (x, scale) = (-2.471_232_4e-33f32, 215_274_700.0f32);
+    let cfg = SigmoidFocal::default()
+        .with_alpha(alpha)
+        .with_gamma(1.156_862_7);
+    let mut g = [0.0f32];
+    let l = backward::binary::sigmoid_focal(&[x], &[1u8], &cfg, &mut g, scale).unwrap();
+    assert_eq!(l, binary::sigmoid_focal(&[x], &[1u8], &cfg).unwrap());
+    // f64: k·α·(dce·(1 − p_t)^γ + γ·(1 − p_t)^(γ−1)·p·q·(1 − 2y)·ce), y = 1.
+    let (a, gm, x) = (f64::from(alpha), f64::from(cfg.gamma), f64::from(x));
+    let p = 1.0 / (1.0 + (-x).exp());
+    let q = 1.0 - p;
+    let ce = (1.0 + (-x).exp()).ln();
+    let want = f64::from(scale) * a * (-q * q.powf(gm) - gm * q.powf(gm - 1.0) * p * q * ce);
+    let got = f64::from(g[0]);
+    assert!(want < -1e-37, "{want:e}");
+    assert!(
+        (got - want).abs() <= 1e-5 * want.abs(),
+        "{got:e} vs {want:e}"
+    );
+}

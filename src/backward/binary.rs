@@ -443,13 +443,19 @@ pub fn sigmoid_focal<T: Target>(
 ) -> Result<f32, Error> {
     cfg.validate()?;
     check(pred, target, grad)?;
-    let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
+    // The scale and reduction are folded into the α weights (in f64, once):
+    // `k·α` before any per-element factor, so a tiny α (even subnormal) under
+    // a large loss scale keeps its accuracy, as autograd's order does (found
+    // by `backward`, seed `sigmoid-focal-subnormal-alpha-scaled`: α = 2^-149,
+    // scale 2.2e8 gave 0 instead of −1.2e-37).
+    let k = cfg.reduction.apply(f64::from(scale), pred.len() as u64);
     let (a1, a0) = if cfg.alpha >= 0.0 {
-        (cfg.alpha, 1.0 - cfg.alpha)
+        let a = f64::from(cfg.alpha);
+        (k * a, k * (1.0 - a))
     } else {
-        (1.0, 1.0)
+        (k, k)
     };
-    let (a1, a0) = (f32x8::splat(a1), f32x8::splat(a0));
+    let (a1, a0) = (f32x8::splat(a1 as f32), f32x8::splat(a0 as f32));
     let t = with_gamma!(cfg.gamma, |m| fused_elementwise(
         pred,
         target,
@@ -466,7 +472,7 @@ pub fn sigmoid_focal<T: Target>(
             // p·q ≤ min(p, q) ≤ 1 − p_t: the chain factor is bounded by the base.
             let d = dce * m.pow(omp) + mul0(m.dpow_mul(omp, pq * (z - y)), bce_term(&l, y));
             let at = y * a1 + z * a0;
-            (sigmoid_focal_terms(m, &l, y), at * d * k)
+            (sigmoid_focal_terms(m, &l, y), at * d)
         }
     ))?;
     let s = FocalSums {
