@@ -146,3 +146,23 @@ fn repeated_classes_count_repeatedly() {
     let want = (2.0 * mc(&[1]) + mc(&[0])) / 3.0;
     assert!((mc(&[1, 1, 0]) - want).abs() <= 1e-6);
 }
+
+/// Found by fuzzing (`multiclass`, seed `ce-sum-confident`): a confident
+/// pixel's cross entropy is `ln(1 + e^(x₁ − x₀))` ≈ e^(x₁ − x₀), and
+/// `x₁ − x₀` rounded to f32 is off by up to half an ulp of the margin, which
+/// the exp turns into a relative error. Here the margin 32 + 2^-19 is a tie
+/// that rounds to 32: e^−32 instead of e^−(32 + 2^-19), 1.9e-6 relative
+/// (SPEC allows 1e-6). The kernel now corrects `e^t` by the exact rounding
+/// error of `t = x − max`.
+#[test]
+fn confident_pixel_cross_entropy_keeps_the_margin_exact() {
+    let x0 = 20.0f32 + f32::powi(2.0, -19);
+    let logits = [x0, -12.0f32];
+    assert_eq!(-12.0f32 - x0, -32.0); // the f32 margin rounds
+    let shape = Shape::new(1, 2, 1).unwrap();
+    let ce = CrossEntropy::default().with_reduction(segloss::Reduction::Sum);
+    let got = multiclass::cross_entropy(&logits, &[0u8], shape, &ce, &Classes::default()).unwrap();
+    let want = (-12.0 - f64::from(x0)).exp().ln_1p();
+    let rel = (f64::from(got) - want).abs() / want;
+    assert!(rel <= 1e-6, "{got:e} vs {want:e} (relative {rel:e})");
+}

@@ -455,6 +455,15 @@ impl IdRules {
     }
 }
 
+/// The rounding error of `s = a − b` (`s` as computed in `f32`): `a − b − s`
+/// exactly, for finite operands (Knuth's TwoSum with `−b`; plain `+`/`−`, no
+/// FMA, so the same bits on every target).
+#[inline(always)]
+fn sub_err(a: f32x8, b: f32x8, s: f32x8) -> f32x8 {
+    let bb = s - a;
+    (a - (s - bb)) - (b + bb)
+}
+
 /// The sum of `v` by pairwise halving, in a fixed order: `⌈log2 n⌉`
 /// roundings per element instead of `n − 1`.
 #[inline(always)]
@@ -641,6 +650,8 @@ impl<M: Modulator> Kernel<'_, M> {
         let mut m = ZERO;
         let mut sum = ONE;
         let mut rest = ZERO;
+        // Σ e^(x−m)·δ, δ the rounding error of `x − m` (cross entropy only).
+        let mut rest_err = ZERO;
         let mut e = [ZERO; CC];
         if LOGITS && (R || CE) {
             m = x
@@ -650,12 +661,24 @@ impl<M: Modulator> Kernel<'_, M> {
             sum = ZERO;
             let mut taken = ZERO;
             for (d, v) in e.iter_mut().zip(&x).take(c) {
-                *d = exp_v(*v - m);
+                let t = *v - m;
+                *d = exp_v(t);
                 sum += *d;
                 let first = v.simd_eq(m) & !taken;
                 taken |= first;
                 // `d − 1` is 0 for the first maximum, NaN for ∞ − ∞ (kept).
                 rest += first.select(*d - ONE, *d);
+                if CE {
+                    // `x − m` in f32 is off by up to half an ulp of |x − m|,
+                    // which e^(x−m) turns into a relative error of up to
+                    // 2^-24·|x − m|: 2e-6 at a margin of 32, all of a confident
+                    // pixel's cross entropy (found by `multiclass`, seed
+                    // `ce-sum-confident`). The exact error δ (TwoSum) restores
+                    // it: e^(t+δ) = e^t·(1 + δ). 0 where e^t is 0 (δ may be
+                    // NaN for an infinite logit there).
+                    let err = sub_err(*v, m, t);
+                    rest_err += d.simd_eq(ZERO).select(ZERO, *d * err);
+                }
             }
         }
 
@@ -692,6 +715,7 @@ impl<M: Modulator> Kernel<'_, M> {
             // −ln softmax_k = (m − x_k) + ln sum: two non-negative terms (no
             // cancellation, unlike `lse − x_k`, which rounds ln sum against
             // |m| for a confident pixel); ln sum = log1p(rest) when rest ≤ 1.
+            let rest = rest + rest_err;
             let small = rest.simd_le(ONE);
             let lsum = small.select(math::log1p_unit(small.select(rest, ZERO)), math::ln(sum));
             let mut xy = ZERO;
