@@ -67,15 +67,21 @@ impl Target for u8 {
     const IS_MASK: bool = true;
     #[inline(always)]
     fn lanes(chunk: &[u8; LANES]) -> f32x8 {
-        // Widened in vector registers (u8 → i16 → i32 → f32), not byte by byte.
-        let mut bytes = [0u8; 16];
-        bytes.iter_mut().zip(chunk).for_each(|(d, s)| *d = *s);
-        f32x8::from_i32x8(i32x8::from_i16x8(i16x8::from_u8x16_low(u8x16::new(bytes))))
+        f32x8::from_i32x8(widen_u8(chunk))
     }
     #[inline(always)]
     fn value(self) -> f32 {
         f32::from(self)
     }
+}
+
+/// Eight bytes as `i32` lanes, widened in vector registers (u8 → i16 → i32),
+/// not byte by byte: `u8` masks and `u8` class ids.
+#[inline(always)]
+pub(crate) fn widen_u8(chunk: &[u8; LANES]) -> i32x8 {
+    let mut bytes = [0u8; 16];
+    bytes.iter_mut().zip(chunk).for_each(|(d, s)| *d = *s);
+    i32x8::from_i16x8(i16x8::from_u8x16_low(u8x16::new(bytes)))
 }
 
 /// The totals of one pass: `K` sums and the element counts.

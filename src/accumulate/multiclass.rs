@@ -36,14 +36,14 @@
 //! generic over the id type, which also validates the ids); the arithmetic is
 //! shared by every id type.
 
-use super::{BLOCK, LANES, fold};
+use super::{BLOCK, LANES, fold, widen_u8};
 use crate::accumulate::binary::{
     FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0, region_terms,
 };
 use crate::error::Error;
 use crate::loss::{focal::FocalSums, region::RegionSums};
 use crate::math;
-use wide::{f32x8, i16x8, i32x8, u8x16, u16x8};
+use wide::{f32x8, i32x8, u16x8};
 
 const ONE: f32x8 = f32x8::ONE;
 const ZERO: f32x8 = f32x8::ZERO;
@@ -83,10 +83,7 @@ impl ClassId for u8 {
     }
     #[inline(always)]
     fn lanes(chunk: &[u8; LANES]) -> Option<i32x8> {
-        // Widened in vector registers (u8 → i16 → i32), as `Target for u8`.
-        let mut bytes = [0u8; 16];
-        bytes.iter_mut().zip(chunk).for_each(|(d, s)| *d = *s);
-        Some(i32x8::from_i16x8(i16x8::from_u8x16_low(u8x16::new(bytes))))
+        Some(widen_u8(chunk))
     }
 }
 impl ClassId for u16 {
