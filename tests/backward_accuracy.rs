@@ -252,3 +252,63 @@ fn sigmoid_focal_gradient_with_a_subnormal_alpha_and_a_loss_scale() {
         "{got:e} vs {want:e}"
     );
 }
+
+/// smp's focal gradient is linear in `α_t`: with a subnormal α (target 1) and
+/// a large loss scale it must be `α` times the gradient without α, in every
+/// mode and on both the one-pass and the statistics-first paths. `α_t` used
+/// to be applied before the scale and underflowed to 0 (the fix of
+/// `sigmoid_focal` above, for smp's focal).
+#[test]
+fn focal_gradient_with_a_subnormal_alpha_and_a_loss_scale() {
+    use segloss::multiclass::{Classes, Shape};
+    use segloss::{Focal, Reduction};
+    let alpha = f32::from_bits(1);
+    const X: f32 = -2.471_232_4e-33;
+    let scale = 215_274_700.0f32;
+    let modes: [(&str, fn(&Focal, f32) -> f32); 3] = [
+        ("binary", |cfg, scale| {
+            let mut g = [0.0f32];
+            backward::binary::focal(&[X], &[1u8], cfg, &mut g, scale).unwrap();
+            g[0]
+        }),
+        ("multilabel", |cfg, scale| {
+            let mut g = [0.0f32];
+            let shape = Shape::new(1, 1, 1).unwrap();
+            let classes = Classes::default();
+            backward::multilabel::focal(&[X], &[1u8], shape, cfg, &classes, &mut g, scale).unwrap();
+            g[0]
+        }),
+        ("multiclass", |cfg, scale| {
+            let mut g = [0.0f32];
+            let shape = Shape::new(1, 1, 1).unwrap();
+            let classes = Classes::default();
+            backward::multiclass::focal(&[X], &[0u8], shape, cfg, &classes, &mut g, scale).unwrap();
+            g[0]
+        }),
+    ];
+    for gamma in [2.0, 1.156_862_7] {
+        let variants = [
+            ("one pass", Focal::default()),
+            ("normalized", Focal::default().with_normalized(true)),
+            (
+                "ignore_index, mean",
+                Focal::default()
+                    .with_ignore_index(Some(7.0))
+                    .with_reduction(Reduction::Mean),
+            ),
+        ];
+        for (what, cfg) in variants {
+            let cfg = cfg.with_gamma(gamma).with_alpha(None);
+            for (mode, grad) in modes {
+                let full = f64::from(grad(&cfg, scale));
+                let want = f64::from(alpha) * full;
+                let got = f64::from(grad(&cfg.with_alpha(Some(alpha)), scale));
+                assert!(want.abs() > 1e-38, "{mode}, {what}, γ {gamma}: {want:e}");
+                assert!(
+                    (got - want).abs() <= 1e-5 * want.abs(),
+                    "{mode}, {what}, γ {gamma}: {got:e} vs {want:e}"
+                );
+            }
+        }
+    }
+}

@@ -443,19 +443,9 @@ pub fn sigmoid_focal<T: Target>(
 ) -> Result<f32, Error> {
     cfg.validate()?;
     check(pred, target, grad)?;
-    // The scale and reduction are folded into the α weights (in f64, once):
-    // `k·α` before any per-element factor, so a tiny α (even subnormal) under
-    // a large loss scale keeps its accuracy, as autograd's order does (found
-    // by `backward`, seed `sigmoid-focal-subnormal-alpha-scaled`: α = 2^-149,
-    // scale 2.2e8 gave 0 instead of −1.2e-37).
+    // The scale and reduction are folded into the α weights (see `AlphaWeights`).
     let k = cfg.reduction.apply(f64::from(scale), pred.len() as u64);
-    let (a1, a0) = if cfg.alpha >= 0.0 {
-        let a = f64::from(cfg.alpha);
-        (k * a, k * (1.0 - a))
-    } else {
-        (k, k)
-    };
-    let (a1, a0) = (f32x8::splat(a1 as f32), f32x8::splat(a0 as f32));
+    let weights = AlphaWeights::new((cfg.alpha >= 0.0).then_some(cfg.alpha), k);
     let t = with_gamma!(cfg.gamma, |m| fused_elementwise(
         pred,
         target,
@@ -471,8 +461,7 @@ pub fn sigmoid_focal<T: Target>(
             let dce = z * l.p - y * l.q;
             // p·q ≤ min(p, q) ≤ 1 − p_t: the chain factor is bounded by the base.
             let d = dce * m.pow(omp) + mul0(m.dpow_mul(omp, pq * (z - y)), bce_term(&l, y));
-            let at = y * a1 + z * a0;
-            (sigmoid_focal_terms(m, &l, y), at * d)
+            (sigmoid_focal_terms(m, &l, y), weights.at(y, z) * d)
         }
     ))?;
     let s = FocalSums {
@@ -483,8 +472,58 @@ pub fn sigmoid_focal<T: Target>(
     Ok(s.torchvision(cfg.alpha, cfg.reduction, t.count) as f32)
 }
 
-/// The per-element parts of smp's focal gradient: `(terms, α_t·∂l/∂u,
-/// ∂focal/∂u·∂u/∂x, ∂u/∂x)` with `u = logpt`.
+/// The α weights of a focal gradient with its scalar coefficient `k` (the
+/// loss scale, over the mean's count) folded in: `k·α` for `y = 1`,
+/// `k·(1 − α)` for `y = 0`, or `k` for both without α.
+///
+/// They are formed in `f64`, once, before any per-element factor: a tiny α
+/// (even subnormal) under a large loss scale keeps its accuracy, as
+/// autograd's order (`grad_output` first) does. Applying `k` after
+/// `α_t·∂l/∂x` underflowed: found by `backward` in `sigmoid_focal` (seed
+/// `sigmoid-focal-subnormal-alpha-scaled`: α = 2^-149, scale 2.2e8 gave 0
+/// instead of −1.2e-37); smp's focal had the same order in every mode (test
+/// `backward_accuracy::focal_gradient_with_a_subnormal_alpha_and_a_loss_scale`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AlphaWeights {
+    pos: f32x8,
+    neg: f32x8,
+    /// No α: `α_t = 1` whatever the target (no per-element work).
+    uniform: bool,
+}
+
+impl AlphaWeights {
+    /// No focal part: a zero gradient.
+    pub(crate) const ZERO: AlphaWeights = AlphaWeights {
+        pos: ZERO,
+        neg: ZERO,
+        uniform: true,
+    };
+
+    pub(crate) fn new(alpha: Option<f32>, k: f64) -> Self {
+        let (pos, neg) = match alpha {
+            Some(a) => (k * f64::from(a), k * (1.0 - f64::from(a))),
+            None => (k, k),
+        };
+        AlphaWeights {
+            pos: f32x8::splat(pos as f32),
+            neg: f32x8::splat(neg as f32),
+            uniform: alpha.is_none(),
+        }
+    }
+
+    /// `k·α_t` for targets `y` (and `z = 1 − y`).
+    #[inline(always)]
+    fn at(&self, y: f32x8, z: f32x8) -> f32x8 {
+        if self.uniform {
+            self.pos
+        } else {
+            y * self.pos + z * self.neg
+        }
+    }
+}
+
+/// The per-element parts of smp's focal gradient: `(terms, k·α_t·∂l/∂u,
+/// ∂focal/∂u·∂u/∂x, ∂u/∂x)` with `u = logpt` and `k·α_t` from `weights`.
 ///
 /// `∂focal/∂u = γ·base^(γ−1)/r·pt` appears only multiplied by `u` (in
 /// `∂l/∂u`) or by `∂u/∂x`, both of the order of the base for a small base,
@@ -494,7 +533,7 @@ pub fn sigmoid_focal<T: Target>(
 pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
     ft: &FocalTerm,
     m: M,
-    alpha: Option<f32>,
+    weights: &AlphaWeights,
     x: f32x8,
     y: f32x8,
 ) -> ([f32x8; 3], f32x8, f32x8, f32x8) {
@@ -514,11 +553,7 @@ pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
     let dfocal_times =
         |v: f32x8| reduced.select(ZERO, mul0(m.dpow_mul(base, v), mul0(pt, ft.inv_r)));
     let z = ONE - y;
-    let at = match alpha {
-        Some(a) => y * f32x8::splat(a) + z * f32x8::splat(1.0 - a),
-        None => ONE,
-    };
-    let dl = at * (dfocal_times(u) + focal);
+    let dl = weights.at(y, z) * (dfocal_times(u) + focal);
     let du = if LOGITS {
         z * l.p - y * l.q
     } else {
@@ -535,11 +570,11 @@ pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
 }
 
 /// `(c1, c2)` of smp's focal gradient `∂l/∂u·c1·∂u/∂x − c2·∂focal/∂x`
-/// (with `∂focal/∂x` as [`focal_parts`] returns it)
-/// for sums `s`, with `k` the scale already divided by the mean's count:
-/// the total is `W / M'` with `M' = max(M, 1e-6)` when `normalized`, so
-/// `∂total/∂u = ∂W/M' − W·∂M/M'²` (no `M` term where the clamp is active).
-pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> [f32; 2] {
+/// (with `∂focal/∂x` as [`focal_parts`] returns it; `c1` as the α weights
+/// it takes) for sums `s`, with `k` the scale already divided by the mean's
+/// count: the total is `W / M'` with `M' = max(M, 1e-6)` when `normalized`,
+/// so `∂total/∂u = ∂W/M' − W·∂M/M'²` (no `M` term where the clamp is active).
+pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> (AlphaWeights, f32) {
     let (c1, c2) = if cfg.normalized {
         let mm = s.modulator.max(1e-6);
         let w = s.weighted(cfg.alpha.map(f64::from));
@@ -552,7 +587,7 @@ pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> [f32; 2]
     } else {
         (k, 0.0)
     };
-    [c1 as f32, c2 as f32]
+    (AlphaWeights::new(cfg.alpha, c1), c2 as f32)
 }
 
 fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
@@ -576,7 +611,8 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
     let global = cfg.normalized || (ignore.is_some() && cfg.reduction == Reduction::Mean);
     if !global {
         // One pass: the divisor is the element count (no ignore) or 1 (sum).
-        let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
+        let k = cfg.reduction.apply(f64::from(scale), pred.len() as u64);
+        let weights = AlphaWeights::new(cfg.alpha, k);
         let t = fused_elementwise(
             pred,
             target,
@@ -584,8 +620,8 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
             grad,
             #[inline(always)]
             |x, y| {
-                let (terms, dl, _, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
-                (terms, dl * du * k)
+                let (terms, dl, _, du) = focal_parts::<M, LOGITS>(&ft, m, &weights, x, y);
+                (terms, dl * du)
             },
         )?;
         let s = sums(t.sums);
@@ -602,7 +638,8 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
     let s = sums(t.sums);
     let loss = s.smp(cfg.alpha, cfg.normalized, cfg.reduction, t.kept) as f32;
     let k = cfg.reduction.apply(f64::from(scale), t.kept);
-    let [c1, c2] = focal_coefficients(&s, cfg, k).map(f32x8::splat);
+    let (weights, c2) = focal_coefficients(&s, cfg, k);
+    let c2 = f32x8::splat(c2);
     write_grad(
         pred,
         target,
@@ -610,8 +647,8 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
         grad,
         #[inline(always)]
         |x, y| {
-            let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&ft, m, cfg.alpha, x, y);
-            dl * c1 * du - mul0(c2, dfocal_du)
+            let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&ft, m, &weights, x, y);
+            dl * du - mul0(c2, dfocal_du)
         },
     );
     Ok(loss)

@@ -81,7 +81,7 @@
 //! reads).
 
 use super::binary::{
-    Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
+    AlphaWeights, Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
 };
 use super::{check_grad, mean_dpow};
 use crate::accumulate::binary::{clamp_hi, clamp_lo, mul0};
@@ -106,10 +106,10 @@ struct Coeffs<const CC: usize> {
     above: [f32x8; CC],
     below: [f32x8; CC],
     equal: [f32x8; CC],
-    /// Focal part: `c1`, `c2` of each class (see `focal_coefficients`).
-    f1: [f32x8; CC],
+    /// Focal part: `c1` (as α weights) and `c2` of each class (see
+    /// `focal_coefficients`).
+    f1: [AlphaWeights; CC],
     f2: [f32x8; CC],
-    alpha: Option<f32>,
     /// Cross entropy: `k·(1 − ls)`, `k·ls/C` and `Σ_c w_c`.
     ce_y: f32x8,
     ce_s: f32x8,
@@ -133,9 +133,8 @@ impl<const CC: usize> Coeffs<CC> {
             above: [ZERO; CC],
             below: [ZERO; CC],
             equal: [ZERO; CC],
-            f1: [ZERO; CC],
+            f1: [AlphaWeights::ZERO; CC],
             f2: [ZERO; CC],
-            alpha: st.plan.focal.and_then(|f| f.alpha),
             ce_y: ZERO,
             ce_s: ZERO,
             ce_wsum: ZERO,
@@ -175,8 +174,8 @@ impl<const CC: usize> Coeffs<CC> {
             let it = co.f1.iter_mut().zip(&mut co.f2).zip(&tot.focal);
             for (j, ((f1, f2), s)) in it.enumerate().take(c) {
                 let kj = f.reduction.apply(lambda * w(j) / wsum, tot.kept_b);
-                let [a, b] = focal_coefficients(s, f, kj);
-                *f1 = f32x8::splat(a);
+                let (a, b) = focal_coefficients(s, f, kj);
+                *f1 = a;
                 *f2 = f32x8::splat(b);
             }
         }
@@ -358,9 +357,8 @@ fn step<
                 let inside = !(xk.simd_lt(lo) | xk.simd_gt(hi));
                 (math::ln(pc), inside.select(ONE / pc, ZERO))
             };
-            let (_, dl, dfocal_du, du) =
-                focal_parts::<M, true>(&k.focal, k.modulator, co.alpha, z, y);
-            let v = dl * *c1 * du - mul0(*c2, dfocal_du);
+            let (_, dl, dfocal_du, du) = focal_parts::<M, true>(&k.focal, k.modulator, c1, z, y);
+            let v = dl * du - mul0(*c2, dfocal_du);
             let v = if LOGITS { v } else { v * dz };
             *gk += v & keep_b;
         }

@@ -40,7 +40,7 @@
 //!   sums are recomputed before its gradient (three reads).
 
 use super::binary::{
-    Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
+    AlphaWeights, Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
 };
 use super::{check_grad, mean_dpow, write_grad};
 use crate::accumulate::Target;
@@ -75,7 +75,7 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
     target: &[T],
     grad: &mut [f32],
     rco: [f32; 3],
-    fco: [f32; 2],
+    fco: (AlphaWeights, f32),
     m: M,
 ) {
     let (c, s) = (st.shape.c(), st.shape.s());
@@ -86,8 +86,7 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
         return; // unreachable: the lengths were checked against the shape
     };
     let [above, below, equal] = rco.map(f32x8::splat);
-    let [c1, c2] = fco.map(f32x8::splat);
-    let alpha = st.focal.and_then(|f| f.alpha);
+    let (weights, c2) = (fco.0, f32x8::splat(fco.1));
     write_grad(
         p,
         t,
@@ -103,8 +102,8 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
                 out = if LOGITS { gr * (p * q) } else { gr };
             }
             if F {
-                let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&st.ft, m, alpha, x, y);
-                out += dl * c1 * du - mul0(c2, dfocal_du);
+                let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&st.ft, m, &weights, x, y);
+                out += dl * du - mul0(c2, dfocal_du);
             }
             out
         },
@@ -167,7 +166,15 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
             let ch = st.channel::<T, M, LOGITS, R, F>(k, true, pred, target, m, |img, sums| {
                 let rco = region_co(st, &sums.region, kr * wr);
                 write::<T, M, LOGITS, true, false>(
-                    st, img, k, pred, target, grad, rco, [0.0; 2], m,
+                    st,
+                    img,
+                    k,
+                    pred,
+                    target,
+                    grad,
+                    rco,
+                    (AlphaWeights::ZERO, 0.0),
+                    m,
                 );
                 Ok(())
             })?;
@@ -181,7 +188,7 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
                 let kk = f.reduction.apply(kf * w, ch.total.kept);
                 focal_coefficients(&ch.total.focal, f, kk)
             }
-            _ => [0.0; 2],
+            _ => (AlphaWeights::ZERO, 0.0),
         };
         let rco = if keep_r && !per_image {
             region_co(st, &ch.total.region, kr * wr)
