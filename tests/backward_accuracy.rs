@@ -312,3 +312,35 @@ fn focal_gradient_with_a_subnormal_alpha_and_a_loss_scale() {
         }
     }
 }
+
+/// A saturated softmax (margin 20: `1 − p` = 2e-9 rounds `p` to 1 in f32):
+/// the region gradient must take the slope of `p < y`, not the kink's
+/// average. It used `p − y` of the rounded `p` (0) and came out 4× too
+/// small on a Tversky case (fuzz seed `tversky-saturated-softmax`); here,
+/// Dice with one class present, it was 1e9× too small.
+#[test]
+fn multiclass_region_gradient_of_a_saturated_softmax() {
+    use segloss::Region;
+    use segloss::multiclass::{Classes, Shape};
+    let shape = Shape::new(1, 2, 1).unwrap();
+    let mut g = [0.0f32; 2];
+    backward::multiclass::dice(
+        &[0.0, -20.0],
+        &[0u8],
+        shape,
+        &Region::default(),
+        &Classes::default(),
+        &mut g,
+        1.0,
+    )
+    .unwrap();
+    // Class 1 has no pixel (its loss is masked to 0, smp): L = (1 − 2p/(1 + p))/2,
+    // ∂L/∂x₀ = −p·(1 − p)/(1 + p)² = −∂L/∂x₁.
+    let q = 1.0 / (1.0 + 20f64.exp()); // 1 − p, exactly
+    let p = 1.0 - q;
+    let want = -p * q / ((1.0 + p) * (1.0 + p));
+    for (got, want) in g.iter().zip([want, -want]) {
+        let got = f64::from(*got);
+        assert!((got - want).abs() <= 1e-5 * want.abs(), "{g:?} vs {want:e}");
+    }
+}

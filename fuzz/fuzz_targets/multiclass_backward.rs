@@ -449,6 +449,7 @@ fn run_mc<L: Id>(cs: &Case, scale: f32, grad_sel: u8) {
         if !(len <= FD_MAX_LEN
             && finite_case
             && cs.pred.iter().all(in_fd)
+            && (!logits || margins_in_fd(&cs.pred, cs.dims))
             && grad::scale_in_domain(scale))
         {
             continue;
@@ -504,6 +505,20 @@ fn run_mc<L: Id>(cs: &Case, scale: f32, grad_sel: u8) {
             |x| mc_value(cs, l, &labels, x),
         );
     }
+}
+
+/// Whether every pixel's softmax margin `max_k x_k − x_c` is at most
+/// [`FD_LOGIT`]: the softmax saturates in f64 with the logits' differences,
+/// not their size (|x| ≤ 30 allows a margin of 60: `1 − p_max` = e^-40 is
+/// below f64's resolution at 1, the reference is flat and its difference 0
+/// where the true slope is `p·(1 − p)`-sized).
+fn margins_in_fd(pred: &[f32], [n, c, s]: [usize; 3]) -> bool {
+    (0..n * s).all(|px| {
+        let (b, j) = (px / s, px % s);
+        let xs = (0..c).map(|k| f64::from(pred[(b * c + k) * s + j]));
+        let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+        c == 0 || hi - lo <= FD_LOGIT
+    })
 }
 
 /// The f64 reference value of a multiclass loss at predictions `x` (the

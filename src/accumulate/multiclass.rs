@@ -479,6 +479,64 @@ fn pairwise_sum(v: &mut [f32x8]) -> f32x8 {
     v.first().copied().unwrap_or(ZERO)
 }
 
+/// Marks, walking a pixel vector's classes in order, the first class whose
+/// logit is the maximum `m` (the lowest on a tie): the class whose exp is
+/// left out of the softmax's `rest` (`e^0 = 1` exactly).
+pub(crate) struct FirstMax {
+    m: f32x8,
+    taken: f32x8,
+}
+
+impl FirstMax {
+    #[inline(always)]
+    pub(crate) fn new(m: f32x8) -> Self {
+        FirstMax { m, taken: ZERO }
+    }
+
+    /// The lanes where class `x` (the next in order) is the first maximum.
+    #[inline(always)]
+    pub(crate) fn next(&mut self, x: f32x8) -> f32x8 {
+        let first = x.simd_eq(self.m) & !self.taken;
+        self.taken |= first;
+        first
+    }
+}
+
+/// `p − y` of each class of a softmax, in class order, without losing
+/// `1 − p` of the dominant class: there (the first maximum where
+/// `rest < 1`, so `p > ½`) it is `(1 − y) − rest/sum`, as
+/// `accumulate::binary::excess` does with σ(−x). `p` itself rounds to 1
+/// when `rest/sum` < 2^-25, and `p − y` would then be 0 against a target
+/// of 1: the region sums lose `1 − p`, and the gradient takes the kink's
+/// `equal` slope instead of `below` (found by `multiclass_backward`, seed
+/// `tversky-saturated-softmax`: 4× too small). The forward's sums and the
+/// backward's side of the kink both come from here.
+pub(crate) struct Excess {
+    first: FirstMax,
+    dominant: f32x8,
+    q_max: f32x8,
+}
+
+impl Excess {
+    /// For the maximum `m`, `rest` (Σ of the exps but the first maximum's)
+    /// and `inv = 1/sum`.
+    #[inline(always)]
+    pub(crate) fn new(m: f32x8, rest: f32x8, inv: f32x8) -> Self {
+        Excess {
+            first: FirstMax::new(m),
+            dominant: rest.simd_lt(ONE),
+            q_max: rest * inv,
+        }
+    }
+
+    /// `p − y` of the next class, of logit `x`.
+    #[inline(always)]
+    pub(crate) fn next(&mut self, x: f32x8, p: f32x8, y: f32x8) -> f32x8 {
+        let first = self.first.next(x);
+        (first & self.dominant).select((ONE - y) - self.q_max, p - y)
+    }
+}
+
 /// One vector of a plane at pixel offset `o`: `n` lanes read, the rest 0.
 #[inline(always)]
 pub(crate) fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
@@ -497,6 +555,49 @@ pub(crate) fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
         }
         f32x8::new(a)
     }
+}
+
+/// One whole block of every plane from pixel `start`, as arrays of vectors:
+/// the loads of a full block need no per-vector length checks (on AVX2
+/// those were ~2 of the ~15 instructions per pixel·class). `None` for the
+/// last, partial block of an image, which [`load`] reads.
+#[inline(always)]
+pub(crate) fn full_block<'a, const CC: usize>(
+    planes: &[&'a [f32]; CC],
+    c: usize,
+    start: usize,
+    npix: usize,
+) -> Option<[&'a [[f32; LANES]; BLOCK]; CC]> {
+    if npix != BLOCK * LANES {
+        return None;
+    }
+    let mut out = [&[[0.0f32; LANES]; BLOCK]; CC];
+    for (d, p) in out.iter_mut().zip(planes).take(c) {
+        let block = p.get(start..start.checked_add(BLOCK * LANES)?)?;
+        *d = block.as_chunks::<LANES>().0.try_into().ok()?;
+    }
+    Some(out)
+}
+
+/// Vector `i` of every plane in the block from pixel `start` of `npix`
+/// pixels, through [`load`] (the last, partial block of an image; out of
+/// line, so the full blocks' loop carries none of its length arithmetic).
+#[cold]
+#[inline(never)]
+pub(crate) fn load_partial<const CC: usize>(
+    planes: &[&[f32]; CC],
+    c: usize,
+    start: usize,
+    i: usize,
+    npix: usize,
+) -> [f32x8; CC] {
+    let o = i.saturating_mul(LANES);
+    let n = npix.saturating_sub(o).min(LANES);
+    let mut x = [ZERO; CC];
+    for (d, p) in x.iter_mut().zip(planes).take(c) {
+        *d = load(p, start.saturating_add(o), n);
+    }
+    x
 }
 
 /// The per-image scratch: block accumulators, decoded labels, constants.
@@ -594,51 +695,40 @@ impl<M: Modulator> Kernel<'_, M> {
         for (d, p) in planes.iter_mut().zip(img.chunks_exact(s.max(1))).take(c) {
             *d = p;
         }
+        let full = full_block(&planes, c, start, npix);
         let Scratch { block, dec, wv, kf } = sc;
         let vecs = dec.lab.iter().zip(&dec.keep_a).zip(&dec.keep_b);
-        for (i, ((lab, keep_a), keep_b)) in vecs.enumerate() {
-            let o = i.saturating_mul(LANES);
-            if o >= npix {
-                break;
-            }
-            let n = npix.saturating_sub(o).min(LANES);
-            self.step::<CC, LOGITS, R, CE, F>(
-                c,
-                &planes,
-                wv,
-                kf,
-                start.saturating_add(o),
-                n,
-                *lab,
-                *keep_a,
-                *keep_b,
-                block,
-            );
+        for (i, ((lab, keep_a), keep_b)) in vecs.enumerate().take(npix.div_ceil(LANES)) {
+            let x = match &full {
+                Some(f) => {
+                    let mut x = [ZERO; CC];
+                    for (d, p) in x.iter_mut().zip(f).take(c) {
+                        *d = p.get(i).map_or(ZERO, |a| f32x8::new(*a));
+                    }
+                    x
+                }
+                None => load_partial(&planes, c, start, i, npix),
+            };
+            self.step::<CC, LOGITS, R, CE, F>(c, x, wv, kf, *lab, *keep_a, *keep_b, block);
         }
         block.widen::<R, CE, F>(c, out);
     }
 
-    /// Eight pixels (`n` of them real) at offset `o`.
+    /// Eight pixels: `x` of every class (lanes past the end are dropped by
+    /// the keep masks).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn step<const CC: usize, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
         &self,
         c: usize,
-        planes: &[&[f32]; CC],
+        x: [f32x8; CC],
         wv: &[f32x8; CC],
         kf: &[f32x8; CC],
-        o: usize,
-        n: usize,
         lab: f32x8,
         keep_a: f32x8,
         keep_b: f32x8,
         b: &mut Block<CC>,
     ) {
-        let mut x = [ZERO; CC];
-        for (d, p) in x.iter_mut().zip(planes).take(c) {
-            *d = load(p, o, n);
-        }
-
         // The vertical softmax: max, exp, sum, one exact reciprocal. `rest`
         // sums the exps of every class but the first maximum (whose exp is
         // e^0 = 1 exactly), so that a confident pixel keeps `1 − p_max =
@@ -656,15 +746,13 @@ impl<M: Modulator> Kernel<'_, M> {
                 .take(c)
                 .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
             sum = ZERO;
-            let mut taken = ZERO;
+            let mut first_max = FirstMax::new(m);
             for (d, v) in e.iter_mut().zip(&x).take(c) {
                 let t = *v - m;
                 *d = exp_v(t);
                 sum += *d;
-                let first = v.simd_eq(m) & !taken;
-                taken |= first;
                 // `d − 1` is 0 for the first maximum, NaN for ∞ − ∞ (kept).
-                rest += first.select(*d - ONE, *d);
+                rest += first_max.next(*v).select(*d - ONE, *d);
                 if CE {
                     // `x − m` in f32 is off by up to half an ulp of |x − m|,
                     // which e^(x−m) turns into a relative error of up to
@@ -683,20 +771,13 @@ impl<M: Modulator> Kernel<'_, M> {
             let inv = ONE / sum;
             let it = b.sp.iter_mut().zip(&mut b.sy).zip(&mut b.sd);
             let src = if LOGITS { &e } else { &x };
-            // `p − y` of the dominant class (p > ½) as `(1 − y) − rest/sum`,
-            // as `accumulate::binary::excess` does with σ(−x).
-            let dominant = rest.simd_lt(ONE);
-            let q_max = rest * inv;
-            let mut taken = ZERO;
+            let mut excess = Excess::new(m, rest, inv);
             for (((sp, sy), sd), ((v, k), xk)) in it.zip(src.iter().zip(kf).zip(&x)).take(c) {
                 let p = if LOGITS { *v * inv } else { *v };
                 let p = p & keep_a;
                 let y = ONE & (lab.simd_eq(*k) & keep_a);
                 let d = if LOGITS {
-                    // The first maximum again (as in the softmax loop).
-                    let first = xk.simd_eq(m) & !taken;
-                    taken |= first;
-                    (first & dominant).select((ONE - y) - q_max, p - y) & keep_a
+                    excess.next(*xk, p, y) & keep_a
                 } else {
                     p - y
                 };

@@ -85,7 +85,9 @@ use super::binary::{
 };
 use super::{check_grad, mean_dpow};
 use crate::accumulate::binary::{clamp_hi, clamp_lo, mul0};
-use crate::accumulate::multiclass::{ClassId, Decoded, Kernel, McTotals, exp_v, load};
+use crate::accumulate::multiclass::{
+    ClassId, Decoded, Excess, FirstMax, Kernel, McTotals, exp_v, load,
+};
 use crate::accumulate::{BLOCK, LANES};
 use crate::config::{Focal, Reduction, Region, Tversky};
 use crate::error::Error;
@@ -272,17 +274,21 @@ fn step<
     // the probabilities `sm`.
     let mut m = ZERO;
     let mut sm = [ZERO; CC];
+    // The forward's `rest` and reciprocal, for the region part's `p − y`.
+    let (mut rest, mut inv) = (ZERO, ONE);
     if LOGITS && (R || CE) {
         m = x
             .iter()
             .take(c)
             .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
         let mut sum = ZERO;
+        let mut first_max = FirstMax::new(m);
         for (d, v) in sm.iter_mut().zip(&x).take(c) {
             *d = exp_v(*v - m);
             sum += *d;
+            rest += first_max.next(*v).select(*d - ONE, *d);
         }
-        let inv = ONE / sum;
+        inv = ONE / sum;
         for d in sm.iter_mut().take(c) {
             *d *= inv;
         }
@@ -292,12 +298,18 @@ fn step<
     if R {
         // The slopes ∂L/∂p_c; `r` is the slope of the largest logit.
         let mut r = ZERO;
+        let mut excess = Excess::new(m, rest, inv);
         let slopes = co.above.iter().zip(&co.below).zip(&co.equal).zip(&co.kf);
         let it = g.iter_mut().zip(x.iter().zip(&sm)).zip(slopes);
         for ((gk, (xk, sk)), (((ab, be), eq), kf)) in it.take(c) {
-            let p = if LOGITS { *sk } else { *xk };
             let y = ONE & lab.simd_eq(*kf);
-            *gk = region_slope(p - y, *ab, *be, *eq);
+            // The side of the kink from the same `p − y` as the sums.
+            let d = if LOGITS {
+                excess.next(*xk, *sk, y)
+            } else {
+                *xk - y
+            };
+            *gk = region_slope(d, *ab, *be, *eq);
             if LOGITS {
                 r = xk.simd_eq(m).select(*gk, r);
             }
