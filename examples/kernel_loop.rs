@@ -9,7 +9,8 @@
 //!
 //! (instructions of `dice` − instructions of `none`) / (20 · 2^16) is the
 //! per-element count. Kernels: none dice diceu8 dicep bcel bce focal sfocal
-//! mccp fused fusedp dicebwd focalbwd bcebwd mccbwd mc4 mc16 mcce4 mcrt4.
+//! mccp fused fusedp dicebwd focalbwd bcebwd mccbwd mc4 mc16 mcce4 mcrt4 mc4bwd
+//! mcce4bwd.
 
 use segloss::*;
 
@@ -66,6 +67,14 @@ fn main() {
             "mc16" => multiclass::loss_fixed::<16, u8>(&x, &lab16, sh16, &dl, &cl).unwrap(),
             "mcce4" => multiclass::loss_fixed::<4, u8>(&x, &lab4, sh4, &dce, &cl).unwrap(),
             "mcrt4" => multiclass::loss(&x, &lab4, sh4, &dl, &cl).unwrap(),
+            "mc4bwd" => {
+                backward::multiclass::loss_fixed::<4, u8>(&x, &lab4, sh4, &dl, &cl, &mut g, 1.0)
+                    .unwrap()
+            }
+            "mcce4bwd" => {
+                backward::multiclass::loss_fixed::<4, u8>(&x, &lab4, sh4, &dce, &cl, &mut g, 1.0)
+                    .unwrap()
+            }
             "bce" => binary::bce(&p, &y, &Bce::default()).unwrap(),
             "mccp" => binary::mcc(&p, &y, &Mcc::default().with_from_logits(false)).unwrap(),
             "sfocal" => binary::sigmoid_focal(&x, &y, &SigmoidFocal::default()).unwrap(),

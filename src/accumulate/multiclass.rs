@@ -579,6 +579,20 @@ pub(crate) fn full_block<'a, const CC: usize>(
     Some(out)
 }
 
+/// Vector `i` of every plane of a [`full_block`].
+#[inline(always)]
+pub(crate) fn gather<const CC: usize>(
+    full: &[&[[f32; LANES]; BLOCK]; CC],
+    c: usize,
+    i: usize,
+) -> [f32x8; CC] {
+    let mut x = [ZERO; CC];
+    for (d, p) in x.iter_mut().zip(full).take(c) {
+        *d = p.get(i).map_or(ZERO, |a| f32x8::new(*a));
+    }
+    x
+}
+
 /// Vector `i` of every plane in the block from pixel `start` of `npix`
 /// pixels, through [`load`] (the last, partial block of an image; out of
 /// line, so the full blocks' loop carries none of its length arithmetic).
@@ -700,13 +714,7 @@ impl<M: Modulator> Kernel<'_, M> {
         let vecs = dec.lab.iter().zip(&dec.keep_a).zip(&dec.keep_b);
         for (i, ((lab, keep_a), keep_b)) in vecs.enumerate().take(npix.div_ceil(LANES)) {
             let x = match &full {
-                Some(f) => {
-                    let mut x = [ZERO; CC];
-                    for (d, p) in x.iter_mut().zip(f).take(c) {
-                        *d = p.get(i).map_or(ZERO, |a| f32x8::new(*a));
-                    }
-                    x
-                }
+                Some(f) => gather(f, c, i),
                 None => load_partial(&planes, c, start, i, npix),
             };
             self.step::<CC, LOGITS, R, CE, F>(c, x, wv, kf, *lab, *keep_a, *keep_b, block);

@@ -86,7 +86,7 @@ use super::binary::{
 use super::{check_grad, mean_dpow};
 use crate::accumulate::binary::{clamp_hi, clamp_lo, mul0};
 use crate::accumulate::multiclass::{
-    ClassId, Decoded, Excess, FirstMax, Kernel, McTotals, exp_v, load,
+    ClassId, Decoded, Excess, FirstMax, Kernel, McTotals, exp_v, full_block, gather, load_partial,
 };
 use crate::accumulate::{BLOCK, LANES};
 use crate::config::{Focal, Reduction, Region, Tversky};
@@ -231,6 +231,24 @@ impl<const CC: usize> Coeffs<CC> {
     }
 }
 
+/// Vector `i` of the gradient of a partial block (see [`load_partial`]).
+#[cold]
+#[inline(never)]
+fn store_partial<const CC: usize>(
+    out: &mut [&mut [f32]; CC],
+    c: usize,
+    start: usize,
+    i: usize,
+    npix: usize,
+    g: &[f32x8; CC],
+) {
+    let o = i.saturating_mul(LANES);
+    let n = npix.saturating_sub(o).min(LANES);
+    for (d, v) in out.iter_mut().zip(g).take(c) {
+        store(d, start.saturating_add(o), n, *v);
+    }
+}
+
 /// Writes `v`'s first `n` lanes into `plane` at pixel offset `o`.
 #[inline(always)]
 fn store(plane: &mut [f32], o: usize, n: usize, v: f32x8) {
@@ -257,19 +275,11 @@ fn step<
     k: &Kernel<'_, M>,
     co: &Coeffs<CC>,
     c: usize,
-    planes: &[&[f32]; CC],
-    out: &mut [&mut [f32]; CC],
-    o: usize,
-    n: usize,
+    x: [f32x8; CC],
     lab: f32x8,
     keep_a: f32x8,
     keep_b: f32x8,
-) {
-    let mut x = [ZERO; CC];
-    for (d, p) in x.iter_mut().zip(planes).take(c) {
-        *d = load(p, o, n);
-    }
-
+) -> [f32x8; CC] {
     // The forward's vertical softmax (max, exp, sum, one exact reciprocal):
     // the probabilities `sm`.
     let mut m = ZERO;
@@ -376,9 +386,7 @@ fn step<
         }
     }
 
-    for (d, v) in out.iter_mut().zip(&g).take(c) {
-        store(d, o, n, *v);
-    }
+    g
 }
 
 /// The gradient of one block of `npix` pixels from pixel `start`: exactly
@@ -429,25 +437,45 @@ fn block_n<
     npix: usize,
     dec: &Decoded,
 ) {
-    for (i, (lab, keep_a, keep_b)) in dec.vectors().enumerate() {
-        let o = i.saturating_mul(LANES);
-        if o >= npix {
-            break;
+    // Whole blocks read and write arrays of vectors (no per-vector length
+    // checks); the last, partial block of an image goes through `load` and
+    // `store`, out of line.
+    let full = full_block(planes, c, start, npix);
+    let mut dest = match full {
+        Some(_) => {
+            let mut d: [Option<&mut [[f32; LANES]; BLOCK]>; CC] = [const { None }; CC];
+            for (d, p) in d.iter_mut().zip(out.iter_mut()).take(c) {
+                let block = p.get_mut(start..start.saturating_add(BLOCK * LANES));
+                *d = block.and_then(|b| b.as_chunks_mut::<LANES>().0.try_into().ok());
+            }
+            Dest::Full(d)
         }
-        let n = npix.saturating_sub(o).min(LANES);
-        step::<M, CC, LOGITS, R, CE, F>(
-            k,
-            co,
-            c,
-            planes,
-            out,
-            start.saturating_add(o),
-            n,
-            lab,
-            keep_a,
-            keep_b,
-        );
+        None => Dest::Partial(out),
+    };
+    for (i, (lab, keep_a, keep_b)) in dec.vectors().enumerate().take(npix.div_ceil(LANES)) {
+        let x = match &full {
+            Some(f) => gather(f, c, i),
+            None => load_partial(planes, c, start, i, npix),
+        };
+        let g = step::<M, CC, LOGITS, R, CE, F>(k, co, c, x, lab, keep_a, keep_b);
+        match &mut dest {
+            Dest::Full(d) => {
+                for (d, v) in d.iter_mut().zip(&g).take(c) {
+                    if let Some(d) = d.as_mut().and_then(|d| d.get_mut(i)) {
+                        *d = v.to_array();
+                    }
+                }
+            }
+            Dest::Partial(out) => store_partial(out, c, start, i, npix, &g),
+        }
     }
+}
+
+/// Where a block's gradient goes: arrays of vectors for a whole block, the
+/// planes themselves for the last, partial block of an image.
+enum Dest<'a, 'b, const CC: usize> {
+    Full([Option<&'a mut [[f32; LANES]; BLOCK]>; CC]),
+    Partial(&'a mut [&'b mut [f32]; CC]),
 }
 
 /// Writes the gradient of one image (`c` planes of `s` pixels).
