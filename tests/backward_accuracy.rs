@@ -265,7 +265,8 @@ fn focal_gradient_with_a_subnormal_alpha_and_a_loss_scale() {
     let alpha = f32::from_bits(1);
     const X: f32 = -2.471_232_4e-33;
     let scale = 215_274_700.0f32;
-    let modes: [(&str, fn(&Focal, f32) -> f32); 3] = [
+    type Grad = fn(&Focal, f32) -> f32;
+    let modes: [(&str, Grad); 3] = [
         ("binary", |cfg, scale| {
             let mut g = [0.0f32];
             backward::binary::focal(&[X], &[1u8], cfg, &mut g, scale).unwrap();
