@@ -345,3 +345,29 @@ fn multiclass_region_gradient_of_a_saturated_softmax() {
         assert!((got - want).abs() <= 1e-5 * want.abs(), "{g:?} vs {want:e}");
     }
 }
+
+/// smp focal with α = 0 (every target 1, so α_t = 0) and a subnormal
+/// `reduced_threshold`: `(1 − p_t)/r` overflows to ∞ in f32 (as in
+/// PyTorch), but α_t = 0 weighs it out: the loss is 0 and so is the
+/// gradient, in every mode. The gradient was 0·∞ = NaN.
+#[test]
+fn focal_gradient_with_zero_alpha_and_a_subnormal_reduced_threshold() {
+    use segloss::multiclass::{Classes, Shape};
+    use segloss::{Focal, Reduction};
+    let cfg = Focal::default()
+        .with_alpha(Some(0.0))
+        .with_gamma(0.009_84)
+        .with_reduced_threshold(Some(1.518e-42))
+        .with_reduction(Reduction::Sum);
+    let x = [0.0f32; 4];
+    let (shape, classes) = (Shape::new(1, 1, 4).unwrap(), Classes::default());
+    let mut g = [f32::NAN; 4];
+    let l = backward::binary::focal(&x, &[1u8; 4], &cfg, &mut g, -2.75).unwrap();
+    assert_eq!((l, g), (0.0, [0.0; 4]), "binary");
+    let mut g = [f32::NAN; 4];
+    let l = backward::multilabel::focal(&x, &[1u8; 4], shape, &cfg, &classes, &mut g, -2.75);
+    assert_eq!((l.unwrap(), g), (0.0, [0.0; 4]), "multilabel");
+    let mut g = [f32::NAN; 4];
+    let l = backward::multiclass::focal(&x, &[0u8; 4], shape, &cfg, &classes, &mut g, -2.75);
+    assert_eq!((l.unwrap(), g), (0.0, [0.0; 4]), "multiclass");
+}

@@ -160,6 +160,103 @@ pub fn region(
     power(mean, f64::from(t.gamma))
 }
 
+/// f64's unit roundoff (half an ulp at 1).
+const U64: f64 = f64::EPSILON / 2.0;
+
+/// One class's region loss `L_c` (before γ) and a bound on its absolute
+/// rounding error in f64 (the reference's own resolution), from the
+/// operations of [`region_oracle`]: each `p_j` carries `p_ulps·2^-53·p_j`
+/// (σ or the softmax), the sums add `(n + 1)·2^-53` of themselves, then
+/// `score = num/max(den, eps)` and `1 − score` or `−ln score`. The error is
+/// absolute in `p` and in the score: where `L_c` is itself far below them
+/// (`1 − score` with a score within 1e-5 of 1, `FN = Σ(1 − p)` of a
+/// saturated softmax) the reference moves in steps of `2^-53`, not of `L_c`.
+fn region_class_resolution(t: &segloss::Tversky, ps: &[f64], ys: &[f64], p_ulps: f64) -> (f64, f64) {
+    let r = &t.region;
+    let (alpha, beta) = (f64::from(t.alpha), f64::from(t.beta));
+    let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
+    let (mut i, mut fp, mut fn_, mut dp) = (0.0, 0.0, 0.0, 0.0);
+    for (&p, &y) in ps.iter().zip(ys) {
+        i += p.min(y);
+        fp += (p - y).max(0.0);
+        fn_ += (y - p).max(0.0);
+        dp += p_ulps * U64 * p.abs();
+    }
+    if !(i + fn_ > 0.0) {
+        return (0.0, 0.0); // the empty-class rule: exactly 0 (or NaN, not compared)
+    }
+    let sum = (ps.len() as f64 + 1.0) * U64;
+    let (di, dfp, dfn) = (dp + sum * i, dp + sum * fp, dp + sum * fn_);
+    let num = i + smooth;
+    let den = i + alpha * fp + beta * fn_ + smooth;
+    let dnum = di + U64 * num;
+    // Clamped to eps: the denominator is a constant.
+    let dden = if den < eps { 0.0 } else { di + alpha * dfp + beta * dfn + 4.0 * U64 * den };
+    let d = den.max(eps);
+    let score = num / d;
+    let ds = dnum / d + num * dden / (d * d) + U64 * score;
+    let (l, dl) = if r.log_loss {
+        let l = -score.max(eps).ln();
+        (l, if score > eps { ds / score } else { 0.0 } + U64 * l.abs())
+    } else {
+        let l = 1.0 - score;
+        (l, ds + U64 * l.abs())
+    };
+    (l, dl)
+}
+
+/// A bound on the absolute rounding error of [`region`]'s `want` (the f64
+/// reference's resolution, see [`region_class_resolution`]), for the finite
+/// differences' noise: the weighted means add their errors, Tversky's `(·)^γ`
+/// scales them by its slope (`γ·(M + δM)^(γ−1)` for γ ≥ 1, `δM^γ` below).
+#[allow(clippy::too_many_arguments)]
+pub fn region_resolution(
+    t: &segloss::Tversky,
+    probs: &[f64],
+    labels: &[f64],
+    shape: [usize; 3],
+    multiclass: bool,
+    ignore: Option<f64>,
+    classes: Option<&[usize]>,
+    weights: Option<&[f32]>,
+    per_image: bool,
+) -> f64 {
+    let [n, c, _] = shape;
+    // σ: exp, add, divide; the softmax adds the C-term sum.
+    let p_ulps = 4.0 + if multiclass { c as f64 } else { 0.0 };
+    let keep: Vec<usize> = classes.map_or_else(|| (0..c).collect(), |l| l.to_vec());
+    let w = |k: usize| weights.map_or(1.0, |w| f64::from(w[k]));
+    let wsum: f64 = keep.iter().map(|&k| w(k)).sum();
+    // (mean, its error) of one group of images.
+    let mean_of = |images: core::ops::Range<usize>| {
+        let (mut m, mut dm) = (0.0, 0.0);
+        for &k in &keep {
+            let (ps, ys) = class_pairs(probs, labels, shape, k, images.clone(), multiclass, ignore);
+            let (l, dl) = region_class_resolution(t, &ps, &ys, p_ulps);
+            m += w(k) * l / wsum;
+            dm += w(k) * dl / wsum;
+        }
+        (m, dm + (keep.len() as f64 + 2.0) * U64 * m.abs())
+    };
+    let (m, dm) = if per_image {
+        let per: Vec<(f64, f64)> = (0..n).map(|b| mean_of(b..b + 1)).collect();
+        let nn = n as f64;
+        let m = per.iter().map(|v| v.0).sum::<f64>() / nn;
+        let dm = per.iter().map(|v| v.1).sum::<f64>() / nn;
+        (m, dm + (nn + 2.0) * U64 * m.abs())
+    } else {
+        mean_of(0..n)
+    };
+    let gamma = f64::from(t.gamma);
+    if gamma == 1.0 {
+        dm
+    } else if gamma >= 1.0 {
+        gamma * (m.abs() + dm).powf(gamma - 1.0) * dm + 2.0 * U64 * m.abs().powf(gamma)
+    } else {
+        dm.powf(gamma) + 2.0 * U64 * m.abs().powf(gamma)
+    }
+}
+
 /// Relative rounding of an f32 intermediate logit (one half ulp, 2^-24).
 pub const LOGIT_ROUND: f64 = 1.0 / 16_777_216.0;
 

@@ -82,9 +82,21 @@ impl Derivative for RealGamma {
 
     /// `γ·base^γ·(v/base)`: `base^γ ≤ 1` and `v/base` is bounded by the
     /// caller's `|v| ≲ base`, so nothing overflows; 0 where `base = 0`.
+    /// Where `base = ∞` (a subnormal reduced_threshold: `(1 − p_t)/r`
+    /// overflows f32, as in PyTorch) the limit of `γ·base^(γ−1)·v`: 0 for
+    /// γ < 1, `v` for γ = 1, `∞·v` above (not `∞·0` = NaN).
     #[inline(always)]
     fn dpow_mul(self, base: f32x8, v: f32x8) -> f32x8 {
-        let d = f32x8::splat(self.0) * self.pow(base) * (v / base);
+        let g = f32x8::splat(self.0);
+        let d = g * self.pow(base) * (v / base);
+        let at_inf = if self.0 < 1.0 {
+            ZERO
+        } else if self.0 == 1.0 {
+            v
+        } else {
+            v * f32x8::splat(f32::INFINITY)
+        };
+        let d = base.simd_eq(f32x8::splat(f32::INFINITY)).select(at_inf, d);
         base.simd_eq(ZERO).select(ZERO, d)
     }
 }
@@ -553,7 +565,12 @@ pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
     let dfocal_times =
         |v: f32x8| reduced.select(ZERO, mul0(m.dpow_mul(base, v), mul0(pt, ft.inv_r)));
     let z = ONE - y;
-    let dl = weights.at(y, z) * (dfocal_times(u) + focal);
+    // A zero α_t makes the slope 0 even where the modulator overflowed
+    // (`base` = ∞ for a subnormal reduced_threshold), as the forward's
+    // weighting does (`mul0`; found by `multiclass_backward`, seed
+    // `focal-zero-alpha-subnormal-threshold`: NaN instead of 0, with
+    // `dpow_mul`'s limit at `base = ∞`).
+    let dl = mul0(weights.at(y, z), dfocal_times(u) + focal);
     let du = if LOGITS {
         z * l.p - y * l.q
     } else {
