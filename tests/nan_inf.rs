@@ -183,3 +183,28 @@ fn ignored_nan_contributes_nothing() {
     acc.update(&pl, &m).unwrap();
     assert_eq!(acc.dice(&r).unwrap(), clean);
 }
+
+/// Cross entropy over one class: the softmax is 1 and the gradient 0, but a
+/// NaN logit must give a NaN gradient, as PyTorch's `softmax − one_hot`
+/// (the one-class sum Σ_{k≠y} s_k is empty; fuzz seed `ce-one-class-nan-logit`).
+#[test]
+fn one_class_cross_entropy_gradient_keeps_nan() {
+    use segloss::backward::multiclass as bw;
+    use segloss::multiclass::{Classes, CrossEntropy, Shape};
+    let shape = Shape::new(1, 1, 3).unwrap();
+    let mut g = [7.0f32; 3];
+    let l = bw::cross_entropy(
+        &[0.5, f32::NAN, -3.0],
+        &[0u8; 3],
+        shape,
+        &CrossEntropy::default(),
+        &Classes::default(),
+        &mut g,
+        1.0,
+    )
+    .unwrap();
+    assert!(l.is_nan());
+    assert_eq!(g[0], 0.0);
+    assert!(g[1].is_nan(), "{g:?}");
+    assert_eq!(g[2], 0.0);
+}

@@ -473,7 +473,7 @@ pub fn sigmoid_focal<T: Target>(
             let dce = z * l.p - y * l.q;
             // p·q ≤ min(p, q) ≤ 1 − p_t: the chain factor is bounded by the base.
             let d = dce * m.pow(omp) + mul0(m.dpow_mul(omp, pq * (z - y)), bce_term(&l, y));
-            (sigmoid_focal_terms(m, &l, y), weights.at(y, z) * d)
+            (sigmoid_focal_terms(m, &l, y), weights.weigh(y, z, d))
         }
     ))?;
     let s = FocalSums {
@@ -484,21 +484,29 @@ pub fn sigmoid_focal<T: Target>(
     Ok(s.torchvision(cfg.alpha, cfg.reduction, t.count) as f32)
 }
 
-/// The α weights of a focal gradient with its scalar coefficient `k` (the
-/// loss scale, over the mean's count) folded in: `k·α` for `y = 1`,
-/// `k·(1 − α)` for `y = 0`, or `k` for both without α.
+/// The α weights of a focal gradient and its scalar coefficient `k` (the
+/// loss scale, over the mean's count; `c1` of a normalised focal): the
+/// gradient is `α_t·v·k` for a per-element `v`, with `α_t` = α for `y = 1`,
+/// 1 − α for `y = 0`, or 1 without α.
 ///
-/// They are formed in `f64`, once, before any per-element factor: a tiny α
-/// (even subnormal) under a large loss scale keeps its accuracy, as
-/// autograd's order (`grad_output` first) does. Applying `k` after
-/// `α_t·∂l/∂x` underflowed: found by `backward` in `sigmoid_focal` (seed
+/// Where `k·α` and `k·(1 − α)` are normal f32 numbers they are formed in
+/// `f64`, once, before any per-element factor (`post` = 1): a tiny α (even
+/// subnormal) under a large loss scale keeps its accuracy, as autograd's
+/// order (`grad_output` first) does. Applying `k` after `α_t·v` underflowed:
+/// found by `backward` in `sigmoid_focal` (seed
 /// `sigmoid-focal-subnormal-alpha-scaled`: α = 2^-149, scale 2.2e8 gave 0
-/// instead of −1.2e-37); smp's focal had the same order in every mode (test
+/// instead of −1.2e-37; smp's focal had the same order, test
 /// `backward_accuracy::focal_gradient_with_a_subnormal_alpha_and_a_loss_scale`).
+/// Where a folded weight would leave f32's normal range (a normalised focal
+/// with `Σ focal` ≈ 1e34 makes `k` ≈ 1e-35, and `k·α` subnormal: the
+/// `backward` fuzz run of session 5), the weights stay `α_t` and `k` is
+/// applied last (`post`), the order autograd's `loss / Σ focal` has.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AlphaWeights {
     pos: f32x8,
     neg: f32x8,
+    /// The factor applied after the weights (1 where `k` is folded in).
+    post: f32x8,
     /// No α: `α_t = 1` whatever the target (no per-element work).
     uniform: bool,
 }
@@ -508,29 +516,41 @@ impl AlphaWeights {
     pub(crate) const ZERO: AlphaWeights = AlphaWeights {
         pos: ZERO,
         neg: ZERO,
+        post: ZERO,
         uniform: true,
     };
 
     pub(crate) fn new(alpha: Option<f32>, k: f64) -> Self {
-        let (pos, neg) = match alpha {
-            Some(a) => (k * f64::from(a), k * (1.0 - f64::from(a))),
-            None => (k, k),
+        let (a1, a0) = match alpha {
+            Some(a) => (f64::from(a), 1.0 - f64::from(a)),
+            None => (1.0, 1.0),
+        };
+        let normal = |v: f64| {
+            v == 0.0 || (f64::from(f32::MIN_POSITIVE)..=f64::from(f32::MAX)).contains(&v.abs())
+        };
+        let (pos, neg, post) = if normal(k * a1) && normal(k * a0) {
+            (k * a1, k * a0, 1.0)
+        } else {
+            (a1, a0, k)
         };
         AlphaWeights {
             pos: f32x8::splat(pos as f32),
             neg: f32x8::splat(neg as f32),
+            post: f32x8::splat(post as f32),
             uniform: alpha.is_none(),
         }
     }
 
-    /// `k·α_t` for targets `y` (and `z = 1 − y`).
+    /// `α_t·v·k` for targets `y` (and `z = 1 − y`): exactly 0 where
+    /// `α_t = 0` unless `v` is NaN (as the forward weighs, `mul0`).
     #[inline(always)]
-    fn at(&self, y: f32x8, z: f32x8) -> f32x8 {
-        if self.uniform {
+    fn weigh(&self, y: f32x8, z: f32x8, v: f32x8) -> f32x8 {
+        let at = if self.uniform {
             self.pos
         } else {
             y * self.pos + z * self.neg
-        }
+        };
+        mul0(at, v) * self.post
     }
 }
 
@@ -570,7 +590,7 @@ pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
     // weighting does (`mul0`; found by `multiclass_backward`, seed
     // `focal-zero-alpha-subnormal-threshold`: NaN instead of 0, with
     // `dpow_mul`'s limit at `base = ∞`).
-    let dl = mul0(weights.at(y, z), dfocal_times(u) + focal);
+    let dl = weights.weigh(y, z, dfocal_times(u) + focal);
     let du = if LOGITS {
         z * l.p - y * l.q
     } else {
