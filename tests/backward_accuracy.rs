@@ -371,3 +371,30 @@ fn focal_gradient_with_zero_alpha_and_a_subnormal_reduced_threshold() {
     let l = backward::multiclass::focal(&x, &[0u8; 4], shape, &cfg, &classes, &mut g, -2.75);
     assert_eq!((l.unwrap(), g), (0.0, [0.0; 4]), "multiclass");
 }
+
+/// A normalised smp focal near its smallest reduced threshold: the base
+/// `(1 − p_t)/r` ≈ 1e34 and `∂focal/∂x` ≈ −6e39 exceed f32, while the
+/// gradient `c1·∂W/∂x − c2·∂M/∂x` is −69.333 (f64 reference of the fuzz
+/// harness). It was ∞ (fuzz seed `focal-normalized-overflowing-slope`).
+#[test]
+fn normalized_focal_gradient_near_the_smallest_reduced_threshold() {
+    use segloss::multiclass::{Classes, Shape};
+    use segloss::{Focal, Reduction};
+    let cfg = Focal::default()
+        .with_from_logits(false)
+        .with_gamma(1.0)
+        .with_alpha(Some(0.0))
+        .with_normalized(true)
+        .with_reduced_threshold(Some(f32::MIN_POSITIVE))
+        .with_eps(1e-8)
+        .with_reduction(Reduction::Sum);
+    let (p, y) = ([f32::from_bits(869_711_765)], [7.033_348e-6f32]);
+    let want = -69.332_999_299_838_28;
+    let mut g = [0.0f32];
+    backward::binary::focal(&p, &y, &cfg, &mut g, 1.0).unwrap();
+    let close = |g: f32| (f64::from(g) - want).abs() <= 1e-5 * want.abs();
+    assert!(close(g[0]), "binary: {g:?} vs {want}");
+    let (shape, classes) = (Shape::new(1, 1, 1).unwrap(), Classes::default());
+    backward::multilabel::focal(&p, &y, shape, &cfg, &classes, &mut g, 1.0).unwrap();
+    assert!(close(g[0]), "multilabel: {g:?} vs {want}");
+}

@@ -555,7 +555,8 @@ impl AlphaWeights {
 }
 
 /// The per-element parts of smp's focal gradient: `(terms, k·α_t·∂l/∂u,
-/// ∂focal/∂u·∂u/∂x, ∂u/∂x)` with `u = logpt` and `k·α_t` from `weights`.
+/// r·∂focal/∂u·∂u/∂x, ∂u/∂x)` with `u = logpt`, `k·α_t` from `weights` and
+/// `r` the reduced threshold (1 without).
 ///
 /// `∂focal/∂u = γ·base^(γ−1)/r·pt` appears only multiplied by `u` (in
 /// `∂l/∂u`) or by `∂u/∂x`, both of the order of the base for a small base,
@@ -603,11 +604,17 @@ pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
         let db = ib.select(ONE / x, ZERO);
         (ia & ib).select((x - y) / (x * (ONE - x)), mul0(z, da) - mul0(y, db))
     };
-    (terms, dl, dfocal_times(du), du)
+    // The normalised focal's `c2·∂focal/∂x`: `∂focal/∂x` alone may exceed
+    // f32 (base ≈ 1e34 near a tiny threshold, times ∂u/∂x ≈ 70 and 1/r ≈
+    // 1e38) where the product with `c2` ≈ 1e-38 is finite: its `1/r` goes
+    // into the coefficient instead (`focal_coefficients`; found by
+    // `backward`, seed `focal-normalized-overflowing-slope`: ∞ instead of −69).
+    let dfocal_du_r = reduced.select(ZERO, mul0(m.dpow_mul(base, du), pt));
+    (terms, dl, dfocal_du_r, du)
 }
 
-/// `(c1, c2)` of smp's focal gradient `∂l/∂u·c1·∂u/∂x − c2·∂focal/∂x`
-/// (with `∂focal/∂x` as [`focal_parts`] returns it; `c1` as the α weights
+/// `(c1, c2/r)` of smp's focal gradient `∂l/∂u·c1·∂u/∂x − c2·∂focal/∂x`
+/// (with `r·∂focal/∂x` as [`focal_parts`] returns it; `c1` as the α weights
 /// it takes) for sums `s`, with `k` the scale already divided by the mean's
 /// count: the total is `W / M'` with `M' = max(M, 1e-6)` when `normalized`,
 /// so `∂total/∂u = ∂W/M' − W·∂M/M'²` (no `M` term where the clamp is active).
@@ -624,7 +631,9 @@ pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> (AlphaWe
     } else {
         (k, 0.0)
     };
-    (AlphaWeights::new(cfg.alpha, c1), c2 as f32)
+    // `c2/r`, in f64: `focal_parts` gives `r·∂focal/∂x`.
+    let r = cfg.reduced_threshold.map_or(1.0, f64::from);
+    (AlphaWeights::new(cfg.alpha, c1), (c2 / r) as f32)
 }
 
 fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(

@@ -108,7 +108,7 @@ struct Coeffs<const CC: usize> {
     above: [f32x8; CC],
     below: [f32x8; CC],
     equal: [f32x8; CC],
-    /// Focal part: `c1` (as α weights) and `c2` of each class (see
+    /// Focal part: `c1` (as α weights) and `c2/r` of each class (see
     /// `focal_coefficients`).
     f1: [AlphaWeights; CC],
     f2: [f32x8; CC],
