@@ -344,7 +344,7 @@ fn step<
     if CE {
         let mut wy = ZERO;
         // 1 − s_y as Σ_{k≠y} s_k, without cancellation. With one class that
-        // sum is empty: `s − s` (0, or NaN for a NaN logit, as PyTorch's
+        // sum is empty: `0·s` (0, or NaN for a NaN logit, as PyTorch's
         // `softmax − one_hot`; found by `multiclass_backward`, seed
         // `ce-one-class-nan-logit`: 0 instead of NaN).
         let mut one_minus_sy = ZERO;
@@ -354,7 +354,7 @@ fn step<
             one_minus_sy += eq.select(ZERO, *sk);
         }
         if c == 1 {
-            one_minus_sy = sm.first().map_or(ZERO, |s| *s - *s);
+            one_minus_sy = sm.first().map_or(ZERO, |s| ZERO * *s);
         }
         let a = co.ce_y * wy;
         let it = g.iter_mut().zip(&sm).zip(co.wv.iter().zip(&co.kf));
