@@ -32,6 +32,14 @@ pub(crate) fn mul0(c: f32x8, v: f32x8) -> f32x8 {
     (c.simd_eq(ZERO) & v.simd_eq(v)).select(ZERO, c * v)
 }
 
+/// `a·b`, exactly 0 where either factor is 0 (whatever the other, even ∞);
+/// NaN still propagates.
+#[inline(always)]
+pub(crate) fn mul00(a: f32x8, b: f32x8) -> f32x8 {
+    let zero = (a.simd_eq(ZERO) & b.simd_eq(b)) | (b.simd_eq(ZERO) & a.simd_eq(a));
+    zero.select(ZERO, a * b)
+}
+
 /// `max(v, lo)` that keeps NaN (unlike a hardware `max`).
 #[inline(always)]
 pub(crate) fn clamp_lo(v: f32x8, lo: f32x8) -> f32x8 {

@@ -16,8 +16,8 @@
 
 use super::{check_grad, fused_elementwise, write_grad};
 use crate::accumulate::binary::{
-    FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess, link, mul0,
-    prob_pair, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
+    FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess, link, mul00,
+    mul0, prob_pair, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
 };
 use crate::accumulate::{Target, check_lengths, pass};
 use crate::config::{
@@ -694,7 +694,7 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
         #[inline(always)]
         |x, y| {
             let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&ft, m, &weights, x, y);
-            dl * du - mul0(c2, dfocal_du)
+            dl * du - mul00(c2, dfocal_du)
         },
     );
     Ok(loss)

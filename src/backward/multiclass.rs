@@ -84,7 +84,7 @@ use super::binary::{
     AlphaWeights, Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
 };
 use super::{check_grad, mean_dpow};
-use crate::accumulate::binary::{clamp_hi, clamp_lo, mul0};
+use crate::accumulate::binary::{clamp_hi, clamp_lo, mul00};
 use crate::accumulate::multiclass::{
     ClassId, Decoded, Excess, FirstMax, Kernel, McTotals, exp_v, full_block, gather, load_partial,
 };
@@ -386,7 +386,7 @@ fn step<
                 (math::ln(pc), inside.select(ONE / pc, ZERO))
             };
             let (_, dl, dfocal_du, du) = focal_parts::<M, true>(&k.focal, k.modulator, c1, z, y);
-            let v = dl * du - mul0(*c2, dfocal_du);
+            let v = dl * du - mul00(*c2, dfocal_du);
             let v = if LOGITS { v } else { v * dz };
             *gk += v & keep_b;
         }

@@ -44,7 +44,7 @@ use super::binary::{
 };
 use super::{check_grad, mean_dpow, write_grad};
 use crate::accumulate::Target;
-use crate::accumulate::binary::{excess, mul0, prob_pair};
+use crate::accumulate::binary::{excess, mul00, prob_pair};
 use crate::accumulate::multilabel::plane;
 use crate::config::{Focal, Region, Tversky};
 use crate::error::Error;
@@ -103,7 +103,7 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
             }
             if F {
                 let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&st.ft, m, &weights, x, y);
-                out += dl * du - mul0(c2, dfocal_du);
+                out += dl * du - mul00(c2, dfocal_du);
             }
             out
         },
