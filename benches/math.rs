@@ -111,9 +111,9 @@ fn bench(c: &mut Criterion) {
     );
     check(
         "pow",
-        map_sum(&probs, |x| math::pow_unit(x, 1.5)),
+        map_sum(&probs, |x| math::pow_nonneg(x, 1.5)),
         &probs,
-        |x| math::pow_unit_scalar(x, 1.5),
+        |x| math::pow_nonneg_scalar(x, 1.5),
     );
 
     let mut g = c.benchmark_group("math");
@@ -134,8 +134,8 @@ fn bench(c: &mut Criterion) {
     g.bench_function("one_minus_exp_neg", |b| {
         b.iter(|| map_sum(black_box(&losses), math::one_minus_exp_neg))
     });
-    g.bench_function("pow_unit_1.5", |b| {
-        b.iter(|| map_sum(black_box(&probs), |x| math::pow_unit(x, 1.5)))
+    g.bench_function("pow_nonneg_1.5", |b| {
+        b.iter(|| map_sum(black_box(&probs), |x| math::pow_nonneg(x, 1.5)))
     });
     g.finish();
 }

@@ -8,9 +8,9 @@
 //! ```
 //!
 //! (instructions of `dice` − instructions of `none`) / (20 · 2^16) is the
-//! per-element count. Kernels: none dice diceu8 dicep bcel bce focal sfocal
-//! mccp fused fusedp dicebwd focalbwd bcebwd mccbwd mc4 mc16 mcce4 mcrt4 mc4bwd
-//! mcce4bwd.
+//! per-element count. Kernels: none dice diceu8 dicep bcel bce focal focal15
+//! (γ = 1.5) sfocal mccp fused fusedp dicebwd focalbwd focal15bwd bcebwd mccbwd
+//! mc4 mc16 mcce4 mcrt4 mc4bwd mcce4bwd.
 
 use segloss::*;
 
@@ -55,6 +55,7 @@ fn main() {
             "dicep" => binary::dice(&p, &y, &Region::default().with_from_logits(false)).unwrap(),
             "bcel" => binary::bce_with_logits(&x, &y, &BceWithLogits::default()).unwrap(),
             "focal" => binary::focal(&x, &y, &Focal::default()).unwrap(),
+            "focal15" => binary::focal(&x, &y, &Focal::default().with_gamma(1.5)).unwrap(),
             "fused" => {
                 let mut a = BinaryAccumulator::new(StatsConfig::default()).unwrap();
                 a.update(&x, &y).unwrap();
@@ -62,6 +63,10 @@ fn main() {
             }
             "dicebwd" => backward::binary::dice(&x, &y, &Region::default(), &mut g, 1.0).unwrap(),
             "focalbwd" => backward::binary::focal(&x, &y, &Focal::default(), &mut g, 1.0).unwrap(),
+            "focal15bwd" => {
+                let f = Focal::default().with_gamma(1.5);
+                backward::binary::focal(&x, &y, &f, &mut g, 1.0).unwrap()
+            }
             "none" => 0.0,
             "mc4" => multiclass::loss_fixed::<4, u8>(&x, &lab4, sh4, &dl, &cl).unwrap(),
             "mc16" => multiclass::loss_fixed::<16, u8>(&x, &lab16, sh16, &dl, &cl).unwrap(),

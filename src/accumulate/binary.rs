@@ -176,6 +176,8 @@ pub(crate) fn bce_term(l: &Logistic<f32x8>, y: f32x8) -> f32x8 {
 pub(crate) trait Modulator: Copy {
     /// `base^γ` for `base` in `[0, 1]`.
     fn pow(self, base: f32x8) -> f32x8;
+    /// γ.
+    fn gamma(self) -> f32;
 }
 
 /// Integer γ: `base^G` as `G` multiplications.
@@ -183,6 +185,11 @@ pub(crate) trait Modulator: Copy {
 pub(crate) struct IntGamma<const G: u32>;
 
 impl<const G: u32> Modulator for IntGamma<G> {
+    #[inline(always)]
+    fn gamma(self) -> f32 {
+        G as f32
+    }
+
     #[inline(always)]
     fn pow(self, base: f32x8) -> f32x8 {
         let mut r = ONE;
@@ -199,8 +206,13 @@ pub(crate) struct RealGamma(pub f32);
 
 impl Modulator for RealGamma {
     #[inline(always)]
+    fn gamma(self) -> f32 {
+        self.0
+    }
+
+    #[inline(always)]
     fn pow(self, base: f32x8) -> f32x8 {
-        math::pow_unit(base, self.0)
+        math::pow_nonneg(base, self.0)
     }
 }
 

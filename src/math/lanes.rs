@@ -9,7 +9,7 @@
 //! approximate reciprocal, no target-dependent `max`/`min` NaN rules).
 
 use core::ops::{Add, Div, Mul, Neg, Sub};
-use wide::f32x8;
+use wide::{f32x8, f64x4, u64x4};
 
 /// Lane operations the math primitives need. Every method is exact or a
 /// single correctly rounded IEEE operation.
@@ -45,15 +45,62 @@ pub(crate) trait Lanes:
     fn bits_and(self, m: u32) -> Self;
     /// Bit pattern OR `m`, reinterpreted as f32.
     fn bits_or(self, m: u32) -> Self;
-    /// `libm::powf(lane, g)` for every lane (software, the same bits on every
-    /// target).
-    fn powf_lanes(self, g: f32) -> Self;
+    /// The f64 lanes of the same width (`f64` for `f32`, `f64x4` pairs for
+    /// `f32x8`).
+    type Wide: Lanes64;
+    /// `f(self)` evaluated in f64 lanes: every lane widened (exact), `f`
+    /// applied, and each result rounded once to f32.
+    fn map_f64<F: Fn(Self::Wide) -> Self::Wide>(self, f: F) -> Self;
+}
+
+/// The eight lanes of `v` as two `f64x4` (exact).
+#[inline(always)]
+pub(crate) fn widen(v: f32x8) -> [f64x4; 2] {
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = v.to_array().map(f64::from);
+    [f64x4::new([a0, a1, a2, a3]), f64x4::new([a4, a5, a6, a7])]
+}
+
+/// Two `f64x4` as eight f32 lanes, each rounded once.
+#[inline(always)]
+pub(crate) fn narrow([lo, hi]: [f64x4; 2]) -> f32x8 {
+    let [a0, a1, a2, a3] = lo.to_array();
+    let [a4, a5, a6, a7] = hi.to_array();
+    f32x8::new([a0, a1, a2, a3, a4, a5, a6, a7].map(|v| v as f32))
+}
+
+/// f64 lane operations (`pow`'s intermediate precision): the same rules as
+/// [`Lanes`], every method exact or one correctly rounded IEEE operation.
+/// The bit methods act on the IEEE bit pattern and reinterpret it.
+pub(crate) trait Lanes64:
+    Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
+{
+    /// Result of a lanewise comparison (false for NaN operands).
+    type Mask: Copy;
+    /// Every lane equal to `v`.
+    fn splat(v: f64) -> Self;
+    /// Lanewise `self < rhs`.
+    fn lt(self, rhs: Self) -> Self::Mask;
+    /// Lanewise `self > rhs`.
+    fn gt(self, rhs: Self) -> Self::Mask;
+    /// Lanewise `m ? a : b`.
+    fn select(m: Self::Mask, a: Self, b: Self) -> Self;
+    /// Bits shifted left by `n`.
+    fn shl_bits(self, n: u32) -> Self;
+    /// Bits shifted right (logical) by `n`.
+    fn shr_bits(self, n: u32) -> Self;
+    /// Bits OR `m`.
+    fn or_bits(self, m: u64) -> Self;
+    /// Bits plus `c` (wrapping).
+    fn add_bits(self, c: u64) -> Self;
+    /// Bits minus the bits of `rhs` (wrapping).
+    fn sub_bits(self, rhs: Self) -> Self;
 }
 
 impl Lanes for f32 {
+    type Wide = f64;
     #[inline(always)]
-    fn powf_lanes(self, g: f32) -> Self {
-        libm::powf(self, g)
+    fn map_f64<F: Fn(f64) -> f64>(self, f: F) -> Self {
+        f(f64::from(self)) as f32
     }
 
     type Mask = bool;
@@ -107,9 +154,11 @@ impl Lanes for f32 {
 }
 
 impl Lanes for f32x8 {
+    type Wide = f64x4;
     #[inline(always)]
-    fn powf_lanes(self, g: f32) -> Self {
-        f32x8::new(self.to_array().map(|v| libm::powf(v, g)))
+    fn map_f64<F: Fn(f64x4) -> f64x4>(self, f: F) -> Self {
+        let [lo, hi] = widen(self);
+        narrow([f(lo), f(hi)])
     }
 
     type Mask = f32x8;
@@ -156,5 +205,86 @@ impl Lanes for f32x8 {
     #[inline(always)]
     fn bits_or(self, m: u32) -> Self {
         f32x8::from_bits(self.to_bits() | wide::u32x8::splat(m))
+    }
+}
+
+impl Lanes64 for f64 {
+    type Mask = bool;
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn lt(self, rhs: Self) -> bool {
+        self < rhs
+    }
+    #[inline(always)]
+    fn gt(self, rhs: Self) -> bool {
+        self > rhs
+    }
+    #[inline(always)]
+    fn select(m: bool, a: Self, b: Self) -> Self {
+        let mask = (m as u64).wrapping_neg();
+        f64::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
+    }
+    #[inline(always)]
+    fn shl_bits(self, n: u32) -> Self {
+        f64::from_bits(self.to_bits() << n)
+    }
+    #[inline(always)]
+    fn shr_bits(self, n: u32) -> Self {
+        f64::from_bits(self.to_bits() >> n)
+    }
+    #[inline(always)]
+    fn or_bits(self, m: u64) -> Self {
+        f64::from_bits(self.to_bits() | m)
+    }
+    #[inline(always)]
+    fn add_bits(self, c: u64) -> Self {
+        f64::from_bits(self.to_bits().wrapping_add(c))
+    }
+    #[inline(always)]
+    fn sub_bits(self, rhs: Self) -> Self {
+        f64::from_bits(self.to_bits().wrapping_sub(rhs.to_bits()))
+    }
+}
+
+impl Lanes64 for f64x4 {
+    type Mask = f64x4;
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        f64x4::splat(v)
+    }
+    #[inline(always)]
+    fn lt(self, rhs: Self) -> Self {
+        self.simd_lt(rhs)
+    }
+    #[inline(always)]
+    fn gt(self, rhs: Self) -> Self {
+        self.simd_gt(rhs)
+    }
+    #[inline(always)]
+    fn select(m: Self, a: Self, b: Self) -> Self {
+        m.select(a, b)
+    }
+    #[inline(always)]
+    fn shl_bits(self, n: u32) -> Self {
+        f64x4::from_bits(self.to_bits() << n)
+    }
+    #[inline(always)]
+    fn shr_bits(self, n: u32) -> Self {
+        f64x4::from_bits(self.to_bits() >> n)
+    }
+    #[inline(always)]
+    fn or_bits(self, m: u64) -> Self {
+        f64x4::from_bits(self.to_bits() | u64x4::splat(m))
+    }
+    #[inline(always)]
+    fn add_bits(self, c: u64) -> Self {
+        f64x4::from_bits(self.to_bits() + u64x4::splat(c))
+    }
+    #[inline(always)]
+    fn sub_bits(self, rhs: Self) -> Self {
+        f64x4::from_bits(self.to_bits() - rhs.to_bits())
     }
 }

@@ -33,6 +33,7 @@ pub(crate) mod precision;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use lanes::{narrow, widen};
 use wide::f32x8;
 
 /// σ and softplus of one logit, from one `e^{−|x|}` and one reciprocal.
@@ -126,17 +127,17 @@ pub(crate) fn one_minus_exp_neg_scalar(l: f32) -> f32 {
 }
 
 lane_inline! {
-/// x^g for x in [0, 1] and a real g > 0 (the runtime focal γ); 0^g = 0.
-pub(crate) fn pow_unit(x: f32x8, g: f32) -> f32x8 {
-    pow::pow_unit_generic(x, g)
+/// x^g for x in [0, ∞] and a real g > 0 (the runtime focal γ); 0^g = 0.
+pub(crate) fn pow_nonneg(x: f32x8, g: f32) -> f32x8 {
+    pow::pow_generic(x, g)
 }
 }
 
-/// Scalar twin of [`pow_unit`].
+/// Scalar twin of [`pow_nonneg`].
 #[inline(always)]
 #[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
-pub(crate) fn pow_unit_scalar(x: f32, g: f32) -> f32 {
-    pow::pow_unit_generic(x, g)
+pub(crate) fn pow_nonneg_scalar(x: f32, g: f32) -> f32 {
+    pow::pow_generic(x, g)
 }
 
 lane_inline! {
