@@ -398,3 +398,121 @@ fn normalized_focal_gradient_near_the_smallest_reduced_threshold() {
     backward::multilabel::focal(&p, &y, shape, &cfg, &classes, &mut g, 1.0).unwrap();
     assert!(close(g[0]), "multilabel: {g:?} vs {want}");
 }
+
+/// smp's focal loss in f64 (logits, reduction sum or mean over all
+/// elements), the reference of the tests below.
+struct SmpFocal {
+    gamma: f64,
+    alpha: Option<f64>,
+    reduced_threshold: Option<f64>,
+    normalized: bool,
+    mean: bool,
+}
+
+impl SmpFocal {
+    fn loss(&self, x: &[f64], y: &[f32]) -> f64 {
+        let (mut w, mut m) = (0.0, 0.0);
+        for (&x, &y) in x.iter().zip(y) {
+            let y = f64::from(y);
+            let logpt = x.max(0.0) - x * y + (-x.abs()).exp().ln_1p();
+            let pt = (-logpt).exp();
+            let focal = match self.reduced_threshold {
+                Some(r) if pt < r => 1.0,
+                Some(r) => ((1.0 - pt) / r).powf(self.gamma),
+                None => (1.0 - pt).powf(self.gamma),
+            };
+            let at = self.alpha.map_or(1.0, |a| a * y + (1.0 - a) * (1.0 - y));
+            w += at * focal * logpt;
+            m += focal;
+        }
+        let w = if self.normalized { w / m.max(1e-6) } else { w };
+        if self.mean { w / x.len() as f64 } else { w }
+    }
+
+    /// Central differences of [`Self::loss`] (where it is smooth).
+    fn grad(&self, x: &[f32], y: &[f32], scale: f64) -> Vec<f64> {
+        let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        (0..x.len())
+            .map(|i| {
+                let h = 1e-6 * x64[i].abs().max(1.0);
+                let (mut a, mut b) = (x64.clone(), x64.clone());
+                a[i] += h;
+                b[i] -= h;
+                scale * (self.loss(&a, y) - self.loss(&b, y)) / (2.0 * h)
+            })
+            .collect()
+    }
+}
+
+/// A normalised smp focal with `reduced_threshold = f32::MIN_POSITIVE` and
+/// γ = 1e-7: the base `(1 − p_t)/r` ≈ 2e37, so `∂focal/∂u` formed from it
+/// went through f32's subnormal range, and `c2/r` overflowed to ∞: the
+/// gradient was −∞ (and of the wrong sign in other inputs; fuzz seed
+/// `focal-normalized-min-positive-threshold`).
+#[test]
+fn normalized_focal_gradient_at_the_smallest_normal_reduced_threshold() {
+    use segloss::multiclass::{Classes, Shape};
+    use segloss::{Focal, Reduction};
+    let (gamma, r) = (1e-7f32, f32::MIN_POSITIVE);
+    let cfg = Focal::default()
+        .with_gamma(gamma)
+        .with_alpha(Some(0.0))
+        .with_normalized(true)
+        .with_reduced_threshold(Some(r))
+        .with_reduction(Reduction::Sum);
+    let x = [-1.0f32, 88.0, -5.294_118, -5.294_118];
+    let y = [
+        6.077_230_190_436_322e-13f32,
+        0.058_823_526,
+        7.053_344_5e-30,
+        7.053_344_5e-30,
+    ];
+    let reference = SmpFocal {
+        gamma: f64::from(gamma),
+        alpha: Some(0.0),
+        reduced_threshold: Some(f64::from(r)),
+        normalized: true,
+        mean: false,
+    };
+    let want = reference.grad(&x, &y, 1.0);
+    let close = |g: &[f32]| {
+        g.iter()
+            .zip(&want)
+            .all(|(&g, &w)| (f64::from(g) - w).abs() <= 1e-5 * w.abs() + 1e-9)
+    };
+    let mut g = [0.0f32; 4];
+    backward::binary::focal(&x, &y, &cfg, &mut g, 1.0).unwrap();
+    assert!(close(&g), "binary: {g:?} vs {want:?}");
+    let (shape, classes) = (Shape::new(1, 1, 4).unwrap(), Classes::default());
+    backward::multilabel::focal(&x, &y, shape, &cfg, &classes, &mut g, 1.0).unwrap();
+    assert!(close(&g), "multilabel: {g:?} vs {want:?}");
+}
+
+/// smp focal with α = 1 and a subnormal soft target y = 3.6e-43: `α_t = y`
+/// is exact, but folded with the mean's scale first (`y·k·α` with k = 2.9e-3)
+/// it was 1 ulp of f32's subnormal range: the gradient 1.483e-10 instead of
+/// 1.081e-10 (fuzz seed `focal-subnormal-target-alpha`).
+#[test]
+fn focal_gradient_with_a_subnormal_target_and_alpha() {
+    use segloss::{Focal, Reduction};
+    let cfg = Focal::default()
+        .with_gamma(5.0)
+        .with_alpha(Some(1.0))
+        .with_reduced_threshold(Some(1e-7))
+        .with_reduction(Reduction::Mean);
+    let (x, y, scale) = ([5.999_675_8f32], [3.573_311e-43f32], 2.856_910_7e-3f32);
+    let reference = SmpFocal {
+        gamma: 5.0,
+        alpha: Some(1.0),
+        reduced_threshold: Some(f64::from(1e-7f32)),
+        normalized: false,
+        mean: true,
+    };
+    let want = reference.grad(&x, &y, f64::from(scale))[0];
+    let mut g = [0.0f32];
+    backward::binary::focal(&x, &y, &cfg, &mut g, scale).unwrap();
+    assert!(
+        (f64::from(g[0]) - want).abs() <= 1e-5 * want.abs(),
+        "{g:?} vs {want}"
+    );
+}

@@ -31,7 +31,7 @@ use crate::loss::{
     region::{RegionSums, tversky_loss},
 };
 use crate::math;
-use wide::f32x8;
+use wide::{f32x8, f64x4};
 
 const ONE: f32x8 = f32x8::ONE;
 const ZERO: f32x8 = f32x8::ZERO;
@@ -82,21 +82,9 @@ impl Derivative for RealGamma {
 
     /// `γ·base^γ·(v/base)`: `base^γ ≤ 1` and `v/base` is bounded by the
     /// caller's `|v| ≲ base`, so nothing overflows; 0 where `base = 0`.
-    /// Where `base = ∞` (a subnormal reduced_threshold: `(1 − p_t)/r`
-    /// overflows f32, as in PyTorch) the limit of `γ·base^(γ−1)·v`: 0 for
-    /// γ < 1, `v` for γ = 1, `∞·v` above (not `∞·0` = NaN).
     #[inline(always)]
     fn dpow_mul(self, base: f32x8, v: f32x8) -> f32x8 {
-        let g = f32x8::splat(self.0);
-        let d = g * self.pow(base) * (v / base);
-        let at_inf = if self.0 < 1.0 {
-            ZERO
-        } else if self.0 == 1.0 {
-            v
-        } else {
-            v * f32x8::splat(f32::INFINITY)
-        };
-        let d = base.simd_eq(f32x8::splat(f32::INFINITY)).select(at_inf, d);
+        let d = f32x8::splat(self.0) * self.pow(base) * (v / base);
         base.simd_eq(ZERO).select(ZERO, d)
     }
 }
@@ -473,7 +461,7 @@ pub fn sigmoid_focal<T: Target>(
             let dce = z * l.p - y * l.q;
             // p·q ≤ min(p, q) ≤ 1 − p_t: the chain factor is bounded by the base.
             let d = dce * m.pow(omp) + mul0(m.dpow_mul(omp, pq * (z - y)), bce_term(&l, y));
-            (sigmoid_focal_terms(m, &l, y), weights.weigh(y, z, d))
+            (sigmoid_focal_terms(m, &l, y), weights.weigh(y, z, d, ONE))
         }
     ))?;
     let s = FocalSums {
@@ -489,24 +477,23 @@ pub fn sigmoid_focal<T: Target>(
 /// gradient is `α_t·v·k` for a per-element `v`, with `α_t` = α for `y = 1`,
 /// 1 − α for `y = 0`, or 1 without α.
 ///
-/// Where `k·α` and `k·(1 − α)` are normal f32 numbers they are formed in
-/// `f64`, once, before any per-element factor (`post` = 1): a tiny α (even
-/// subnormal) under a large loss scale keeps its accuracy, as autograd's
-/// order (`grad_output` first) does. Applying `k` after `α_t·v` underflowed:
-/// found by `backward` in `sigmoid_focal` (seed
+/// The product `α_t·k·v·w` is formed in f64 (`k·α` and `k·(1 − α)` once,
+/// then per element) and rounded once: in f32 some order of the factors
+/// always underflows or overflows for some input. Folding `k` into the
+/// weights first lost a subnormal soft target's `α_t = y·α` (y = 3.6e-43,
+/// k = 3e-3: `y·k·α` is 1 ulp of f32's subnormal range, the gradient 37%
+/// off; seed `focal-subnormal-target-alpha`); applying `k` after `α_t·v`
+/// underflowed for a subnormal α under a large loss scale (seed
 /// `sigmoid-focal-subnormal-alpha-scaled`: α = 2^-149, scale 2.2e8 gave 0
-/// instead of −1.2e-37; smp's focal had the same order, test
-/// `backward_accuracy::focal_gradient_with_a_subnormal_alpha_and_a_loss_scale`).
-/// Where a folded weight would leave f32's normal range (a normalised focal
-/// with `Σ focal` ≈ 1e34 makes `k` ≈ 1e-35, and `k·α` subnormal: the
-/// `backward` fuzz run of session 5), the weights stay `α_t` and `k` is
-/// applied last (`post`), the order autograd's `loss / Σ focal` has.
+/// instead of −1.2e-37; test
+/// `backward_accuracy::focal_gradient_with_a_subnormal_alpha_and_a_loss_scale`);
+/// `α_t·k·∂l/∂u` overflowed f32 where the product with `∂u/∂x` is 1.6e38
+/// (seed `focal-gradient-near-f32-max`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AlphaWeights {
-    pos: f32x8,
-    neg: f32x8,
-    /// The factor applied after the weights (1 where `k` is folded in).
-    post: f32x8,
+    /// `k·α` and `k·(1 − α)` (`k` for both without α).
+    pos: f64x4,
+    neg: f64x4,
     /// No α: `α_t = 1` whatever the target (no per-element work).
     uniform: bool,
 }
@@ -514,84 +501,112 @@ pub(crate) struct AlphaWeights {
 impl AlphaWeights {
     /// No focal part: a zero gradient.
     pub(crate) const ZERO: AlphaWeights = AlphaWeights {
-        pos: ZERO,
-        neg: ZERO,
-        post: ZERO,
+        pos: f64x4::ZERO,
+        neg: f64x4::ZERO,
         uniform: true,
     };
 
     pub(crate) fn new(alpha: Option<f32>, k: f64) -> Self {
-        let (a1, a0) = match alpha {
-            Some(a) => (f64::from(a), 1.0 - f64::from(a)),
-            None => (1.0, 1.0),
-        };
-        let normal = |v: f64| {
-            v == 0.0 || (f64::from(f32::MIN_POSITIVE)..=f64::from(f32::MAX)).contains(&v.abs())
-        };
-        let (pos, neg, post) = if normal(k * a1) && normal(k * a0) {
-            (k * a1, k * a0, 1.0)
-        } else {
-            (a1, a0, k)
-        };
+        let (a1, a0) = alpha.map_or((1.0, 1.0), |a| (f64::from(a), 1.0 - f64::from(a)));
         AlphaWeights {
-            pos: f32x8::splat(pos as f32),
-            neg: f32x8::splat(neg as f32),
-            post: f32x8::splat(post as f32),
+            pos: f64x4::splat(k * a1),
+            neg: f64x4::splat(k * a0),
             uniform: alpha.is_none(),
         }
     }
 
-    /// `α_t·v·k` for targets `y` (and `z = 1 − y`): exactly 0 where
-    /// `α_t = 0` unless `v` is NaN (as the forward weighs, `mul0`).
+    /// `α_t·k·v·w` for targets `y` (and `z = 1 − y`): exactly 0 where
+    /// `α_t·k = 0` unless `v` or `w` is NaN (as the forward weighs, `mul0`).
     #[inline(always)]
-    fn weigh(&self, y: f32x8, z: f32x8, v: f32x8) -> f32x8 {
-        let at = if self.uniform {
-            self.pos
-        } else {
-            y * self.pos + z * self.neg
+    fn weigh(&self, y: f32x8, z: f32x8, v: f32x8, w: f32x8) -> f32x8 {
+        let half = |at: f64x4, v: f64x4, w: f64x4| {
+            let zero = at.simd_eq(f64x4::ZERO) & v.simd_eq(v) & w.simd_eq(w);
+            zero.select(f64x4::ZERO, at * v * w)
         };
-        mul0(at, v) * self.post
+        let [v0, v1] = math::widen(v);
+        let [w0, w1] = math::widen(w);
+        if self.uniform {
+            return math::narrow([half(self.pos, v0, w0), half(self.pos, v1, w1)]);
+        }
+        let [y0, y1] = math::widen(y);
+        let [z0, z1] = math::widen(z);
+        let at = |y: f64x4, z: f64x4| y * self.pos + z * self.neg;
+        math::narrow([half(at(y0, z0), v0, w0), half(at(y1, z1), v1, w1)])
     }
 }
 
-/// The per-element parts of smp's focal gradient: `(terms, k·α_t·∂l/∂u,
-/// r·∂focal/∂u·∂u/∂x, ∂u/∂x)` with `u = logpt`, `k·α_t` from `weights` and
-/// `r` the reduced threshold (1 without).
+/// The coefficients of smp's focal gradient `c1·∂W/∂x − c2·∂M/∂x`
+/// ([`focal_coefficients`]): `c1` as α weights, and `c2` for the normalised
+/// focal, which meets `∂focal/∂x` pre-scaled by `s`.
+#[derive(Clone, Copy)]
+pub(crate) struct FocalCoefficients {
+    /// `c1` (with the loss scale) as α weights.
+    c1: AlphaWeights,
+    /// `c2/s` (0 unless normalised).
+    c2: f32x8,
+    /// A power of two near `1/Σ focal`, so `s·focal ≤ 2` and `s·∂focal/∂x`
+    /// stays in f32's range (`∂focal/∂x` alone may exceed it near a tiny
+    /// reduced threshold where the product with `c2` ≈ 1e-38 is finite:
+    /// seed `focal-normalized-overflowing-slope`), while the largest terms
+    /// stay normal numbers.
+    s: f32x8,
+}
+
+impl FocalCoefficients {
+    /// Nothing (a class or channel without a focal term).
+    pub(crate) const ZERO: FocalCoefficients = FocalCoefficients {
+        c1: AlphaWeights::ZERO,
+        c2: ZERO,
+        s: ONE,
+    };
+
+    /// Only `c1 = k` (no normalisation: the one-pass gradient).
+    fn one_pass(alpha: Option<f32>, k: f64) -> Self {
+        FocalCoefficients {
+            c1: AlphaWeights::new(alpha, k),
+            ..Self::ZERO
+        }
+    }
+}
+
+/// smp's focal per element: `(terms, ∂loss/∂x)` with `u = logpt`, the
+/// forward's terms, and the coefficients `co` ([`focal_coefficients`]).
+/// Without `NORM` the `c2` term is left out (it is 0: the one-pass path).
 ///
-/// `∂focal/∂u = γ·base^(γ−1)/r·pt` appears only multiplied by `u` (in
-/// `∂l/∂u`) or by `∂u/∂x`, both of the order of the base for a small base,
-/// so it is formed with [`Derivative::dpow_mul`]: for a real γ < 1 and a
-/// subnormal base (a logit beyond ±87) `base^(γ−1)` alone overflows f32.
+/// With `base = (1 − pt)/r` (`r` the reduced threshold, 1 without) and
+/// `focal = base^γ`, `∂focal/∂u = γ·base^(γ−1)·pt/r = γ·focal·pt/(1 − pt)`:
+/// formed from the forward's `focal` and `v/(1 − pt)` for the `v` it
+/// multiplies (`u` in `∂l/∂u`, `∂u/∂x`), which is bounded where `1 − pt` is
+/// small, so neither `1/r` (∞ for a subnormal r), nor a base near f32's
+/// range (≈ 2e37 for r = 2^-126), nor `base^(γ−1)` (∞ for γ < 1 and a
+/// subnormal `1 − pt`) enters the arithmetic (found by `backward`, seeds
+/// `focal-normalized-min-positive-threshold` and `…-sign`: forming it from
+/// `base` made `(v/base)` subnormal, the gradient −∞ or of the wrong sign).
 #[inline(always)]
-pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
+pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool, const NORM: bool>(
     ft: &FocalTerm,
     m: M,
-    weights: &AlphaWeights,
+    co: &FocalCoefficients,
     x: f32x8,
     y: f32x8,
-) -> ([f32x8; 3], f32x8, f32x8, f32x8) {
+) -> ([f32x8; 3], f32x8) {
     let l = link::<LOGITS>(x);
     let u = ft.logpt::<LOGITS>(&l, y);
     let terms = ft.terms(m, u, y);
     let omp = math::one_minus_exp_neg(u);
     let reduced = u.simd_gt(ft.neg_ln_r);
-    let base = omp * ft.inv_r;
-    let focal = reduced.select(ONE, m.pow(base));
-    // d(1 − pt)/du = pt; ∂focal/∂u times v.
+    let focal = reduced.select(ONE, m.pow(omp * ft.inv_r));
     let pt = ONE - omp;
-    // `1/r` last: with a tiny reduced_threshold `v/r` alone may overflow.
-    // `1/r` itself overflows for a subnormal r: `pt/r` is 0 where `pt` is
-    // (not 0·∞ = NaN), and the product is 0 where the modulator's slope is
-    // exactly 0 (γ = 0), whatever `pt/r` is (`mul0` keeps NaN inputs).
-    let dfocal_times =
-        |v: f32x8| reduced.select(ZERO, mul0(m.dpow_mul(base, v), mul0(pt, ft.inv_r)));
+    let gamma = f32x8::splat(m.gamma());
+    // `∂focal/∂u·v/focal = γ·pt·(v/(1 − pt))`: 0 where the threshold holds
+    // the modulator at 1 and where `1 − pt` = 0 (u = 0). An infinite `v`
+    // (u = ∞: a logit of ±∞ on the wrong side) gives `0·∞` = NaN there even
+    // for γ = 0, as autograd's `logpt·∂focal/∂logpt` does.
+    let log_slope = |v: f32x8| {
+        let ratio = omp.simd_eq(ZERO).select(ZERO, v / omp);
+        reduced.select(ZERO, gamma * pt * ratio)
+    };
     let z = ONE - y;
-    // A zero α_t makes the slope 0 even where the modulator overflowed
-    // (`base` = ∞ for a subnormal reduced_threshold), as the forward's
-    // weighting does (`mul0`; found by `multiclass_backward`, seed
-    // `focal-zero-alpha-subnormal-threshold`: NaN instead of 0, with
-    // `dpow_mul`'s limit at `base = ∞`).
-    let dl = weights.weigh(y, z, dfocal_times(u) + focal);
     let du = if LOGITS {
         z * l.p - y * l.q
     } else {
@@ -604,36 +619,43 @@ pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool>(
         let db = ib.select(ONE / x, ZERO);
         (ia & ib).select((x - y) / (x * (ONE - x)), mul0(z, da) - mul0(y, db))
     };
-    // The normalised focal's `c2·∂focal/∂x`: `∂focal/∂x` alone may exceed
-    // f32 (base ≈ 1e34 near a tiny threshold, times ∂u/∂x ≈ 70 and 1/r ≈
-    // 1e38) where the product with `c2` ≈ 1e-38 is finite: its `1/r` goes
-    // into the coefficient instead (`focal_coefficients`; found by
-    // `backward`, seed `focal-normalized-overflowing-slope`: ∞ instead of −69).
-    let dfocal_du_r = reduced.select(ZERO, mul0(m.dpow_mul(base, du), pt));
-    (terms, dl, dfocal_du_r, du)
+    // `α_t·k·∂l/∂u·∂u/∂x` with `∂l/∂u = focal·(1 + u·∂focal/∂u/focal)`; a
+    // zero α_t gives 0 even where the modulator overflowed (`base` = ∞ for a
+    // subnormal reduced_threshold), as the forward's weighting does
+    // (`mul0`; seed `focal-zero-alpha-subnormal-threshold`).
+    let d = co.c1.weigh(y, z, focal, (ONE + log_slope(u)) * du);
+    if NORM {
+        // `c2·∂focal/∂x`, 0 where `s·focal` is ∞ and the slope 0.
+        (terms, d - mul00(co.c2, mul00(focal * co.s, log_slope(du))))
+    } else {
+        (terms, d)
+    }
 }
 
-/// `(c1, c2/r)` of smp's focal gradient `∂l/∂u·c1·∂u/∂x − c2·∂focal/∂x`
-/// (with `r·∂focal/∂x` as [`focal_parts`] returns it; `c1` as the α weights
-/// it takes) for sums `s`, with `k` the scale already divided by the mean's
-/// count: the total is `W / M'` with `M' = max(M, 1e-6)` when `normalized`,
-/// so `∂total/∂u = ∂W/M' − W·∂M/M'²` (no `M` term where the clamp is active).
-pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> (AlphaWeights, f32) {
-    let (c1, c2) = if cfg.normalized {
-        let mm = s.modulator.max(1e-6);
-        let w = s.weighted(cfg.alpha.map(f64::from));
-        let c2 = if s.modulator < 1e-6 {
-            0.0
-        } else {
-            w / (mm * mm)
-        };
-        (k / mm, k * c2)
+/// The coefficients of smp's focal gradient `∂l/∂u·c1·∂u/∂x − c2·∂focal/∂x`
+/// for sums `s`, with `k` the scale already divided by the mean's count: the
+/// total is `W / M'` with `M' = max(M, 1e-6)` when `normalized`, so
+/// `∂total/∂u = ∂W/M' − W·∂M/M'²` (no `M` term where the clamp is active).
+pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> FocalCoefficients {
+    if !cfg.normalized {
+        return FocalCoefficients::one_pass(cfg.alpha, k);
+    }
+    let mm = s.modulator.max(1e-6);
+    let w = s.weighted(cfg.alpha.map(f64::from));
+    let c2 = if s.modulator < 1e-6 {
+        0.0
     } else {
-        (k, 0.0)
+        k * w / (mm * mm)
     };
-    // `c2/r`, in f64: `focal_parts` gives `r·∂focal/∂x`.
-    let r = cfg.reduced_threshold.map_or(1.0, f64::from);
-    (AlphaWeights::new(cfg.alpha, c1), (c2 / r) as f32)
+    // s = 2^−e with Σ focal ∈ [2^(e−1), 2^e): every focal·s ≤ 2; e is within
+    // f32's normal exponents (Σ focal ≥ 1e-6 here, and ≤ n·f32::MAX).
+    let (_, e) = libm::frexp(mm);
+    let sc = libm::ldexp(1.0, -e.clamp(-125, 126));
+    FocalCoefficients {
+        c1: AlphaWeights::new(cfg.alpha, k / mm),
+        c2: f32x8::splat((c2 / sc) as f32),
+        s: f32x8::splat(sc as f32),
+    }
 }
 
 fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
@@ -658,17 +680,14 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
     if !global {
         // One pass: the divisor is the element count (no ignore) or 1 (sum).
         let k = cfg.reduction.apply(f64::from(scale), pred.len() as u64);
-        let weights = AlphaWeights::new(cfg.alpha, k);
+        let co = FocalCoefficients::one_pass(cfg.alpha, k);
         let t = fused_elementwise(
             pred,
             target,
             ignore,
             grad,
             #[inline(always)]
-            |x, y| {
-                let (terms, dl, _, du) = focal_parts::<M, LOGITS>(&ft, m, &weights, x, y);
-                (terms, dl * du)
-            },
+            |x, y| focal_parts::<M, LOGITS, false>(&ft, m, &co, x, y),
         )?;
         let s = sums(t.sums);
         return Ok(s.smp(cfg.alpha, false, cfg.reduction, t.kept) as f32);
@@ -684,18 +703,14 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
     let s = sums(t.sums);
     let loss = s.smp(cfg.alpha, cfg.normalized, cfg.reduction, t.kept) as f32;
     let k = cfg.reduction.apply(f64::from(scale), t.kept);
-    let (weights, c2) = focal_coefficients(&s, cfg, k);
-    let c2 = f32x8::splat(c2);
+    let co = focal_coefficients(&s, cfg, k);
     write_grad(
         pred,
         target,
         ignore,
         grad,
         #[inline(always)]
-        |x, y| {
-            let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&ft, m, &weights, x, y);
-            dl * du - mul00(c2, dfocal_du)
-        },
+        |x, y| focal_parts::<M, LOGITS, true>(&ft, m, &co, x, y).1,
     );
     Ok(loss)
 }

@@ -81,10 +81,11 @@
 //! reads).
 
 use super::binary::{
-    AlphaWeights, Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
+    Derivative, FocalCoefficients, class_coefficients, focal_coefficients, focal_parts,
+    region_slope,
 };
 use super::{check_grad, mean_dpow};
-use crate::accumulate::binary::{clamp_hi, clamp_lo, mul00};
+use crate::accumulate::binary::{clamp_hi, clamp_lo};
 use crate::accumulate::multiclass::{
     ClassId, Decoded, Excess, FirstMax, Kernel, McTotals, exp_v, full_block, gather, load_partial,
 };
@@ -108,10 +109,8 @@ struct Coeffs<const CC: usize> {
     above: [f32x8; CC],
     below: [f32x8; CC],
     equal: [f32x8; CC],
-    /// Focal part: `c1` (as α weights) and `c2/r` of each class (see
-    /// `focal_coefficients`).
-    f1: [AlphaWeights; CC],
-    f2: [f32x8; CC],
+    /// Focal part: the coefficients of each class (`focal_coefficients`).
+    focal: [FocalCoefficients; CC],
     /// Cross entropy: `k·(1 − ls)`, `k·ls/C` and `Σ_c w_c`.
     ce_y: f32x8,
     ce_s: f32x8,
@@ -135,8 +134,7 @@ impl<const CC: usize> Coeffs<CC> {
             above: [ZERO; CC],
             below: [ZERO; CC],
             equal: [ZERO; CC],
-            f1: [AlphaWeights::ZERO; CC],
-            f2: [ZERO; CC],
+            focal: [FocalCoefficients::ZERO; CC],
             ce_y: ZERO,
             ce_s: ZERO,
             ce_wsum: ZERO,
@@ -173,12 +171,9 @@ impl<const CC: usize> Coeffs<CC> {
         if let Some(f) = st.plan.focal {
             // The (weighted) mean over every class of each class's reduced loss.
             let wsum: f64 = (0..c).map(w).sum();
-            let it = co.f1.iter_mut().zip(&mut co.f2).zip(&tot.focal);
-            for (j, ((f1, f2), s)) in it.enumerate().take(c) {
+            for (j, (fc, s)) in co.focal.iter_mut().zip(&tot.focal).enumerate().take(c) {
                 let kj = f.reduction.apply(lambda * w(j) / wsum, tot.kept_b);
-                let (a, b) = focal_coefficients(s, f, kj);
-                *f1 = a;
-                *f2 = f32x8::splat(b);
+                *fc = focal_coefficients(s, f, kj);
             }
         }
         co
@@ -371,11 +366,8 @@ fn step<
 
     if F {
         let (lo, hi) = (f32x8::splat(k.eps), f32x8::splat(1.0 - k.eps));
-        let it = g
-            .iter_mut()
-            .zip(&x)
-            .zip(co.f1.iter().zip(&co.f2).zip(&co.kf));
-        for ((gk, xk), ((c1, c2), kf)) in it.take(c) {
+        let it = g.iter_mut().zip(&x).zip(co.focal.iter().zip(&co.kf));
+        for ((gk, xk), (fc, kf)) in it.take(c) {
             let y = ONE & lab.simd_eq(*kf);
             // The logit the focal term reads: `x`, or ln of the clamped `p`.
             let (z, dz) = if LOGITS {
@@ -385,8 +377,7 @@ fn step<
                 let inside = !(xk.simd_lt(lo) | xk.simd_gt(hi));
                 (math::ln(pc), inside.select(ONE / pc, ZERO))
             };
-            let (_, dl, dfocal_du, du) = focal_parts::<M, true>(&k.focal, k.modulator, c1, z, y);
-            let v = dl * du - mul00(*c2, dfocal_du);
+            let (_, v) = focal_parts::<M, true, true>(&k.focal, k.modulator, fc, z, y);
             let v = if LOGITS { v } else { v * dz };
             *gk += v & keep_b;
         }

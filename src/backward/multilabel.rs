@@ -40,11 +40,12 @@
 //!   sums are recomputed before its gradient (three reads).
 
 use super::binary::{
-    AlphaWeights, Derivative, class_coefficients, focal_coefficients, focal_parts, region_slope,
+    Derivative, FocalCoefficients, class_coefficients, focal_coefficients, focal_parts,
+    region_slope,
 };
 use super::{check_grad, mean_dpow, write_grad};
 use crate::accumulate::Target;
-use crate::accumulate::binary::{excess, mul00, prob_pair};
+use crate::accumulate::binary::{excess, prob_pair};
 use crate::accumulate::multilabel::plane;
 use crate::config::{Focal, Region, Tversky};
 use crate::error::Error;
@@ -75,7 +76,7 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
     target: &[T],
     grad: &mut [f32],
     rco: [f32; 3],
-    fco: (AlphaWeights, f32),
+    fco: FocalCoefficients,
     m: M,
 ) {
     let (c, s) = (st.shape.c(), st.shape.s());
@@ -86,7 +87,6 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
         return; // unreachable: the lengths were checked against the shape
     };
     let [above, below, equal] = rco.map(f32x8::splat);
-    let (weights, c2) = (fco.0, f32x8::splat(fco.1));
     write_grad(
         p,
         t,
@@ -102,8 +102,7 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
                 out = if LOGITS { gr * (p * q) } else { gr };
             }
             if F {
-                let (_, dl, dfocal_du, du) = focal_parts::<M, LOGITS>(&st.ft, m, &weights, x, y);
-                out += dl * du - mul00(c2, dfocal_du);
+                out += focal_parts::<M, LOGITS, true>(&st.ft, m, &fco, x, y).1;
             }
             out
         },
@@ -173,7 +172,7 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
                     target,
                     grad,
                     rco,
-                    (AlphaWeights::ZERO, 0.0),
+                    FocalCoefficients::ZERO,
                     m,
                 );
                 Ok(())
@@ -188,7 +187,7 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
                 let kk = f.reduction.apply(kf * w, ch.total.kept);
                 focal_coefficients(&ch.total.focal, f, kk)
             }
-            _ => (AlphaWeights::ZERO, 0.0),
+            _ => FocalCoefficients::ZERO,
         };
         let rco = if keep_r && !per_image {
             region_co(st, &ch.total.region, kr * wr)
