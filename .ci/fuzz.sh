@@ -72,8 +72,18 @@ runs_of() {
 # (fuzz/corpus/$t stays unchanged); its output goes to $2.
 run_one() {
   local t="$1" log="$2" work
-  work="$(mktemp -d)"
-  cp -r "fuzz/corpus/$t/." "$work/"
+  # The seeds are copied one by one in name order into a tmpfs directory:
+  # libFuzzer reads a corpus in directory order (then shuffles it with the
+  # seed and stable-sorts it by size), and on ext4 that order is a hash with a
+  # per-filesystem key, so a plain `cp -r` can give another machine other
+  # inputs (likely why the project's CI reached a backward finding that runs
+  # of the same seed and build here did not). tmpfs lists files in creation
+  # order.
+  work="$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)"
+  local f
+  for f in $(cd "fuzz/corpus/$t" && ls | LC_ALL=C sort); do
+    cp "fuzz/corpus/$t/$f" "$work/"
+  done
   local rc=0 fixed=() wrap=()
   if [ "${FUZZ_DETERMINISTIC:-0}" = 1 ]; then
     fixed=(-seed=1 -runs="$(runs_of "$t")")
