@@ -41,8 +41,11 @@ FLAGS=(--sanitizer "$SAN" --codegen-units 16)
 # to run (ASLR), so the mutations did too (a CI dry run found an input the
 # same seed and count had not found here). Edge coverage alone is the same on
 # every run. Set FUZZ_DETERMINISTIC for `build` and `run` alike.
+# The checkout's path is remapped too, so the binary (its panic locations)
+# is the same wherever the repository is cloned.
 if [ "${FUZZ_DETERMINISTIC:-0}" = 1 ]; then
   FLAGS+=(--no-trace-compares)
+  export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$PWD=/segloss"
 fi
 
 if [ "$MODE" = all ] || [ "$MODE" = build ]; then
@@ -86,7 +89,10 @@ run_one() {
   done
   local rc=0 fixed=() wrap=()
   if [ "${FUZZ_DETERMINISTIC:-0}" = 1 ]; then
-    fixed=(-seed=1 -runs="$(runs_of "$t")")
+    # -reload=0: libFuzzer rereads its corpus directory every second by
+    # default (to pick up other processes' finds), a wall-clock event that
+    # made two runs of the same seed here diverge.
+    fixed=(-seed=1 -runs="$(runs_of "$t")" -reload=0)
     # Without address randomisation: libFuzzer's stack-depth feature reads
     # the stack pointer, so with ASLR two runs of the same seed diverged.
     if setarch "$(uname -m)" -R true 2>/dev/null; then
