@@ -650,7 +650,7 @@ pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> FocalCoe
     // s = 2^−e with Σ focal ∈ [2^(e−1), 2^e): every focal·s ≤ 2; e is within
     // f32's normal exponents (Σ focal ≥ 1e-6 here, and ≤ n·f32::MAX).
     let (_, e) = libm::frexp(mm);
-    let sc = libm::ldexp(1.0, -e.clamp(-125, 126));
+    let sc = libm::ldexp(1.0, e.clamp(-125, 126).wrapping_neg());
     FocalCoefficients {
         c1: AlphaWeights::new(cfg.alpha, k / mm),
         c2: f32x8::splat((c2 / sc) as f32),
