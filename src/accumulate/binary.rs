@@ -174,7 +174,7 @@ pub(crate) fn bce_term(l: &Logistic<f32x8>, y: f32x8) -> f32x8 {
 /// `(1 − pt)^γ` for the focal losses; `γ` is a const generic when it is an
 /// integer (a product, no `pow`), a runtime value otherwise.
 pub(crate) trait Modulator: Copy {
-    /// `base^γ` for `base` in `[0, 1]`.
+    /// `base^γ` for `base ≥ 0` (above 1 with a `reduced_threshold`).
     fn pow(self, base: f32x8) -> f32x8;
     /// γ.
     fn gamma(self) -> f32;

@@ -583,7 +583,7 @@ impl FocalCoefficients {
 /// `focal-normalized-min-positive-threshold` and `…-sign`: forming it from
 /// `base` made `(v/base)` subnormal, the gradient −∞ or of the wrong sign).
 #[inline(always)]
-pub(crate) fn focal_parts<M: Derivative, const LOGITS: bool, const NORM: bool>(
+pub(crate) fn focal_parts<M: Modulator, const LOGITS: bool, const NORM: bool>(
     ft: &FocalTerm,
     m: M,
     co: &FocalCoefficients,

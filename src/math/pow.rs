@@ -24,8 +24,8 @@
 //!
 //! Only `+ − × ÷` (correctly rounded in f64 on every target, in software on
 //! Cortex-M4F), compares, selects and bit moves: the same bits everywhere.
-//! Specials, as `powf`: 0^g = 0 (also −0), ∞^g = ∞, NaN propagates, and a
-//! negative base gives NaN.
+//! Specials: 0^g = 0 (also −0), ∞^g = ∞ and NaN propagates, as `powf`; a
+//! negative base gives NaN (−∞ too, where `powf` gives ∞: no loss has one).
 
 use super::lanes::{Lanes, Lanes64};
 
@@ -36,6 +36,13 @@ const MAGIC: f64 = 6_755_399_441_055_744.0;
 /// 2^52: `bits(2^52) | n` is 2^52 + n for an integer n < 2^52.
 const TWO52_BITS: u64 = 0x4330_0000_0000_0000;
 const TWO52: f64 = 4_503_599_627_370_496.0;
+
+/// `first·x^N + rest[0]·x^(N−1) + … + rest[N−1]` by Horner's rule.
+#[inline(always)]
+fn horner<W: Lanes64, const N: usize>(x: W, first: f64, rest: [f64; N]) -> W {
+    rest.into_iter()
+        .fold(W::splat(first), |p, c| p * x + W::splat(c))
+}
 
 /// ln x for a finite x > 0 (f64 lanes; x comes from an f32, so it is normal).
 #[inline(always)]
@@ -49,18 +56,19 @@ fn ln_pos<W: Lanes64>(x: W) -> W {
     let one = W::splat(1.0);
     let s = (z - one) / (z + one);
     let w = s * s;
-    let mut p = W::splat(1.0 / 15.0);
-    for c in [
-        1.0 / 13.0,
-        1.0 / 11.0,
-        1.0 / 9.0,
-        1.0 / 7.0,
-        1.0 / 5.0,
-        1.0 / 3.0,
-        1.0,
-    ] {
-        p = p * w + W::splat(c);
-    }
+    let p = horner(
+        w,
+        1.0 / 15.0,
+        [
+            1.0 / 13.0,
+            1.0 / 11.0,
+            1.0 / 9.0,
+            1.0 / 7.0,
+            1.0 / 5.0,
+            1.0 / 3.0,
+            1.0,
+        ],
+    );
     k * W::splat(core::f64::consts::LN_2) + (s + s) * p
 }
 
@@ -71,21 +79,22 @@ fn exp_bounded<W: Lanes64>(t: W) -> W {
     let n = sum - W::splat(MAGIC);
     let r = t - n * W::splat(core::f64::consts::LN_2);
     // Taylor coefficients 1/10!, 1/9!, …, 1/1!, 1/0!.
-    let mut e = W::splat(1.0 / 3_628_800.0);
-    for c in [
-        1.0 / 362_880.0,
-        1.0 / 40_320.0,
-        1.0 / 5_040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
-        e = e * r + W::splat(c);
-    }
+    let e = horner(
+        r,
+        1.0 / 3_628_800.0,
+        [
+            1.0 / 362_880.0,
+            1.0 / 40_320.0,
+            1.0 / 5_040.0,
+            1.0 / 720.0,
+            1.0 / 120.0,
+            1.0 / 24.0,
+            1.0 / 6.0,
+            0.5,
+            1.0,
+            1.0,
+        ],
+    );
     // The low bits of `sum` are 2^51 + n; shifted up by 52 only n is left.
     e * sum.shl_bits(52).add_bits(1023 << 52)
 }
