@@ -116,14 +116,66 @@ pub(crate) fn check_lengths<T>(pred: &[f32], target: &[T]) -> Result<(), Error> 
 /// entry points reject them with [`check_lengths`] first.
 ///
 /// `terms` is called once per vector, in order: every full vector of
-/// `chunks_exact(LANES)`, then the padded last vector (if any). Fused
-/// backward passes rely on this order to write the gradient as they go.
+/// `chunks_exact(LANES)`, then the padded last vector (if any).
 #[inline(always)]
 pub(crate) fn pass<T: Target, const K: usize>(
     pred: &[f32],
     target: &[T],
     ignore: Option<f32>,
-    mut terms: impl FnMut(f32x8, f32x8) -> [f32x8; K],
+    terms: impl FnMut(f32x8, f32x8) -> [f32x8; K],
+) -> Result<Totals<K>, Error> {
+    pass_with(pred, target, ignore, &mut [], terms)
+}
+
+/// [`pass`] whose kernel also gives one vector per input vector to store:
+/// `f(x, y)` returns `(terms, v)`, and `v` goes into `out` at the input's
+/// position (0 where the target is `ignore`; only the valid lanes of the
+/// last, padded vector). The sums are those of [`pass`] with the same
+/// terms, bit for bit. `out` must have `pred`'s length (checked by the
+/// caller; a shorter `out` is written as far as it goes).
+#[inline(always)]
+pub(crate) fn pass_storing<T: Target, const K: usize>(
+    pred: &[f32],
+    target: &[T],
+    ignore: Option<f32>,
+    out: &mut [f32],
+    f: impl FnMut(f32x8, f32x8) -> ([f32x8; K], f32x8),
+) -> Result<Totals<K>, Error> {
+    pass_with(pred, target, ignore, out, f)
+}
+
+/// What a pass's kernel returns per vector: its `K` terms, and for
+/// [`pass_storing`] the vector to store (known at compile time).
+pub(crate) trait Output<const K: usize> {
+    /// Whether there is a vector to store.
+    const STORES: bool;
+    /// The terms and the vector to store (unused unless `STORES`).
+    fn parts(self) -> ([f32x8; K], f32x8);
+}
+
+impl<const K: usize> Output<K> for [f32x8; K] {
+    const STORES: bool = false;
+    #[inline(always)]
+    fn parts(self) -> ([f32x8; K], f32x8) {
+        (self, f32x8::ZERO)
+    }
+}
+
+impl<const K: usize> Output<K> for ([f32x8; K], f32x8) {
+    const STORES: bool = true;
+    #[inline(always)]
+    fn parts(self) -> ([f32x8; K], f32x8) {
+        self
+    }
+}
+
+#[inline(always)]
+fn pass_with<T: Target, const K: usize, O: Output<K>>(
+    pred: &[f32],
+    target: &[T],
+    ignore: Option<f32>,
+    out: &mut [f32],
+    mut terms: impl FnMut(f32x8, f32x8) -> O,
 ) -> Result<Totals<K>, Error> {
     if pred.len() != target.len() {
         return Err(Error::LengthMismatch {
@@ -132,19 +184,15 @@ pub(crate) fn pass<T: Target, const K: usize>(
         });
     }
     match ignore {
-        None => pass_masked::<T, K, false>(pred, target, 0.0, &mut terms),
-        Some(v) => pass_masked::<T, K, true>(pred, target, v, &mut terms),
+        None => pass_masked::<T, K, O, false>(pred, target, 0.0, out, &mut terms),
+        Some(v) => pass_masked::<T, K, O, true>(pred, target, v, out, &mut terms),
     }
 }
 
 lane_inline! {
 /// The terms of one vector: the only place a pass calls its kernel, so
 /// where the kernel is kept out of line (see `lane_inline!`) it exists once.
-fn eval<const K: usize>(
-    terms: &mut impl FnMut(f32x8, f32x8) -> [f32x8; K],
-    x: f32x8,
-    y: f32x8,
-) -> [f32x8; K] {
+fn eval<O>(terms: &mut impl FnMut(f32x8, f32x8) -> O, x: f32x8, y: f32x8) -> O {
     terms(x, y)
 }
 }
@@ -198,7 +246,8 @@ fn add_terms<T: Target, const K: usize, const IGNORE: bool>(
 }
 
 /// Sums the terms of up to [`BLOCK`] full vectors in `f32` lanes and widens
-/// them into the `f64` lane totals.
+/// them into the `f64` lane totals (and stores each vector's output into
+/// `out` when the kernel has one: `out` is then the block's part of it).
 ///
 /// Out of line on purpose: the kernel is inlined here once for the whole
 /// blocks and the shorter last block of a pass (one call per 128 elements
@@ -206,23 +255,31 @@ fn add_terms<T: Target, const K: usize, const IGNORE: bool>(
 /// crate's compile time, by a third.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn block<T: Target, const K: usize, const IGNORE: bool>(
+fn block<T: Target, const K: usize, O: Output<K>, const IGNORE: bool>(
     pred: &[f32],
     target: &[T],
+    out: &mut [f32],
     ign: f32x8,
     wide: &mut [[f64; LANES]; K],
     kept_wide: &mut [f64; LANES],
     top: &mut f32x8,
-    terms: &mut impl FnMut(f32x8, f32x8) -> [f32x8; K],
+    terms: &mut impl FnMut(f32x8, f32x8) -> O,
 ) {
     let mut acc = [f32x8::ZERO; K];
     let mut kept = f32x8::ZERO;
+    let mut oc = out.chunks_exact_mut(LANES);
     for (p, t) in pred.chunks_exact(LANES).zip(target.chunks_exact(LANES)) {
         let (Ok(p), Ok(t)) = (<&[f32; LANES]>::try_from(p), <&[T; LANES]>::try_from(t)) else {
             continue; // unreachable: chunks_exact yields full chunks
         };
         let (x, y) = (f32x8::new(*p), T::lanes(t));
-        add_terms::<T, K, IGNORE>(&mut acc, &mut kept, top, eval(terms, x, y), y, ign);
+        let (v, o) = eval(terms, x, y).parts();
+        if O::STORES {
+            if let Some(Ok(c)) = oc.next().map(<&mut [f32; LANES]>::try_from) {
+                *c = keep_stored::<IGNORE>(o, y, ign).to_array();
+            }
+        }
+        add_terms::<T, K, IGNORE>(&mut acc, &mut kept, top, v, y, ign);
     }
     widen(wide, &acc);
     if IGNORE {
@@ -232,12 +289,23 @@ fn block<T: Target, const K: usize, const IGNORE: bool>(
     }
 }
 
+/// A stored vector, 0 where the target is ignored.
 #[inline(always)]
-fn pass_masked<T: Target, const K: usize, const IGNORE: bool>(
+fn keep_stored<const IGNORE: bool>(o: f32x8, y: f32x8, ign: f32x8) -> f32x8 {
+    if IGNORE {
+        y.simd_eq(ign).select(f32x8::ZERO, o)
+    } else {
+        o
+    }
+}
+
+#[inline(always)]
+fn pass_masked<T: Target, const K: usize, O: Output<K>, const IGNORE: bool>(
     pred: &[f32],
     target: &[T],
     ignore: f32,
-    terms: &mut impl FnMut(f32x8, f32x8) -> [f32x8; K],
+    out: &mut [f32],
+    terms: &mut impl FnMut(f32x8, f32x8) -> O,
 ) -> Result<Totals<K>, Error> {
     let ign = f32x8::splat(ignore);
     let mut wide = [[0.0f64; LANES]; K];
@@ -246,20 +314,26 @@ fn pass_masked<T: Target, const K: usize, const IGNORE: bool>(
     let mut top = f32x8::ZERO;
 
     // Whole blocks of BLOCK vectors, then the remaining full vectors as one
-    // shorter block, then the masked last vector on its own.
+    // shorter block, then the masked last vector on its own. `out` (empty
+    // unless the kernel stores) is split the same way.
     let pb = pred.chunks_exact(LANES * BLOCK);
     let tb = target.chunks_exact(LANES * BLOCK);
     let (p_rest, t_rest) = (pb.remainder(), tb.remainder());
+    let mut ob = out.chunks_mut(LANES * BLOCK);
     for (p, t) in pb.zip(tb) {
-        block::<T, K, IGNORE>(p, t, ign, &mut wide, &mut kept_wide, &mut top, terms);
+        let o = ob.next().unwrap_or_default();
+        block::<T, K, O, IGNORE>(p, t, o, ign, &mut wide, &mut kept_wide, &mut top, terms);
     }
     let full = p_rest.len().saturating_sub(p_rest.len() % LANES);
     let (p_full, p_tail) = p_rest.split_at(full);
     let (t_full, t_tail) = t_rest.split_at(full);
+    let o_rest = ob.next().unwrap_or_default();
+    let (o_full, o_tail) = o_rest.split_at_mut(full.min(o_rest.len()));
     if !p_full.is_empty() {
-        block::<T, K, IGNORE>(
+        block::<T, K, O, IGNORE>(
             p_full,
             t_full,
+            o_full,
             ign,
             &mut wide,
             &mut kept_wide,
@@ -280,7 +354,11 @@ fn pass_masked<T: Target, const K: usize, const IGNORE: bool>(
         if IGNORE {
             keep &= y.simd_ne(ign);
         }
-        let v = eval(terms, x, y);
+        let (v, o) = eval(terms, x, y).parts();
+        if O::STORES {
+            let o = keep_stored::<IGNORE>(o, y, ign).to_array();
+            o_tail.iter_mut().zip(o).for_each(|(d, s)| *d = s);
+        }
         let mut acc = [f32x8::ZERO; K];
         for (a, v) in acc.iter_mut().zip(v) {
             *a = v & keep;

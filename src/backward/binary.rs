@@ -14,12 +14,12 @@
 //! assert!(loss > 0.0);
 //! ```
 
-use super::{check_grad, fused_elementwise, write_grad};
+use super::{check_grad, fused_elementwise, sigmoid_two_pass, write_grad};
 use crate::accumulate::binary::{
     FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess, link, mul00,
-    mul0, prob_pair, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
+    mul0, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
 };
-use crate::accumulate::{Target, check_lengths, pass};
+use crate::accumulate::{Target, Totals, check_lengths, pass};
 use crate::config::{
     Bce, BceWithLogits, Focal, Mcc, Reduction, Region, SigmoidFocal, SoftBce, Tversky,
 };
@@ -182,33 +182,21 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
     grad: &mut [f32],
     scale: f32,
 ) -> Result<f32, Error> {
-    let ignore = cfg.region.ignore_index;
-    let t = pass(
+    let t = sigmoid_two_pass::<T, 3, LOGITS, _>(
         pred,
         target,
-        ignore,
-        #[inline(always)]
-        |x, y| {
-            let (p, q) = prob_pair::<LOGITS>(x);
-            sigmoid_region_terms::<LOGITS>(p, q, y)
-        },
-    )?;
-    let sums = RegionSums::from_sums(t.sums);
-    let [above, below, equal] = region_coefficients(&sums, cfg, scale).map(f32x8::splat);
-    write_grad(
-        pred,
-        target,
-        ignore,
+        cfg.region.ignore_index,
         grad,
         #[inline(always)]
-        |x, y| {
-            // The side of the kink from the same `p − y` as the sums.
-            let (p, q) = prob_pair::<LOGITS>(x);
-            let g = region_slope(excess::<LOGITS>(p, q, y), above, below, equal);
-            if LOGITS { g * (p * q) } else { g }
+        |p, q, y| sigmoid_region_terms::<LOGITS>(p, q, y),
+        |t| region_coefficients(&RegionSums::from_sums(t.sums), cfg, scale).map(f32x8::splat),
+        // The side of the kink from the same `p − y` as the sums.
+        #[inline(always)]
+        |&[above, below, equal], p, q, y| {
+            region_slope(excess::<LOGITS>(p, q, y), above, below, equal)
         },
-    );
-    Ok(tversky_loss(&sums, cfg) as f32)
+    )?;
+    Ok(tversky_loss(&RegionSums::from_sums(t.sums), cfg) as f32)
 }
 
 /// Dice loss and its gradient (see [`crate::binary::dice`]).
@@ -276,42 +264,23 @@ fn mcc_impl<T: Target, const LOGITS: bool>(
     grad: &mut [f32],
     scale: f32,
 ) -> Result<f32, Error> {
-    let t = pass(
-        pred,
-        target,
-        None,
-        #[inline(always)]
-        |x, y| {
-            let (p, q) = if LOGITS {
-                let l = math::logistic(x);
-                (l.p, l.q)
-            } else {
-                (x, ONE - x)
-            };
-            soft_terms(p, q, y)
-        },
-    )?;
-    let [tp, fp, fn_, tn] = t.sums;
-    let s = SoftConfusion { tp, fp, fn_, tn };
     let eps = f64::from(cfg.eps);
-    let [g1, g0] = mcc_coefficients(&s, eps, scale).map(f32x8::splat);
-    write_grad(
+    let confusion = |t: &Totals<4>| {
+        let [tp, fp, fn_, tn] = t.sums;
+        SoftConfusion { tp, fp, fn_, tn }
+    };
+    let t = sigmoid_two_pass::<T, 4, LOGITS, _>(
         pred,
         target,
         None,
         grad,
         #[inline(always)]
-        |x, y| {
-            let g = y * g1 + (ONE - y) * g0;
-            if LOGITS {
-                let l = math::logistic(x);
-                g * (l.p * l.q)
-            } else {
-                g
-            }
-        },
-    );
-    Ok(s.mcc_loss(eps) as f32)
+        |p, q, y| soft_terms(p, q, y),
+        |t| mcc_coefficients(&confusion(t), eps, scale).map(f32x8::splat),
+        #[inline(always)]
+        |&[g1, g0], _, _, y| y * g1 + (ONE - y) * g0,
+    )?;
+    Ok(confusion(&t).mcc_loss(eps) as f32)
 }
 
 /// smp's soft `MCCLoss` and its gradient (see [`crate::binary::mcc`]).

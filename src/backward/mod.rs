@@ -86,8 +86,9 @@ pub mod binary;
 pub mod multiclass;
 pub mod multilabel;
 
-use crate::accumulate::{LANES, Target, Totals, pass};
+use crate::accumulate::{LANES, Target, Totals, pass, pass_storing};
 use crate::error::Error;
+use crate::math;
 use wide::f32x8;
 
 /// Tversky's outer slope `γ·mean^(γ−1)` for the class mean of a multiclass
@@ -130,13 +131,30 @@ pub(crate) fn write_grad<T: Target>(
     f: impl Fn(f32x8, f32x8) -> f32x8,
 ) {
     match ignore {
-        None => write_masked::<T, false>(pred, target, 0.0, grad, &f),
-        Some(v) => write_masked::<T, true>(pred, target, v, grad, &f),
+        None => write_masked::<T, false, false>(pred, target, 0.0, grad, &f),
+        Some(v) => write_masked::<T, true, false>(pred, target, v, grad, &f),
     }
 }
 
+/// [`write_grad`] with `x` read from `grad` itself: a value the first pass
+/// kept there (σ's code, see [`sigmoid_two_pass`]) becomes the gradient.
 #[inline(always)]
-fn write_masked<T: Target, const IGNORE: bool>(
+fn rewrite_grad<T: Target>(
+    target: &[T],
+    ignore: Option<f32>,
+    grad: &mut [f32],
+    f: impl Fn(f32x8, f32x8) -> f32x8,
+) {
+    match ignore {
+        None => write_masked::<T, false, true>(&[], target, 0.0, grad, &f),
+        Some(v) => write_masked::<T, true, true>(&[], target, v, grad, &f),
+    }
+}
+
+/// The gradient loop: `x` from `pred`, or from `grad` where `IN_PLACE`
+/// (`pred` is then empty).
+#[inline(always)]
+fn write_masked<T: Target, const IGNORE: bool, const IN_PLACE: bool>(
     pred: &[f32],
     target: &[T],
     ignore: f32,
@@ -155,24 +173,97 @@ fn write_masked<T: Target, const IGNORE: bool>(
     let mut gc = grad.chunks_exact_mut(LANES);
     let mut pc = pred.chunks_exact(LANES);
     let mut tc = target.chunks_exact(LANES);
-    for ((g, p), t) in gc.by_ref().zip(pc.by_ref()).zip(tc.by_ref()) {
-        let (Ok(g), Ok(p), Ok(t)) = (
-            <&mut [f32; LANES]>::try_from(g),
-            <&[f32; LANES]>::try_from(p),
-            <&[T; LANES]>::try_from(t),
-        ) else {
+    for (g, t) in gc.by_ref().zip(tc.by_ref()) {
+        let (Ok(g), Ok(t)) = (<&mut [f32; LANES]>::try_from(g), <&[T; LANES]>::try_from(t)) else {
             continue; // unreachable: chunks_exact yields full chunks
         };
-        *g = g_of(f32x8::new(*p), T::lanes(t)).to_array();
+        let x = if IN_PLACE {
+            *g
+        } else {
+            match pc.next().map(<&[f32; LANES]>::try_from) {
+                Some(Ok(p)) => *p,
+                _ => continue, // unreachable: `pred` has `grad`'s length
+            }
+        };
+        *g = g_of(f32x8::new(x), T::lanes(t)).to_array();
     }
-    let (g_tail, p_tail, t_tail) = (gc.into_remainder(), pc.remainder(), tc.remainder());
+    let (g_tail, t_tail) = (gc.into_remainder(), tc.remainder());
     if !g_tail.is_empty() {
         let mut xa = [0.0f32; LANES];
         let mut ya = [T::default(); LANES];
-        xa.iter_mut().zip(p_tail).for_each(|(d, s)| *d = *s);
+        let x_tail: &[f32] = if IN_PLACE { g_tail } else { pc.remainder() };
+        xa.iter_mut().zip(x_tail).for_each(|(d, s)| *d = *s);
         ya.iter_mut().zip(t_tail).for_each(|(d, s)| *d = *s);
         let v = g_of(f32x8::new(xa), T::lanes(&ya)).to_array();
         g_tail.iter_mut().zip(v).for_each(|(d, s)| *d = s);
+    }
+}
+
+/// The two passes of a loss whose gradient needs global sums of σ terms
+/// (the region losses and MCC, binary mode): the statistics pass sums
+/// `terms(p, q, y)` (`q = σ(−x)` from logits, `1 − p` from probabilities),
+/// `coefficients` turns the totals into the scalars of the gradient, and the
+/// gradient pass writes `slope(c, p, q, y)` (`∂loss/∂p`), times `p·q` from
+/// logits (the chain rule through σ).
+///
+/// From logits the statistics pass keeps σ's code in `grad`
+/// ([`math::sigmoid_pair_coded`]), and the gradient pass decodes it: the
+/// same `p`, `q` bits with a division instead of a second exp, the
+/// gradient pass's largest cost. `grad` has `pred`'s length (checked by the
+/// caller).
+#[inline(always)]
+pub(crate) fn sigmoid_two_pass<T: Target, const K: usize, const LOGITS: bool, C>(
+    pred: &[f32],
+    target: &[T],
+    ignore: Option<f32>,
+    grad: &mut [f32],
+    terms: impl Fn(f32x8, f32x8, f32x8) -> [f32x8; K],
+    coefficients: impl FnOnce(&Totals<K>) -> C,
+    slope: impl Fn(&C, f32x8, f32x8, f32x8) -> f32x8,
+) -> Result<Totals<K>, Error> {
+    if LOGITS {
+        let t = fused_elementwise(
+            pred,
+            target,
+            ignore,
+            grad,
+            #[inline(always)]
+            |x, y| {
+                let ((p, q), code) = math::sigmoid_pair_coded(x);
+                (terms(p, q, y), code)
+            },
+        )?;
+        let c = coefficients(&t);
+        rewrite_grad(
+            target,
+            ignore,
+            grad,
+            #[inline(always)]
+            |code, y| {
+                let (p, q) = math::sigmoid_pair_decode(code);
+                slope(&c, p, q, y) * (p * q)
+            },
+        );
+        Ok(t)
+    } else {
+        let one = f32x8::ONE;
+        let t = pass(
+            pred,
+            target,
+            ignore,
+            #[inline(always)]
+            |x, y| terms(x, one - x, y),
+        )?;
+        let c = coefficients(&t);
+        write_grad(
+            pred,
+            target,
+            ignore,
+            grad,
+            #[inline(always)]
+            |x, y| slope(&c, x, one - x, y),
+        );
+        Ok(t)
     }
 }
 
@@ -196,32 +287,5 @@ pub(crate) fn fused_elementwise<T: Target, const K: usize>(
     grad: &mut [f32],
     f: impl Fn(f32x8, f32x8) -> ([f32x8; K], f32x8),
 ) -> Result<Totals<K>, Error> {
-    // `pass` visits the full vectors in order, then the padded last one: the
-    // same order as these chunks (the last one possibly short).
-    let mut chunks = grad.chunks_mut(LANES);
-    let ign = ignore.map(f32x8::splat);
-    pass(
-        pred,
-        target,
-        ignore,
-        #[inline(always)]
-        |x, y| {
-            let (terms, g) = f(x, y);
-            let g = match ign {
-                Some(i) => y.simd_eq(i).select(f32x8::ZERO, g),
-                None => g,
-            };
-            if let Some(c) = chunks.next() {
-                if c.len() == LANES {
-                    if let Ok(c) = <&mut [f32; LANES]>::try_from(c) {
-                        *c = g.to_array();
-                    }
-                } else {
-                    // The short last chunk: store the valid lanes only.
-                    c.iter_mut().zip(g.to_array()).for_each(|(d, s)| *d = s);
-                }
-            }
-            terms
-        },
-    )
+    pass_storing(pred, target, ignore, grad, f)
 }

@@ -38,17 +38,25 @@ fn exp_neg_abs<V: Lanes>(x: V) -> (V, V) {
 #[inline(always)]
 pub(crate) fn logistic_generic<V: Lanes>(x: V) -> Logistic<V> {
     let (a, e) = exp_neg_abs(x);
-    let r = V::splat(1.0) / (V::splat(1.0) + e); // σ(|x|)
-    let lo = e * r; // σ(−|x|)
+    let pos = x.ge(V::splat(0.0));
+    let (p, q) = pair_from_exp(e, pos);
     let l = log1p_unit(e); // softplus(−|x|)
     let big = a + l; // softplus(|x|)
-    let pos = x.ge(V::splat(0.0));
     Logistic {
-        p: V::select(pos, r, lo),
-        q: V::select(pos, lo, r),
+        p,
+        q,
         sp_pos: V::select(pos, big, l),
         sp_neg: V::select(pos, l, big),
     }
+}
+
+/// σ(x), σ(−x) from e = e^{−|x|} and x's side (`pos`: x ≥ 0): r = 1/(1 + e)
+/// = σ(|x|) and e·r = σ(−|x|), put on x's side.
+#[inline(always)]
+fn pair_from_exp<V: Lanes>(e: V, pos: V::Mask) -> (V, V) {
+    let r = V::splat(1.0) / (V::splat(1.0) + e);
+    let lo = e * r;
+    (V::select(pos, r, lo), V::select(pos, lo, r))
 }
 
 /// σ(x) alone: the same bits as `logistic_generic(x).p`.
@@ -62,9 +70,27 @@ pub(crate) fn sigmoid_generic<V: Lanes>(x: V) -> V {
 /// small `1 − p` without cancellation (see `accumulate::binary::excess`).
 #[inline(always)]
 pub(crate) fn sigmoid_pair_generic<V: Lanes>(x: V) -> (V, V) {
+    sigmoid_pair_coded_generic(x).0
+}
+
+/// [`sigmoid_pair_generic`] and the *code* of x: e^{−|x|} with its sign bit
+/// set where x ≥ 0 is false. [`sigmoid_pair_decode_generic`] turns the code
+/// back into the same σ(x), σ(−x) bits with one division and no exp, so a
+/// backward pass can keep σ in the gradient buffer between its two passes.
+/// (NaN x gives a NaN code, which decodes to NaN.)
+#[inline(always)]
+pub(crate) fn sigmoid_pair_coded_generic<V: Lanes>(x: V) -> ((V, V), V) {
     let (_, e) = exp_neg_abs(x);
-    let r = V::splat(1.0) / (V::splat(1.0) + e);
-    let lo = e * r;
     let pos = x.ge(V::splat(0.0));
-    (V::select(pos, r, lo), V::select(pos, lo, r))
+    (pair_from_exp(e, pos), V::select(pos, e, -e))
+}
+
+/// σ(x), σ(−x) from the code of x (see [`sigmoid_pair_coded_generic`]):
+/// e = |code| exactly, and x's side from the sign bit (a −0 code is the
+/// side of a logit below −104).
+#[inline(always)]
+pub(crate) fn sigmoid_pair_decode_generic<V: Lanes>(code: V) -> (V, V) {
+    // ±1 by the code's sign bit: a compare without subnormal operands.
+    let side = code.bits_and(0x8000_0000).bits_or(0x3F80_0000);
+    pair_from_exp(code.abs(), side.gt(V::splat(0.0)))
 }

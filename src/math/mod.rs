@@ -84,6 +84,21 @@ pub(crate) fn sigmoid_pair(x: f32x8) -> (f32x8, f32x8) {
 }
 }
 
+lane_inline! {
+/// σ(x), σ(−x) (the same bits as [`sigmoid_pair`]) and the code of x that
+/// [`sigmoid_pair_decode`] turns back into them without an exp.
+pub(crate) fn sigmoid_pair_coded(x: f32x8) -> ((f32x8, f32x8), f32x8) {
+    logistic::sigmoid_pair_coded_generic(x)
+}
+}
+
+lane_inline! {
+/// σ(x), σ(−x) from the code [`sigmoid_pair_coded`] gave for x: the same bits.
+pub(crate) fn sigmoid_pair_decode(code: f32x8) -> (f32x8, f32x8) {
+    logistic::sigmoid_pair_decode_generic(code)
+}
+}
+
 /// Scalar twin of [`sigmoid`].
 #[inline(always)]
 #[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it

@@ -67,6 +67,29 @@ fn same(a: f32, b: f32) -> bool {
     (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits()
 }
 
+/// σ's code (what a backward pass keeps between its passes) gives back the
+/// same σ(x), σ(−x) bits as [`logistic`] (`p`, `q`): checked on every input
+/// of the logistic sweeps and of the random-bits test.
+fn assert_code_round_trip(x: f32x8, p: f32x8, q: f32x8) {
+    let ((cp, cq), code) = sigmoid_pair_coded(x);
+    let (dp, dq) = sigmoid_pair_decode(code);
+    for (i, x) in x.to_array().into_iter().enumerate() {
+        for (name, got, want) in [
+            ("coded p", cp, p),
+            ("coded q", cq, q),
+            ("decoded p", dp, p),
+            ("decoded q", dq, q),
+        ] {
+            let (g, w) = (got.to_array()[i], want.to_array()[i]);
+            assert!(
+                same(g, w),
+                "{name} of x = {x:e} ({:#010x}): {g:e} != {w:e}",
+                x.to_bits()
+            );
+        }
+    }
+}
+
 /// A primitive under test: vector, scalar twin and oracle, `K` outputs.
 struct Case<const K: usize> {
     names: [&'static str; K],
@@ -86,6 +109,7 @@ fn logistic_case() -> Case<5> {
         ],
         vector: |x| {
             let l = logistic(x);
+            assert_code_round_trip(x, l.p, l.q);
             [l.p, l.q, l.sp_pos, l.sp_neg, sigmoid(x)]
         },
         scalar: |x| {
@@ -471,6 +495,7 @@ fn lanes_match_scalar_random() {
             let l = logistic(vx);
             let sg = sigmoid(vx);
             let (sp, sq) = sigmoid_pair(vx);
+            assert_code_round_trip(vx, l.p, l.q);
             for i in 0..8 {
                 assert!(same(sp.to_array()[i], l.p.to_array()[i]));
                 assert!(same(sq.to_array()[i], l.q.to_array()[i]));
