@@ -131,8 +131,8 @@ pub(crate) fn pass<T: Target, const K: usize>(
 /// `f(x, y)` returns `(terms, v)`, and `v` goes into `out` at the input's
 /// position (0 where the target is `ignore`; only the valid lanes of the
 /// last, padded vector). The sums are those of [`pass`] with the same
-/// terms, bit for bit. `out` must have `pred`'s length (checked by the
-/// caller; a shorter `out` is written as far as it goes).
+/// terms, bit for bit. `out` must have `pred`'s length
+/// ([`Error::GradientLength`] otherwise: `out` is a gradient buffer).
 #[inline(always)]
 pub(crate) fn pass_storing<T: Target, const K: usize>(
     pred: &[f32],
@@ -141,6 +141,12 @@ pub(crate) fn pass_storing<T: Target, const K: usize>(
     out: &mut [f32],
     f: impl FnMut(f32x8, f32x8) -> ([f32x8; K], f32x8),
 ) -> Result<Totals<K>, Error> {
+    if out.len() != pred.len() {
+        return Err(Error::GradientLength {
+            expected: pred.len(),
+            got: out.len(),
+        });
+    }
     pass_with(pred, target, ignore, out, f)
 }
 
@@ -267,19 +273,27 @@ fn block<T: Target, const K: usize, O: Output<K>, const IGNORE: bool>(
 ) {
     let mut acc = [f32x8::ZERO; K];
     let mut kept = f32x8::ZERO;
-    let mut oc = out.chunks_exact_mut(LANES);
-    for (p, t) in pred.chunks_exact(LANES).zip(target.chunks_exact(LANES)) {
+    let mut step = |p: &[f32], t: &[T]| {
         let (Ok(p), Ok(t)) = (<&[f32; LANES]>::try_from(p), <&[T; LANES]>::try_from(t)) else {
-            continue; // unreachable: chunks_exact yields full chunks
+            return None; // unreachable: chunks_exact yields full chunks
         };
         let (x, y) = (f32x8::new(*p), T::lanes(t));
         let (v, o) = eval(terms, x, y).parts();
-        if O::STORES {
-            if let Some(Ok(c)) = oc.next().map(<&mut [f32; LANES]>::try_from) {
-                *c = keep_stored::<IGNORE>(o, y, ign).to_array();
+        add_terms::<T, K, IGNORE>(&mut acc, &mut kept, top, v, y, ign);
+        Some(keep_stored::<IGNORE>(o, y, ign).to_array())
+    };
+    let inputs = pred.chunks_exact(LANES).zip(target.chunks_exact(LANES));
+    if O::STORES {
+        // `out` has the block's length: one store per vector, no test.
+        for ((p, t), c) in inputs.zip(out.chunks_exact_mut(LANES)) {
+            if let (Some(o), Ok(c)) = (step(p, t), <&mut [f32; LANES]>::try_from(c)) {
+                *c = o;
             }
         }
-        add_terms::<T, K, IGNORE>(&mut acc, &mut kept, top, v, y, ign);
+    } else {
+        for (p, t) in inputs {
+            step(p, t);
+        }
     }
     widen(wide, &acc);
     if IGNORE {
