@@ -33,9 +33,13 @@
 //! - Region losses and `mcc`: one statistics pass (the forward's), then one
 //!   pass that writes the gradient from per-element terms and a few scalar
 //!   coefficients computed in `f64`; the chain rule through σ is folded in
-//!   (`dp/dx = p·q`).
+//!   (`dp/dx = p·q`). From logits the statistics pass also keeps σ's code
+//!   (e^{−|x|}, its sign bit giving x's side) in `grad`, and the gradient
+//!   pass decodes σ(x), σ(−x) from it with one division instead of a second
+//!   exp: the same bits, and the gradient pass reads `grad` and the target
+//!   only.
 //! - Multiclass and multilabel: the same two passes with per-class
-//!   coefficients (see each module's design notes for the cases that read
+//!   coefficients (multilabel region planes keep σ's code too) (see each module's design notes for the cases that read
 //!   the data a third time: per-image region losses with global terms, and
 //!   multilabel Tversky with γ ≠ 1).
 //!
