@@ -117,19 +117,58 @@ pub(crate) fn excess<const LOGITS: bool>(p: f32x8, q: f32x8, y: f32x8) -> f32x8 
 /// NaN: a NaN `p` reaches all three, a NaN `y` reaches `FP` and `FN`.
 #[inline(always)]
 pub(crate) fn region_terms(p: f32x8, y: f32x8, d: f32x8) -> [f32x8; 3] {
-    let e = -d;
-    [
-        d.simd_gt(ZERO).select(y, p),
-        d.simd_lt(ZERO).select(ZERO, d),
-        e.simd_lt(ZERO).select(ZERO, e),
-    ]
+    [d.simd_gt(ZERO).select(y, p), relu(d), relu(-d)]
+}
+
+/// [`region_terms`] with `d = p − y` (probabilities): then `d > 0 ⟺ p > y`
+/// for every input, ±∞ and NaN included (a rounded difference keeps its
+/// sign), so `I`'s term is `min(p, y)` in the compare order of
+/// [`min_keep`].
+#[inline(always)]
+pub(crate) fn prob_region_terms(p: f32x8, y: f32x8) -> [f32x8; 3] {
+    let d = p - y;
+    [min_keep(p, y), relu(d), relu(-d)]
+}
+
+/// `v < 0 ? 0 : v`: NaN and −0 give `v` itself. On x86 that is exactly
+/// `maxps(0, v)` (`0 > v ? 0 : v`, the second operand on NaN or equality),
+/// one instruction instead of a compare and a select; elsewhere the
+/// hardware `max` has other NaN and ±0 rules, so the select stays.
+#[inline(always)]
+pub(crate) fn relu(v: f32x8) -> f32x8 {
+    #[cfg(target_feature = "sse")]
+    {
+        ZERO.fast_max(v)
+    }
+    #[cfg(not(target_feature = "sse"))]
+    {
+        v.simd_lt(ZERO).select(ZERO, v)
+    }
+}
+
+/// `p > y ? y : p`: a NaN in either gives `p`. On x86 exactly
+/// `minps(y, p)` (`y < p ? y : p`), elsewhere a compare and a select.
+#[inline(always)]
+pub(crate) fn min_keep(p: f32x8, y: f32x8) -> f32x8 {
+    #[cfg(target_feature = "sse")]
+    {
+        y.fast_min(p)
+    }
+    #[cfg(not(target_feature = "sse"))]
+    {
+        p.simd_gt(y).select(y, p)
+    }
 }
 
 /// The region terms of a σ (or probability) prediction: [`region_terms`]
 /// with `d` from [`excess`].
 #[inline(always)]
 pub(crate) fn sigmoid_region_terms<const LOGITS: bool>(p: f32x8, q: f32x8, y: f32x8) -> [f32x8; 3] {
-    region_terms(p, y, excess::<LOGITS>(p, q, y))
+    if LOGITS {
+        region_terms(p, y, excess::<LOGITS>(p, q, y))
+    } else {
+        prob_region_terms(p, y)
+    }
 }
 
 /// Σp·y, Σp(1−y), Σ(1−p)y, Σ(1−p)(1−y).

@@ -38,7 +38,7 @@
 
 use super::{BLOCK, LANES, fold, widen_u8};
 use crate::accumulate::binary::{
-    FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0, region_terms,
+    FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0, prob_region_terms, region_terms,
 };
 use crate::error::Error;
 use crate::loss::{focal::FocalSums, region::RegionSums};
@@ -784,12 +784,11 @@ impl<M: Modulator> Kernel<'_, M> {
                 let p = if LOGITS { *v * inv } else { *v };
                 let p = p & keep_a;
                 let y = ONE & (lab.simd_eq(*k) & keep_a);
-                let d = if LOGITS {
-                    excess.next(*xk, p, y) & keep_a
+                let [i, fp, fn_] = if LOGITS {
+                    region_terms(p, y, excess.next(*xk, p, y) & keep_a)
                 } else {
-                    p - y
+                    prob_region_terms(p, y)
                 };
-                let [i, fp, fn_] = region_terms(p, y, d);
                 *sp += i;
                 *sy += fp;
                 *sd += fn_;
