@@ -178,10 +178,8 @@ impl<'a> Setup<'a> {
 
     /// Channel `k`'s sums over the batch: its `N` planes in image order, with
     /// region sums when `keep_r` (and `R`), focal sums when `F`. `each` sees
-    /// every plane's sums in order with the plane's part of `grad` (empty in
-    /// the forward; the backward pass writes that plane's gradient there).
-    /// With `CODES` the region planes also keep σ's code in `grad` (see
-    /// `accumulate::multilabel::plane`).
+    /// every plane's sums in order (the backward pass writes that plane's
+    /// gradient there).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn channel<
         T: Target,
@@ -189,7 +187,6 @@ impl<'a> Setup<'a> {
         const LOGITS: bool,
         const R: bool,
         const F: bool,
-        const CODES: bool,
     >(
         &self,
         k: usize,
@@ -197,8 +194,7 @@ impl<'a> Setup<'a> {
         pred: &[f32],
         target: &[T],
         m: M,
-        grad: &mut [f32],
-        mut each: impl FnMut(usize, &PlaneSums, &mut [f32]) -> Result<(), Error>,
+        mut each: impl FnMut(usize, &PlaneSums) -> Result<(), Error>,
     ) -> Result<Channel, Error> {
         let (n, c, s) = (self.shape.n(), self.shape.c(), self.shape.s());
         let mut ch = Channel {
@@ -211,19 +207,17 @@ impl<'a> Setup<'a> {
                 pred.get(o..o.saturating_add(s)).unwrap_or(&[]),
                 target.get(o..o.saturating_add(s)).unwrap_or(&[]),
             );
-            let g = grad.get_mut(o..o.saturating_add(s)).unwrap_or(&mut []);
-            let (ig, ft) = (self.ignore, &self.ft);
             let sums = if R && keep_r {
-                plane::<T, M, LOGITS, true, F, CODES>(p, t, ig, ft, m, g)?
+                plane::<T, M, LOGITS, true, F>(p, t, self.ignore, &self.ft, m)?
             } else {
-                plane::<T, M, LOGITS, false, F, false>(p, t, ig, ft, m, g)?
+                plane::<T, M, LOGITS, false, F>(p, t, self.ignore, &self.ft, m)?
             };
             if let (Some(tv), true) = (self.region, keep_r && self.classes.per_image) {
                 let (a, b) = (f64::from(tv.alpha), f64::from(tv.beta));
                 ch.image_sum += sums.region.class_loss(a, b, &tv.region);
             }
             ch.total.merge(&sums);
-            each(img, &sums, g)?;
+            each(img, &sums)?;
         }
         Ok(ch)
     }
@@ -247,15 +241,8 @@ impl<'a> Setup<'a> {
             if !keep_r && !F {
                 continue;
             }
-            let ch = self.channel::<T, M, LOGITS, R, F, false>(
-                k,
-                keep_r,
-                pred,
-                target,
-                m,
-                &mut [],
-                |_, _, _| Ok(()),
-            )?;
+            let ch =
+                self.channel::<T, M, LOGITS, R, F>(k, keep_r, pred, target, m, |_, _| Ok(()))?;
             means.add(self, k, keep_r, &ch);
         }
         Ok(means)

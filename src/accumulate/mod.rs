@@ -150,30 +150,6 @@ pub(crate) fn pass_storing<T: Target, const K: usize>(
     pass_with(pred, target, ignore, out, f)
 }
 
-/// [`pass_storing`] where `store` (a constant of the caller), else [`pass`]
-/// with the same kernel (its stored vector dropped): one kernel for both.
-#[inline(always)]
-pub(crate) fn pass_maybe_storing<T: Target, const K: usize>(
-    store: bool,
-    pred: &[f32],
-    target: &[T],
-    ignore: Option<f32>,
-    out: &mut [f32],
-    mut f: impl FnMut(f32x8, f32x8) -> ([f32x8; K], f32x8),
-) -> Result<Totals<K>, Error> {
-    if store {
-        pass_storing(pred, target, ignore, out, f)
-    } else {
-        pass(
-            pred,
-            target,
-            ignore,
-            #[inline(always)]
-            move |x, y| f(x, y).0,
-        )
-    }
-}
-
 /// What a pass's kernel returns per vector: its `K` terms, and for
 /// [`pass_storing`] the vector to store (known at compile time).
 pub(crate) trait Output<const K: usize> {

@@ -11,11 +11,10 @@
 //! order; a loss needs only one channel's sums at a time, so no per-channel
 //! storage is needed and any `C` works.
 
-use super::{Target, pass_maybe_storing};
+use super::{Target, pass};
 use crate::accumulate::binary::{FocalTerm, Modulator, link, prob_pair, sigmoid_region_terms};
 use crate::error::Error;
 use crate::loss::{focal::FocalSums, region::RegionSums};
-use crate::math;
 use wide::f32x8;
 
 /// The sums of one plane (or one channel over the batch).
@@ -36,51 +35,33 @@ impl PlaneSums {
 }
 
 /// One plane: region sums when `R`, smp focal sums when `F`.
-///
-/// With `CODES` (from logits, region sums alone: what a region loss's
-/// backward pass needs) the pass also stores σ's code of every element into
-/// `codes` (the plane's part of the gradient buffer, see
-/// [`crate::backward`]'s `sigmoid_two_pass`); otherwise `codes` is unused.
 #[inline(always)]
-pub(crate) fn plane<
-    T: Target,
-    M: Modulator,
-    const LOGITS: bool,
-    const R: bool,
-    const F: bool,
-    const CODES: bool,
->(
+pub(crate) fn plane<T: Target, M: Modulator, const LOGITS: bool, const R: bool, const F: bool>(
     pred: &[f32],
     target: &[T],
     ignore: Option<f32>,
     ft: &FocalTerm,
     m: M,
-    codes: &mut [f32],
 ) -> Result<PlaneSums, Error> {
     let z = f32x8::ZERO;
-    let t = pass_maybe_storing(
-        CODES && LOGITS && R && !F,
+    let t = pass(
         pred,
         target,
         ignore,
-        codes,
         #[inline(always)]
         |x, y| {
-            let ([fp, fneg, fm], (p, q), code) = if F {
+            let ([fp, fneg, fm], (p, q)) = if F {
                 let l = link::<LOGITS>(x);
-                (ft.terms(m, ft.logpt::<LOGITS>(&l, y), y), (l.p, l.q), z)
-            } else if LOGITS {
-                let (pq, code) = math::sigmoid_pair_coded(x);
-                ([z; 3], pq, code)
+                (ft.terms(m, ft.logpt::<LOGITS>(&l, y), y), (l.p, l.q))
             } else {
-                ([z; 3], prob_pair::<LOGITS>(x), z)
+                ([z; 3], prob_pair::<LOGITS>(x))
             };
             let [sp, sy, sd] = if R {
                 sigmoid_region_terms::<LOGITS>(p, q, y)
             } else {
                 [z; 3]
             };
-            ([sp, sy, sd, fp, fneg, fm], code)
+            [sp, sy, sd, fp, fneg, fm]
         },
     )?;
     let [si, sfp, sfn, pos, neg, modulator] = t.sums;

@@ -187,7 +187,8 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
         target,
         cfg.region.ignore_index,
         grad,
-        sigmoid_region_terms::<LOGITS>,
+        #[inline(always)]
+        |p, q, y| sigmoid_region_terms::<LOGITS>(p, q, y),
         |t| region_coefficients(&RegionSums::from_sums(t.sums), cfg, scale).map(f32x8::splat),
         // The side of the kink from the same `p − y` as the sums.
         #[inline(always)]
@@ -273,7 +274,8 @@ fn mcc_impl<T: Target, const LOGITS: bool>(
         target,
         None,
         grad,
-        soft_terms,
+        #[inline(always)]
+        |p, q, y| soft_terms(p, q, y),
         |t| mcc_coefficients(&confusion(t), eps, scale).map(f32x8::splat),
         #[inline(always)]
         |&[g1, g0], _, _, y| y * g1 + (ONE - y) * g0,

@@ -143,7 +143,7 @@ pub(crate) fn write_grad<T: Target>(
 /// [`write_grad`] with `x` read from `grad` itself: a value the first pass
 /// kept there (σ's code, see [`sigmoid_two_pass`]) becomes the gradient.
 #[inline(always)]
-pub(crate) fn rewrite_grad<T: Target>(
+fn rewrite_grad<T: Target>(
     target: &[T],
     ignore: Option<f32>,
     grad: &mut [f32],

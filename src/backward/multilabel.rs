@@ -46,13 +46,12 @@ use super::binary::{
     Derivative, FocalCoefficients, class_coefficients, focal_coefficients, focal_parts,
     region_slope,
 };
-use super::{check_grad, mean_dpow, rewrite_grad, write_grad};
+use super::{check_grad, mean_dpow, write_grad};
 use crate::accumulate::Target;
 use crate::accumulate::binary::{excess, prob_pair};
 use crate::accumulate::multilabel::plane;
 use crate::config::{Focal, Region, Tversky};
 use crate::error::Error;
-use crate::math;
 use crate::multilabel::{Classes, Loss, Means, Setup, Shape, dispatch};
 use wide::f32x8;
 
@@ -69,56 +68,28 @@ fn region_co(st: &Setup, s: &crate::loss::region::RegionSums, k: f64) -> [f32; 3
     }
 }
 
-/// The slices of plane `(img, k)`: prediction, target and gradient.
-fn plane_slices<'a, T>(
-    st: &Setup,
-    img: usize,
-    k: usize,
-    pred: &'a [f32],
-    target: &'a [T],
-    grad: &'a mut [f32],
-) -> (&'a [f32], &'a [T], &'a mut [f32]) {
-    let (c, s) = (st.shape.c(), st.shape.s());
-    let o = img.saturating_mul(c).saturating_add(k).saturating_mul(s);
-    let r = o..o.saturating_add(s);
-    // The lengths were checked against the shape: every range is in bounds.
-    (
-        pred.get(r.clone()).unwrap_or(&[]),
-        target.get(r.clone()).unwrap_or(&[]),
-        grad.get_mut(r).unwrap_or(&mut []),
-    )
-}
-
-/// Writes the gradient of one plane (`p`, `t`, `g`): region slopes `rco`
-/// (when `R`) and focal coefficients `fco` (when `F`). With `CODED` (from
-/// logits, region part alone) `g` holds σ's code from the statistics pass
-/// and `p` is not read.
+/// Writes the gradient of plane `(img, k)`: region slopes `rco` (when `R`)
+/// and focal coefficients `fco` (when `F`).
 #[allow(clippy::too_many_arguments)]
 fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bool>(
     st: &Setup,
-    p: &[f32],
-    t: &[T],
-    g: &mut [f32],
+    img: usize,
+    k: usize,
+    pred: &[f32],
+    target: &[T],
+    grad: &mut [f32],
     rco: [f32; 3],
     fco: FocalCoefficients,
     m: M,
-    coded: bool,
 ) {
+    let (c, s) = (st.shape.c(), st.shape.s());
+    let o = img.saturating_mul(c).saturating_add(k).saturating_mul(s);
+    let r = o..o.saturating_add(s);
+    let (Some(p), Some(t), Some(g)) = (pred.get(r.clone()), target.get(r.clone()), grad.get_mut(r))
+    else {
+        return; // unreachable: the lengths were checked against the shape
+    };
     let [above, below, equal] = rco.map(f32x8::splat);
-    if LOGITS && R && !F && coded {
-        rewrite_grad(
-            t,
-            st.ignore,
-            g,
-            #[inline(always)]
-            |code, y| {
-                let (p, q) = math::sigmoid_pair_decode(code);
-                // The side of the kink from the same `p − y` as the sums.
-                region_slope(excess::<LOGITS>(p, q, y), above, below, equal) * (p * q)
-            },
-        );
-        return;
-    }
     write_grad(
         p,
         t,
@@ -128,6 +99,7 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
         |x, y| {
             let mut out = ZERO;
             if R {
+                // The side of the kink from the same `p − y` as the sums.
                 let (p, q) = prob_pair::<LOGITS>(x);
                 let gr = region_slope(excess::<LOGITS>(p, q, y), above, below, equal);
                 out = if LOGITS { gr * (p * q) } else { gr };
@@ -192,31 +164,26 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
             continue;
         }
         if keep_r && per_image && !F {
-            // Each plane's sums (σ's codes kept in its gradient), then at
-            // once its gradient.
-            let ch = st.channel::<T, M, LOGITS, R, F, true>(
-                k,
-                true,
-                pred,
-                target,
-                m,
-                grad,
-                |img, sums, g| {
-                    let rco = region_co(st, &sums.region, kr * wr);
-                    let (p, t, _) = plane_slices(st, img, k, pred, target, &mut []);
-                    let z = FocalCoefficients::ZERO;
-                    write::<T, M, LOGITS, true, false>(st, p, t, g, rco, z, m, true);
-                    Ok(())
-                },
-            )?;
+            // Each plane's sums, then at once its gradient.
+            let ch = st.channel::<T, M, LOGITS, R, F>(k, true, pred, target, m, |img, sums| {
+                let rco = region_co(st, &sums.region, kr * wr);
+                write::<T, M, LOGITS, true, false>(
+                    st,
+                    img,
+                    k,
+                    pred,
+                    target,
+                    grad,
+                    rco,
+                    FocalCoefficients::ZERO,
+                    m,
+                );
+                Ok(())
+            })?;
             means.add(st, k, keep_r, &ch);
             continue;
         }
-        // Without focal, the region planes keep σ's codes in `grad`.
-        let ch =
-            st.channel::<T, M, LOGITS, R, F, true>(k, keep_r, pred, target, m, grad, |_, _, _| {
-                Ok(())
-            })?;
+        let ch = st.channel::<T, M, LOGITS, R, F>(k, keep_r, pred, target, m, |_, _| Ok(()))?;
         means.add(st, k, keep_r, &ch);
         let fco = match st.focal {
             Some(f) if F => {
@@ -231,21 +198,25 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
             [0.0; 3]
         };
         for img in 0..n {
-            let (p, t, g) = plane_slices(st, img, k, pred, target, grad);
             if !keep_r {
-                write::<T, M, LOGITS, false, F>(st, p, t, g, rco, fco, m, false);
+                write::<T, M, LOGITS, false, F>(st, img, k, pred, target, grad, rco, fco, m);
                 continue;
             }
             let rco = if per_image {
-                // This plane's region sums (the forward's, recomputed; only
-                // with focal, so no codes).
-                let sums =
-                    plane::<T, M, LOGITS, true, false, false>(p, t, st.ignore, &st.ft, m, g)?;
+                // This plane's region sums (the forward's, recomputed).
+                let (c, s) = (st.shape.c(), st.shape.s());
+                let o = img.saturating_mul(c).saturating_add(k).saturating_mul(s);
+                let r = o..o.saturating_add(s);
+                let (p, t) = (
+                    pred.get(r.clone()).unwrap_or(&[]),
+                    target.get(r).unwrap_or(&[]),
+                );
+                let sums = plane::<T, M, LOGITS, true, false>(p, t, st.ignore, &st.ft, m)?;
                 region_co(st, &sums.region, kr * wr)
             } else {
                 rco
             };
-            write::<T, M, LOGITS, true, F>(st, p, t, g, rco, fco, m, true);
+            write::<T, M, LOGITS, true, F>(st, img, k, pred, target, grad, rco, fco, m);
         }
     }
     Ok(means.value(st) as f32)
