@@ -10,7 +10,8 @@
 //! (instructions of `dice` − instructions of `none`) / (20 · 2^16) is the
 //! per-element count. Kernels: none dice diceu8 dicep bcel bce focal focal15
 //! (γ = 1.5) sfocal mccp fused fusedp dicebwd focalbwd focal15bwd bcebwd mccbwd
-//! mc4 mc16 mcce4 mcrt4 mc4bwd mcce4bwd.
+//! mc4 mc16 mcce4 mcrt4 mc4bwd mcce4bwd mccbwdl (MCC from logits) ml4 ml4bwd
+//! (multilabel Dice, C = 4).
 
 use segloss::*;
 
@@ -94,6 +95,15 @@ fn main() {
                     .unwrap()
             }
             "mccbwd" => backward::binary::mcc(&x, &y, &Mcc::default(), &mut g, 1.0).unwrap(),
+            "mccbwdl" => {
+                let m = Mcc::default().with_from_logits(true);
+                backward::binary::mcc(&x, &y, &m, &mut g, 1.0).unwrap()
+            }
+            "ml4" => multilabel::dice(&x, &y, sh4, &Region::default(), &cl).unwrap(),
+            "ml4bwd" => {
+                backward::multilabel::dice(&x, &y, sh4, &Region::default(), &cl, &mut g, 1.0)
+                    .unwrap()
+            }
             other => panic!("unknown kernel {other}"),
         };
     }

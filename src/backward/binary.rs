@@ -187,8 +187,7 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
         target,
         cfg.region.ignore_index,
         grad,
-        #[inline(always)]
-        |p, q, y| sigmoid_region_terms::<LOGITS>(p, q, y),
+        sigmoid_region_terms::<LOGITS>,
         |t| region_coefficients(&RegionSums::from_sums(t.sums), cfg, scale).map(f32x8::splat),
         // The side of the kink from the same `p − y` as the sums.
         #[inline(always)]
@@ -274,8 +273,7 @@ fn mcc_impl<T: Target, const LOGITS: bool>(
         target,
         None,
         grad,
-        #[inline(always)]
-        |p, q, y| soft_terms(p, q, y),
+        soft_terms,
         |t| mcc_coefficients(&confusion(t), eps, scale).map(f32x8::splat),
         #[inline(always)]
         |&[g1, g0], _, _, y| y * g1 + (ONE - y) * g0,

@@ -39,7 +39,7 @@
 //!   exp: the same bits, and the gradient pass reads `grad` and the target
 //!   only.
 //! - Multiclass and multilabel: the same two passes with per-class
-//!   coefficients (multilabel region planes keep σ's code too) (see each module's design notes for the cases that read
+//!   coefficients (see each module's design notes for the cases that read
 //!   the data a third time: per-image region losses with global terms, and
 //!   multilabel Tversky with γ ≠ 1).
 //!

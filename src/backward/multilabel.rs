@@ -29,10 +29,7 @@
 //! ([`crate::multilabel`]'s `Setup::channel`, the same sums in the same
 //! order, hence the same loss bits) is followed by one gradient pass over
 //! those planes: every channel needs only its own sums, so no per-channel
-//! storage is needed and any `C` works. From logits without focal, the
-//! statistics pass keeps σ's code in the plane's part of `grad` and the
-//! gradient pass decodes it (see [`crate::backward`]: the same bits, no
-//! second exp). Two exceptions read more:
+//! storage is needed and any `C` works. Two exceptions read more:
 //!
 //! - Tversky with γ ≠ 1: the outer derivative `γ·mean^(γ−1)` needs every
 //!   channel's loss first, so the statistics of the whole batch are read once
