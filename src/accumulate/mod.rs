@@ -109,6 +109,19 @@ pub(crate) fn check_lengths<T>(pred: &[f32], target: &[T]) -> Result<(), Error> 
     Ok(())
 }
 
+/// Checks that a gradient (or any per-element output) buffer has `pred`'s
+/// length.
+pub(crate) fn check_grad(pred: &[f32], grad: &[f32]) -> Result<(), Error> {
+    if grad.len() == pred.len() {
+        Ok(())
+    } else {
+        Err(Error::GradientLength {
+            expected: pred.len(),
+            got: grad.len(),
+        })
+    }
+}
+
 /// One pass over `(pred, target)`: sums the `K` terms that `terms(x, y)`
 /// gives for every element whose target is not `ignore`.
 ///
@@ -127,7 +140,8 @@ pub(crate) fn pass<T: Target, const K: usize>(
     pass_with(pred, target, ignore, &mut [], terms)
 }
 
-/// [`pass`] whose kernel also gives one vector per input vector to store:
+/// [`pass`] whose kernel also gives one vector per input vector to store
+/// (a fused elementwise forward + backward writes its gradient this way):
 /// `f(x, y)` returns `(terms, v)`, and `v` goes into `out` at the input's
 /// position (0 where the target is `ignore`; only the valid lanes of the
 /// last, padded vector). The sums are those of [`pass`] with the same
@@ -141,12 +155,7 @@ pub(crate) fn pass_storing<T: Target, const K: usize>(
     out: &mut [f32],
     f: impl FnMut(f32x8, f32x8) -> ([f32x8; K], f32x8),
 ) -> Result<Totals<K>, Error> {
-    if out.len() != pred.len() {
-        return Err(Error::GradientLength {
-            expected: pred.len(),
-            got: out.len(),
-        });
-    }
+    check_grad(pred, out)?;
     pass_with(pred, target, ignore, out, f)
 }
 

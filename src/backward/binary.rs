@@ -14,12 +14,12 @@
 //! assert!(loss > 0.0);
 //! ```
 
-use super::{check_grad, fused_elementwise, sigmoid_two_pass, write_grad};
+use super::{check_grad, sigmoid_two_pass, write_grad};
 use crate::accumulate::binary::{
     FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess, link, mul00,
     mul0, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
 };
-use crate::accumulate::{Target, Totals, check_lengths, pass};
+use crate::accumulate::{Target, Totals, check_lengths, pass, pass_storing};
 use crate::config::{
     Bce, BceWithLogits, Focal, Mcc, Reduction, Region, SigmoidFocal, SoftBce, Tversky,
 };
@@ -309,7 +309,7 @@ pub fn bce<T: Target>(
     check(pred, target, grad)?;
     let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
     let floor = f32x8::splat(1e-12);
-    let t = fused_elementwise(
+    let t = pass_storing(
         pred,
         target,
         None,
@@ -336,7 +336,7 @@ pub fn bce_with_logits<T: Target>(
     check(pred, target, grad)?;
     let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
     let w = f32x8::splat(cfg.pos_weight);
-    let t = fused_elementwise(
+    let t = pass_storing(
         pred,
         target,
         None,
@@ -374,7 +374,7 @@ pub fn soft_bce<T: Target>(
     let f = cfg.smooth_factor.unwrap_or(0.0);
     let (fv, gv) = (f32x8::splat(f), f32x8::splat(1.0 - f));
     let w = f32x8::splat(cfg.pos_weight);
-    let t = fused_elementwise(
+    let t = pass_storing(
         pred,
         target,
         cfg.ignore_index,
@@ -413,7 +413,7 @@ pub fn sigmoid_focal<T: Target>(
     // The scale and reduction are folded into the α weights (see `AlphaWeights`).
     let k = cfg.reduction.apply(f64::from(scale), pred.len() as u64);
     let weights = AlphaWeights::new((cfg.alpha >= 0.0).then_some(cfg.alpha), k);
-    let t = with_gamma!(cfg.gamma, |m| fused_elementwise(
+    let t = with_gamma!(cfg.gamma, |m| pass_storing(
         pred,
         target,
         None,
@@ -648,7 +648,7 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
         // One pass: the divisor is the element count (no ignore) or 1 (sum).
         let k = cfg.reduction.apply(f64::from(scale), pred.len() as u64);
         let co = FocalCoefficients::one_pass(cfg.alpha, k);
-        let t = fused_elementwise(
+        let t = pass_storing(
             pred,
             target,
             ignore,

@@ -90,6 +90,7 @@ pub mod binary;
 pub mod multiclass;
 pub mod multilabel;
 
+pub(crate) use crate::accumulate::check_grad;
 use crate::accumulate::{LANES, Target, Totals, pass, pass_storing};
 use crate::error::Error;
 use crate::math;
@@ -107,18 +108,6 @@ pub(crate) fn mean_dpow(mean: f64, gamma: f32) -> f64 {
         0.0
     } else {
         binary::tversky_dpow(mean, gamma)
-    }
-}
-
-/// Checks the gradient buffer's length.
-pub(crate) fn check_grad(pred: &[f32], grad: &[f32]) -> Result<(), Error> {
-    if grad.len() == pred.len() {
-        Ok(())
-    } else {
-        Err(Error::GradientLength {
-            expected: pred.len(),
-            got: grad.len(),
-        })
     }
 }
 
@@ -226,7 +215,7 @@ pub(crate) fn sigmoid_two_pass<T: Target, const K: usize, const LOGITS: bool, C>
     slope: impl Fn(&C, f32x8, f32x8, f32x8) -> f32x8,
 ) -> Result<Totals<K>, Error> {
     if LOGITS {
-        let t = fused_elementwise(
+        let t = pass_storing(
             pred,
             target,
             ignore,
@@ -277,19 +266,4 @@ lane_inline! {
 fn eval(f: &impl Fn(f32x8, f32x8) -> f32x8, x: f32x8, y: f32x8) -> f32x8 {
     f(x, y)
 }
-}
-
-/// One fused pass for an elementwise loss: sums the `K` terms exactly as the
-/// forward [`pass`] does (same blocks, same order: the same bits) and writes
-/// the gradient `g` of each element as it goes (0 where the target is
-/// `ignore`). `f(x, y)` returns `(terms, g)`.
-#[inline(always)]
-pub(crate) fn fused_elementwise<T: Target, const K: usize>(
-    pred: &[f32],
-    target: &[T],
-    ignore: Option<f32>,
-    grad: &mut [f32],
-    f: impl Fn(f32x8, f32x8) -> ([f32x8; K], f32x8),
-) -> Result<Totals<K>, Error> {
-    pass_storing(pred, target, ignore, grad, f)
 }
