@@ -20,7 +20,7 @@ use crate::accumulate::binary::{
     FocalTerm, bce_term, bce_terms, hard_terms, link, prob, prob_pair, sigmoid_focal_terms,
     sigmoid_region_terms, soft_terms, with_gamma,
 };
-use crate::accumulate::{Target, Totals, check_lengths, pass};
+use crate::accumulate::{Target, Totals, V, Vector, check_lengths, pass, splat};
 use crate::config::{
     Bce, BceWithLogits, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce, Tversky,
 };
@@ -51,8 +51,8 @@ fn region_sums<T: Target, const LOGITS: bool>(
         ignore,
         #[inline(always)]
         |x, y| {
-            let (p, q) = prob_pair::<LOGITS>(x);
-            sigmoid_region_terms::<LOGITS>(p, q, y)
+            let (p, q) = prob_pair::<_, LOGITS>(x);
+            sigmoid_region_terms::<_, LOGITS>(p, q, y)
         },
     )?;
     Ok(RegionSums::from_sums(t.sums))
@@ -102,7 +102,7 @@ pub fn bce<T: Target>(pred: &[f32], target: &[T], cfg: &Bce) -> Result<f32, Erro
         target,
         None,
         #[inline(always)]
-        |x, y| [bce_term(&link::<false>(x), y)],
+        |x, y| [bce_term(&link::<_, false>(x), y)],
     )?;
     Ok(cfg.reduction.apply(t.sums[0], t.count) as f32)
 }
@@ -121,7 +121,7 @@ pub fn bce_with_logits<T: Target>(
         None,
         #[inline(always)]
         |x, y| {
-            let [na, _, _, pb] = bce_terms(&link::<true>(x), y);
+            let [na, _, _, pb] = bce_terms(&link::<_, true>(x), y);
             [na, pb]
         },
     )?;
@@ -144,7 +144,7 @@ pub fn soft_bce<T: Target>(pred: &[f32], target: &[T], cfg: &SoftBce) -> Result<
         target,
         cfg.ignore_index,
         #[inline(always)]
-        |x, y| bce_terms(&link::<true>(x), y),
+        |x, y| bce_terms(&link::<_, true>(x), y),
     )?;
     let sums = BceSums::from_sums(t.sums);
     let total = sums.total(
@@ -165,7 +165,7 @@ fn focal_sums<T: Target, const LOGITS: bool>(
         target,
         cfg.ignore_index,
         #[inline(always)]
-        |x, y| { ft.terms(m, ft.logpt::<LOGITS>(&link::<LOGITS>(x), y), y) }
+        |x, y| { ft.terms(m, ft.logpt::<LOGITS>(&link::<_, LOGITS>(x), y), y) }
     ))
 }
 
@@ -199,7 +199,7 @@ pub fn sigmoid_focal<T: Target>(
         target,
         None,
         #[inline(always)]
-        |x, y| { sigmoid_focal_terms(m, &link::<true>(x), y) }
+        |x, y| { sigmoid_focal_terms(m, &link::<_, true>(x), y) }
     ))?;
     let s = FocalSums {
         pos: t.sums[0],
@@ -239,10 +239,10 @@ pub fn sigmoid_focal_elementwise<T: Target>(
         out,
         #[inline(always)]
         |x, y| {
-            let [pos, neg] = sigmoid_focal_terms(m, &link::<true>(x), y);
+            let [pos, neg] = sigmoid_focal_terms(m, &link::<_, true>(x), y);
             if alpha >= 0.0 {
-                crate::accumulate::binary::mul0(f32x8::splat(alpha), pos)
-                    + crate::accumulate::binary::mul0(f32x8::splat(1.0 - alpha), neg)
+                crate::accumulate::binary::mul0(splat(alpha), pos)
+                    + crate::accumulate::binary::mul0(splat(1.0 - alpha), neg)
             } else {
                 pos + neg
             }
@@ -253,12 +253,7 @@ pub fn sigmoid_focal_elementwise<T: Target>(
 
 /// Writes `f(x, y)` for every element; the last partial vector is computed
 /// padded and only its valid lanes are stored.
-fn elementwise<T: Target, M: Fn(f32x8, f32x8) -> f32x8>(
-    pred: &[f32],
-    target: &[T],
-    out: &mut [f32],
-    f: M,
-) {
+fn elementwise<T: Target, M: Fn(V, V) -> V>(pred: &[f32], target: &[T], out: &mut [f32], f: M) {
     const L: usize = crate::accumulate::LANES;
     let mut oc = out.chunks_mut(L);
     for ((p, t), o) in pred.chunks(L).zip(target.chunks(L)).zip(oc.by_ref()) {
@@ -266,7 +261,10 @@ fn elementwise<T: Target, M: Fn(f32x8, f32x8) -> f32x8>(
         let mut ya = [T::default(); L];
         xa.iter_mut().zip(p).for_each(|(d, s)| *d = *s);
         ya.iter_mut().zip(t).for_each(|(d, s)| *d = *s);
-        let v = f(f32x8::new(xa), T::lanes(&ya)).to_array();
+        let (x, y) = (f32x8::new(xa), T::lanes(&ya));
+        let v = V::eval8::<0, _, _>(&mut |x, y| ([], f(x, y)), x, y)
+            .1
+            .to_array();
         o.iter_mut().zip(v).for_each(|(d, s)| *d = s);
     }
 }
@@ -283,7 +281,7 @@ fn soft_sums<T: Target, const LOGITS: bool>(
         |x, y| {
             // From logits σ(x) and σ(−x) share one e^{−|x|} (no cancellation
             // in 1 − p); the softplus fields of `link` are never computed.
-            let l = link::<LOGITS>(x);
+            let l = link::<_, LOGITS>(x);
             soft_terms(l.p, l.q, y)
         },
     )?;
@@ -304,14 +302,14 @@ fn hard_counts<T: Target, const LOGITS: bool>(
     target: &[T],
     threshold: f32,
 ) -> Result<Confusion, Error> {
-    let th = f32x8::splat(threshold);
+    let th = splat(threshold);
     let t = pass(
         pred,
         target,
         None,
         #[inline(always)]
         |x, y| {
-            let [tp, fp, fn_, _] = hard_terms(prob::<LOGITS>(x), y, th);
+            let [tp, fp, fn_, _] = hard_terms(prob::<_, LOGITS>(x), y, th);
             [tp, fp, fn_]
         },
     )?;

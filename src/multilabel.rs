@@ -112,7 +112,7 @@ pub(crate) struct Setup<'a> {
     pub(crate) lambdas: (f64, f64),
     pub(crate) classes: &'a Classes<'a>,
     pub(crate) shape: Shape,
-    pub(crate) ft: FocalTerm,
+    pub(crate) ft: FocalTerm<crate::accumulate::V>,
     pub(crate) ignore: Option<f32>,
     /// Whether the prediction holds logits (the dispatch's `LOGITS`).
     pub(crate) logits: bool,

@@ -8,7 +8,11 @@
 //! `pos_weight`, label smoothing or α is then applied in O(1) by the
 //! finalisers in [`crate::loss`].
 
-use super::{Target, Totals, pass};
+// The kernels' operators are on `Vector` lanes (`f32` or `f32x8`): float
+// arithmetic, which cannot overflow into a panic.
+#![allow(clippy::arithmetic_side_effects)]
+
+use super::{Target, Totals, V, Vector, pass, splat};
 use crate::config::{
     Bce, BceWithLogits, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce, Tversky, threshold_f32,
 };
@@ -20,36 +24,32 @@ use crate::loss::{
     region::{RegionSums, tversky_loss},
 };
 use crate::math::{self, Logistic};
-use wide::f32x8;
-
-const ONE: f32x8 = f32x8::ONE;
-const ZERO: f32x8 = f32x8::ZERO;
 
 /// `c·v`, exactly 0 where `c == 0` (so a vanishing weight times an infinite
 /// softplus is 0, the limit); NaN still propagates (`0·NaN = NaN`).
 #[inline(always)]
-pub(crate) fn mul0(c: f32x8, v: f32x8) -> f32x8 {
-    (c.simd_eq(ZERO) & v.simd_eq(v)).select(ZERO, c * v)
+pub(crate) fn mul0<L: Vector>(c: L, v: L) -> L {
+    L::select(c.simd_eq(L::ZERO) & v.simd_eq(v), L::ZERO, c * v)
 }
 
 /// `a·b`, exactly 0 where either factor is 0 (whatever the other, even ∞);
 /// NaN still propagates.
 #[inline(always)]
-pub(crate) fn mul00(a: f32x8, b: f32x8) -> f32x8 {
-    let zero = (a.simd_eq(ZERO) & b.simd_eq(b)) | (b.simd_eq(ZERO) & a.simd_eq(a));
-    zero.select(ZERO, a * b)
+pub(crate) fn mul00<L: Vector>(a: L, b: L) -> L {
+    let zero = (a.simd_eq(L::ZERO) & b.simd_eq(b)) | (b.simd_eq(L::ZERO) & a.simd_eq(a));
+    L::select(zero, L::ZERO, a * b)
 }
 
 /// `max(v, lo)` that keeps NaN (unlike a hardware `max`).
 #[inline(always)]
-pub(crate) fn clamp_lo(v: f32x8, lo: f32x8) -> f32x8 {
-    v.simd_lt(lo).select(lo, v)
+pub(crate) fn clamp_lo<L: Vector>(v: L, lo: L) -> L {
+    L::select(v.simd_lt(lo), lo, v)
 }
 
 /// `min(v, hi)` that keeps NaN.
 #[inline(always)]
-pub(crate) fn clamp_hi(v: f32x8, hi: f32x8) -> f32x8 {
-    v.simd_gt(hi).select(hi, v)
+pub(crate) fn clamp_hi<L: Vector>(v: L, hi: L) -> L {
+    L::select(v.simd_gt(hi), hi, v)
 }
 
 /// p, q = 1 − p, a = −ln(1 − p), b = −ln p of a prediction.
@@ -58,14 +58,14 @@ pub(crate) fn clamp_hi(v: f32x8, hi: f32x8) -> f32x8 {
 /// probabilities the logarithms are clamped to `>= −100` as PyTorch's
 /// `binary_cross_entropy` does.
 #[inline(always)]
-pub(crate) fn link<const LOGITS: bool>(x: f32x8) -> Logistic<f32x8> {
+pub(crate) fn link<L: Vector, const LOGITS: bool>(x: L) -> Logistic<L> {
     if LOGITS {
         math::logistic(x)
     } else {
-        let m100 = f32x8::splat(-100.0);
+        let m100 = L::splat(-100.0);
         Logistic {
             p: x,
-            q: ONE - x,
+            q: L::ONE - x,
             sp_pos: -clamp_lo(math::ln_one_minus(x), m100),
             sp_neg: -clamp_lo(math::ln(x), m100),
         }
@@ -74,18 +74,18 @@ pub(crate) fn link<const LOGITS: bool>(x: f32x8) -> Logistic<f32x8> {
 
 /// The probability alone (σ from logits).
 #[inline(always)]
-pub(crate) fn prob<const LOGITS: bool>(x: f32x8) -> f32x8 {
+pub(crate) fn prob<L: Vector, const LOGITS: bool>(x: L) -> L {
     if LOGITS { math::sigmoid(x) } else { x }
 }
 
 /// `p` and `q = 1 − p` (σ(x), σ(−x) from logits; from probabilities `q` is
 /// `1 − p` rounded, and [`excess`] does not read it).
 #[inline(always)]
-pub(crate) fn prob_pair<const LOGITS: bool>(x: f32x8) -> (f32x8, f32x8) {
+pub(crate) fn prob_pair<L: Vector, const LOGITS: bool>(x: L) -> (L, L) {
     if LOGITS {
         math::sigmoid_pair(x)
     } else {
-        (x, ONE - x)
+        (x, L::ONE - x)
     }
 }
 
@@ -103,9 +103,9 @@ pub(crate) fn prob_pair<const LOGITS: bool>(x: f32x8) -> (f32x8, f32x8) {
 /// From probabilities `p` is the input, and `p − y` is one rounding.
 /// NaN in `p`, `q` or `y` gives NaN.
 #[inline(always)]
-pub(crate) fn excess<const LOGITS: bool>(p: f32x8, q: f32x8, y: f32x8) -> f32x8 {
+pub(crate) fn excess<L: Vector, const LOGITS: bool>(p: L, q: L, y: L) -> L {
     if LOGITS {
-        p.simd_gt(q).select((ONE - y) - q, p - y)
+        L::select(p.simd_gt(q), (L::ONE - y) - q, p - y)
     } else {
         p - y
     }
@@ -116,56 +116,26 @@ pub(crate) fn excess<const LOGITS: bool>(p: f32x8, q: f32x8, y: f32x8) -> f32x8 
 /// for σ predictions, `p − y` for softmax ones). Compare-and-select keeps
 /// NaN: a NaN `p` reaches all three, a NaN `y` reaches `FP` and `FN`.
 #[inline(always)]
-pub(crate) fn region_terms(p: f32x8, y: f32x8, d: f32x8) -> [f32x8; 3] {
-    [d.simd_gt(ZERO).select(y, p), relu(d), relu(-d)]
+pub(crate) fn region_terms<L: Vector>(p: L, y: L, d: L) -> [L; 3] {
+    [L::select(d.simd_gt(L::ZERO), y, p), d.relu(), (-d).relu()]
 }
 
 /// [`region_terms`] with `d = p − y` (probabilities): then `d > 0 ⟺ p > y`
 /// for every input, ±∞ and NaN included (a rounded difference keeps its
 /// sign), so `I`'s term is `min(p, y)` in the compare order of
-/// [`min_keep`].
+/// [`Vector::min_keep`].
 #[inline(always)]
-pub(crate) fn prob_region_terms(p: f32x8, y: f32x8) -> [f32x8; 3] {
+pub(crate) fn prob_region_terms<L: Vector>(p: L, y: L) -> [L; 3] {
     let d = p - y;
-    [min_keep(p, y), relu(d), relu(-d)]
-}
-
-/// `v < 0 ? 0 : v`: NaN and −0 give `v` itself. On x86 that is exactly
-/// `maxps(0, v)` (`0 > v ? 0 : v`, the second operand on NaN or equality),
-/// one instruction instead of a compare and a select; elsewhere the
-/// hardware `max` has other NaN and ±0 rules, so the select stays.
-#[inline(always)]
-pub(crate) fn relu(v: f32x8) -> f32x8 {
-    #[cfg(target_feature = "sse")]
-    {
-        ZERO.fast_max(v)
-    }
-    #[cfg(not(target_feature = "sse"))]
-    {
-        v.simd_lt(ZERO).select(ZERO, v)
-    }
-}
-
-/// `p > y ? y : p`: a NaN in either gives `p`. On x86 exactly
-/// `minps(y, p)` (`y < p ? y : p`), elsewhere a compare and a select.
-#[inline(always)]
-pub(crate) fn min_keep(p: f32x8, y: f32x8) -> f32x8 {
-    #[cfg(target_feature = "sse")]
-    {
-        y.fast_min(p)
-    }
-    #[cfg(not(target_feature = "sse"))]
-    {
-        p.simd_gt(y).select(y, p)
-    }
+    [p.min_keep(y), d.relu(), (-d).relu()]
 }
 
 /// The region terms of a σ (or probability) prediction: [`region_terms`]
 /// with `d` from [`excess`].
 #[inline(always)]
-pub(crate) fn sigmoid_region_terms<const LOGITS: bool>(p: f32x8, q: f32x8, y: f32x8) -> [f32x8; 3] {
+pub(crate) fn sigmoid_region_terms<L: Vector, const LOGITS: bool>(p: L, q: L, y: L) -> [L; 3] {
     if LOGITS {
-        region_terms(p, y, excess::<LOGITS>(p, q, y))
+        region_terms(p, y, excess::<L, LOGITS>(p, q, y))
     } else {
         prob_region_terms(p, y)
     }
@@ -173,29 +143,29 @@ pub(crate) fn sigmoid_region_terms<const LOGITS: bool>(p: f32x8, q: f32x8, y: f3
 
 /// Σp·y, Σp(1−y), Σ(1−p)y, Σ(1−p)(1−y).
 #[inline(always)]
-pub(crate) fn soft_terms(p: f32x8, q: f32x8, y: f32x8) -> [f32x8; 4] {
-    let z = ONE - y;
+pub(crate) fn soft_terms<L: Vector>(p: L, q: L, y: L) -> [L; 4] {
+    let z = L::ONE - y;
     [p * y, p * z, q * y, q * z]
 }
 
 /// Hard counts TP, FP, FN, TN (as 0/1 lanes) at threshold `t`.
 #[inline(always)]
-pub(crate) fn hard_terms(p: f32x8, y: f32x8, t: f32x8) -> [f32x8; 4] {
+pub(crate) fn hard_terms<L: Vector>(p: L, y: L, t: L) -> [L; 4] {
     let pp = p.simd_gt(t);
-    let yp = y.simd_gt(f32x8::splat(0.5));
+    let yp = y.simd_gt(L::splat(0.5));
     let (pn, yn) = (!pp, !yp);
     [
-        ONE & (pp & yp),
-        ONE & (pp & yn),
-        ONE & (pn & yp),
-        ONE & (pn & yn),
+        L::ONE.and_mask(pp & yp),
+        L::ONE.and_mask(pp & yn),
+        L::ONE.and_mask(pn & yp),
+        L::ONE.and_mask(pn & yn),
     ]
 }
 
 /// The four BCE sums (see [`BceSums`]).
 #[inline(always)]
-pub(crate) fn bce_terms(l: &Logistic<f32x8>, y: f32x8) -> [f32x8; 4] {
-    let z = ONE - y;
+pub(crate) fn bce_terms<L: Vector>(l: &Logistic<L>, y: L) -> [L; 4] {
+    let z = L::ONE - y;
     [
         mul0(z, l.sp_pos),
         mul0(y, l.sp_pos),
@@ -206,15 +176,15 @@ pub(crate) fn bce_terms(l: &Logistic<f32x8>, y: f32x8) -> [f32x8; 4] {
 
 /// The elementwise BCE `(1 − y)·a + y·b`.
 #[inline(always)]
-pub(crate) fn bce_term(l: &Logistic<f32x8>, y: f32x8) -> f32x8 {
-    mul0(ONE - y, l.sp_pos) + mul0(y, l.sp_neg)
+pub(crate) fn bce_term<L: Vector>(l: &Logistic<L>, y: L) -> L {
+    mul0(L::ONE - y, l.sp_pos) + mul0(y, l.sp_neg)
 }
 
 /// `(1 − pt)^γ` for the focal losses; `γ` is a const generic when it is an
 /// integer (a product, no `pow`), a runtime value otherwise.
 pub(crate) trait Modulator: Copy {
     /// `base^γ` for `base ≥ 0` (above 1 with a `reduced_threshold`).
-    fn pow(self, base: f32x8) -> f32x8;
+    fn pow<L: Vector>(self, base: L) -> L;
     /// γ.
     fn gamma(self) -> f32;
 }
@@ -230,8 +200,8 @@ impl<const G: u32> Modulator for IntGamma<G> {
     }
 
     #[inline(always)]
-    fn pow(self, base: f32x8) -> f32x8 {
-        let mut r = ONE;
+    fn pow<L: Vector>(self, base: L) -> L {
+        let mut r = L::ONE;
         for _ in 0..G {
             r *= base;
         }
@@ -250,7 +220,7 @@ impl Modulator for RealGamma {
     }
 
     #[inline(always)]
-    fn pow(self, base: f32x8) -> f32x8 {
+    fn pow<L: Vector>(self, base: L) -> L {
         math::pow_nonneg(base, self.0)
     }
 }
@@ -285,17 +255,17 @@ pub(crate) use with_gamma;
 
 /// The loop-invariant parts of smp's focal term.
 #[derive(Clone, Copy)]
-pub(crate) struct FocalTerm {
+pub(crate) struct FocalTerm<L> {
     /// Bounds of `a`, `b` from probabilities: the logs of `[eps, 1 − eps]`.
-    pub(crate) lo: f32x8,
-    pub(crate) hi: f32x8,
+    pub(crate) lo: L,
+    pub(crate) hi: L,
     /// `1 / reduced_threshold` (1 without one).
-    pub(crate) inv_r: f32x8,
+    pub(crate) inv_r: L,
     /// `−ln(reduced_threshold)`: `pt < r ⟺ logpt > −ln r` (+∞ without one).
-    pub(crate) neg_ln_r: f32x8,
+    pub(crate) neg_ln_r: L,
 }
 
-impl FocalTerm {
+impl<L: Vector> FocalTerm<L> {
     pub(crate) fn new(eps: f32, reduced_threshold: Option<f32>) -> Self {
         let eps = f64::from(eps);
         let (inv_r, neg_ln_r) = match reduced_threshold {
@@ -303,40 +273,42 @@ impl FocalTerm {
             None => (1.0, f32::INFINITY),
         };
         FocalTerm {
-            lo: f32x8::splat(-libm::log1p(-eps) as f32),
-            hi: f32x8::splat(-libm::log(eps) as f32),
-            inv_r: f32x8::splat(inv_r),
-            neg_ln_r: f32x8::splat(neg_ln_r),
+            lo: L::splat(-libm::log1p(-eps) as f32),
+            hi: L::splat(-libm::log(eps) as f32),
+            inv_r: L::splat(inv_r),
+            neg_ln_r: L::splat(neg_ln_r),
         }
     }
 
     /// `logpt = bce(x, y)`; from probabilities with `p` clamped to `[eps, 1 − eps]`.
     #[inline(always)]
-    pub(crate) fn logpt<const LOGITS: bool>(&self, l: &Logistic<f32x8>, y: f32x8) -> f32x8 {
+    pub(crate) fn logpt<const LOGITS: bool>(&self, l: &Logistic<L>, y: L) -> L {
         if LOGITS {
             bce_term(l, y)
         } else {
             let clamp = |v| clamp_hi(clamp_lo(v, self.lo), self.hi);
-            mul0(ONE - y, clamp(l.sp_pos)) + mul0(y, clamp(l.sp_neg))
+            mul0(L::ONE - y, clamp(l.sp_pos)) + mul0(y, clamp(l.sp_neg))
         }
     }
 
     /// `[Σ y·l, Σ (1 − y)·l, Σ focal]` with `l = focal·logpt`.
     #[inline(always)]
-    pub(crate) fn terms<M: Modulator>(&self, m: M, logpt: f32x8, y: f32x8) -> [f32x8; 3] {
+    pub(crate) fn terms<M: Modulator>(&self, m: M, logpt: L, y: L) -> [L; 3] {
         let omp = math::one_minus_exp_neg(logpt);
-        let focal = logpt
-            .simd_gt(self.neg_ln_r)
-            .select(ONE, m.pow(omp * self.inv_r));
+        let focal = L::select(
+            logpt.simd_gt(self.neg_ln_r),
+            L::ONE,
+            m.pow(omp * self.inv_r),
+        );
         let l = focal * logpt;
-        [mul0(y, l), mul0(ONE - y, l), focal]
+        [mul0(y, l), mul0(L::ONE - y, l), focal]
     }
 }
 
 /// torchvision's focal terms `[Σ y·l, Σ (1 − y)·l]`, `l = bce·(1 − p_t)^γ`.
 #[inline(always)]
-pub(crate) fn sigmoid_focal_terms<M: Modulator>(m: M, l: &Logistic<f32x8>, y: f32x8) -> [f32x8; 2] {
-    let z = ONE - y;
+pub(crate) fn sigmoid_focal_terms<L: Vector, M: Modulator>(m: M, l: &Logistic<L>, y: L) -> [L; 2] {
+    let z = L::ONE - y;
     let loss = bce_term(l, y) * m.pow(l.p * z + l.q * y);
     [mul0(y, loss), mul0(z, loss)]
 }
@@ -503,16 +475,16 @@ fn fused<T: Target, M: Modulator, const LOGITS: bool>(
     pred: &[f32],
     target: &[T],
 ) -> Result<BinaryStats, Error> {
-    let ft = FocalTerm::new(cfg.eps, cfg.reduced_threshold);
-    let t = f32x8::splat(threshold_f32(cfg.threshold));
+    let ft = FocalTerm::<V>::new(cfg.eps, cfg.reduced_threshold);
+    let t = splat(threshold_f32(cfg.threshold));
     let totals = pass(
         pred,
         target,
         cfg.ignore_index,
         #[inline(always)]
         |x, y| {
-            let l = link::<LOGITS>(x);
-            let [si, sfp, sfn] = sigmoid_region_terms::<LOGITS>(l.p, l.q, y);
+            let l = link::<V, LOGITS>(x);
+            let [si, sfp, sfn] = sigmoid_region_terms::<V, LOGITS>(l.p, l.q, y);
             let [tp, fp, fn_, tn] = soft_terms(l.p, l.q, y);
             let [na, pa, nb, pb] = bce_terms(&l, y);
             let [fpos, fneg, fmod] = ft.terms(m, ft.logpt::<LOGITS>(&l, y), y);
@@ -535,7 +507,7 @@ fn fused<T: Target, M: Modulator, const LOGITS: bool>(
                 fneg,
                 fmod,
                 mul0(y, sf),
-                mul0(ONE - y, sf),
+                mul0(V::ONE - y, sf),
                 m.pow(omp_t),
                 hp,
                 hfp,

@@ -19,8 +19,10 @@
 pub mod binary;
 pub mod multiclass;
 pub mod multilabel;
+pub(crate) mod vector;
 
 use crate::error::Error;
+pub(crate) use vector::{V, Vector, dispatch, dispatch_ref, splat};
 use wide::{f32x8, i16x8, i32x8, u8x16};
 
 /// Elements per vector.
@@ -135,7 +137,7 @@ pub(crate) fn pass<T: Target, const K: usize>(
     pred: &[f32],
     target: &[T],
     ignore: Option<f32>,
-    terms: impl FnMut(f32x8, f32x8) -> [f32x8; K],
+    terms: impl FnMut(V, V) -> [V; K],
 ) -> Result<Totals<K>, Error> {
     pass_with(pred, target, ignore, &mut [], terms)
 }
@@ -153,44 +155,44 @@ pub(crate) fn pass_storing<T: Target, const K: usize>(
     target: &[T],
     ignore: Option<f32>,
     out: &mut [f32],
-    f: impl FnMut(f32x8, f32x8) -> ([f32x8; K], f32x8),
+    f: impl FnMut(V, V) -> ([V; K], V),
 ) -> Result<Totals<K>, Error> {
     check_grad(pred, out)?;
     pass_with(pred, target, ignore, out, f)
 }
 
-/// What a pass's kernel returns per vector: its `K` terms, and for
+/// What a pass's kernel returns per vector of `L`: its `K` terms, and for
 /// [`pass_storing`] the vector to store (known at compile time).
-pub(crate) trait Output<const K: usize> {
+pub(crate) trait Output<const K: usize, L> {
     /// Whether there is a vector to store.
     const STORES: bool;
     /// The terms and the vector to store (unused unless `STORES`).
-    fn parts(self) -> ([f32x8; K], f32x8);
+    fn parts(self) -> ([L; K], L);
 }
 
-impl<const K: usize> Output<K> for [f32x8; K] {
+impl<const K: usize, L: Vector> Output<K, L> for [L; K] {
     const STORES: bool = false;
     #[inline(always)]
-    fn parts(self) -> ([f32x8; K], f32x8) {
-        (self, f32x8::ZERO)
+    fn parts(self) -> ([L; K], L) {
+        (self, L::ZERO)
     }
 }
 
-impl<const K: usize> Output<K> for ([f32x8; K], f32x8) {
+impl<const K: usize, L: Vector> Output<K, L> for ([L; K], L) {
     const STORES: bool = true;
     #[inline(always)]
-    fn parts(self) -> ([f32x8; K], f32x8) {
+    fn parts(self) -> ([L; K], L) {
         self
     }
 }
 
 #[inline(always)]
-fn pass_with<T: Target, const K: usize, O: Output<K>>(
+fn pass_with<T: Target, const K: usize, O: Output<K, V>>(
     pred: &[f32],
     target: &[T],
     ignore: Option<f32>,
     out: &mut [f32],
-    mut terms: impl FnMut(f32x8, f32x8) -> O,
+    mut terms: impl FnMut(V, V) -> O,
 ) -> Result<Totals<K>, Error> {
     if pred.len() != target.len() {
         return Err(Error::LengthMismatch {
@@ -198,17 +200,23 @@ fn pass_with<T: Target, const K: usize, O: Output<K>>(
             target: target.len(),
         });
     }
+    let terms = dispatch(&mut terms);
     match ignore {
-        None => pass_masked::<T, K, O, false>(pred, target, 0.0, out, &mut terms),
-        Some(v) => pass_masked::<T, K, O, true>(pred, target, v, out, &mut terms),
+        None => pass_masked::<T, K, O, false, _>(pred, target, 0.0, out, terms),
+        Some(v) => pass_masked::<T, K, O, true, _>(pred, target, v, out, terms),
     }
 }
 
 lane_inline! {
-/// The terms of one vector: the only place a pass calls its kernel, so
-/// where the kernel is kept out of line (see `lane_inline!`) it exists once.
-fn eval<O>(terms: &mut impl FnMut(f32x8, f32x8) -> O, x: f32x8, y: f32x8) -> O {
-    terms(x, y)
+/// The terms of one vector of eight elements: the only place a pass calls
+/// its kernel, so where the kernel is kept out of line (see `lane_inline!`)
+/// it exists once; on `f32` kernels ([`V`]) this is the loop over the eight.
+fn eval<const K: usize, O: Output<K, V>, F: FnMut(V, V) -> O + ?Sized>(
+    terms: &mut F,
+    x: f32x8,
+    y: f32x8,
+) -> ([f32x8; K], f32x8) {
+    V::eval8(terms, x, y)
 }
 }
 
@@ -269,17 +277,18 @@ fn add_terms<T: Target, const K: usize, const IGNORE: bool>(
 /// costs nothing measurable), which cuts the copies of every kernel, and the
 /// crate's compile time, by a third.
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn block<T: Target, const K: usize, O: Output<K>, const IGNORE: bool>(
+fn block<T, const K: usize, O, const IGNORE: bool, F>(
     pred: &[f32],
     target: &[T],
     out: &mut [f32],
     ign: f32x8,
-    wide: &mut [[f64; LANES]; K],
-    kept_wide: &mut [f64; LANES],
-    top: &mut f32x8,
-    terms: &mut impl FnMut(f32x8, f32x8) -> O,
-) {
+    run: &mut Running<K>,
+    terms: &mut F,
+) where
+    T: Target,
+    O: Output<K, V>,
+    F: FnMut(V, V) -> O + ?Sized,
+{
     let mut acc = [f32x8::ZERO; K];
     let mut kept = f32x8::ZERO;
     let mut step = |p: &[f32], t: &[T]| {
@@ -287,8 +296,8 @@ fn block<T: Target, const K: usize, O: Output<K>, const IGNORE: bool>(
             return None; // unreachable: chunks_exact yields full chunks
         };
         let (x, y) = (f32x8::new(*p), T::lanes(t));
-        let (v, o) = eval(terms, x, y).parts();
-        add_terms::<T, K, IGNORE>(&mut acc, &mut kept, top, v, y, ign);
+        let (v, o) = eval(terms, x, y);
+        add_terms::<T, K, IGNORE>(&mut acc, &mut kept, &mut run.top, v, y, ign);
         Some(keep_stored::<IGNORE>(o, y, ign).to_array())
     };
     let inputs = pred.chunks_exact(LANES).zip(target.chunks_exact(LANES));
@@ -304,12 +313,7 @@ fn block<T: Target, const K: usize, O: Output<K>, const IGNORE: bool>(
             step(p, t);
         }
     }
-    widen(wide, &acc);
-    if IGNORE {
-        for (w, k) in kept_wide.iter_mut().zip(kept.to_array()) {
-            *w += f64::from(k);
-        }
-    }
+    run.add_block::<IGNORE>(&acc, kept);
 }
 
 /// A stored vector, 0 where the target is ignored.
@@ -322,19 +326,120 @@ fn keep_stored<const IGNORE: bool>(o: f32x8, y: f32x8, ign: f32x8) -> f32x8 {
     }
 }
 
-#[inline(always)]
-fn pass_masked<T: Target, const K: usize, O: Output<K>, const IGNORE: bool>(
+/// The running totals of a pass: `f64` lane totals of the `K` sums and of
+/// the kept count, and the largest kept target (to reject `u8` masks with
+/// values other than 0/1). Its methods depend on `K` and the target type
+/// only, not on the kernel: where the per-vector code stays out of line
+/// (`lane_inline!`) every kernel with `K` sums shares one copy.
+struct Running<const K: usize> {
+    wide: [[f64; LANES]; K],
+    kept_wide: [f64; LANES],
+    top: f32x8,
+}
+
+lane_inline! {
+/// The masked last vector's inputs: `x`, `y` padded to eight lanes and the
+/// mask of the lanes to keep (valid, and not ignored).
+fn tail_vectors<T: Target, const IGNORE: bool>(
+    p_tail: &[f32],
+    t_tail: &[T],
+    ign: f32x8,
+) -> (f32x8, f32x8, f32x8) {
+    let mut xa = [0.0f32; LANES];
+    let mut ya = [T::default(); LANES];
+    xa.iter_mut().zip(p_tail).for_each(|(d, s)| *d = *s);
+    ya.iter_mut().zip(t_tail).for_each(|(d, s)| *d = *s);
+    let (x, y) = (f32x8::new(xa), T::lanes(&ya));
+    let lane = f32x8::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+    let mut keep = lane.simd_lt(f32x8::splat(p_tail.len() as f32));
+    if IGNORE {
+        keep &= y.simd_ne(ign);
+    }
+    (x, y, keep)
+}
+}
+
+impl<const K: usize> Running<K> {
+    #[inline(always)]
+    fn new() -> Self {
+        Running {
+            wide: [[0.0f64; LANES]; K],
+            kept_wide: [0.0f64; LANES],
+            top: f32x8::ZERO,
+        }
+    }
+
+    lane_inline! {
+    /// Adds a block's `f32` lane sums (and kept counts when ignoring).
+    fn add_block<const IGNORE: bool>(&mut self, acc: &[f32x8; K], kept: f32x8) {
+        widen(&mut self.wide, acc);
+        if IGNORE {
+            for (w, k) in self.kept_wide.iter_mut().zip(kept.to_array()) {
+                *w += f64::from(k);
+            }
+        }
+    }
+    }
+
+    lane_inline! {
+    /// Adds the kept lanes of the last vector's terms `v`.
+    fn add_tail<T: Target>(&mut self, v: [f32x8; K], y: f32x8, keep: f32x8) {
+        let mut acc = [f32x8::ZERO; K];
+        for (a, v) in acc.iter_mut().zip(v) {
+            *a = v & keep;
+        }
+        widen(&mut self.wide, &acc);
+        for (w, k) in self.kept_wide.iter_mut().zip((f32x8::ONE & keep).to_array()) {
+            *w += f64::from(k);
+        }
+        if T::IS_MASK {
+            self.top = self.top.max(y & keep);
+        }
+    }
+    }
+
+    lane_inline! {
+    /// The totals of a pass over `count` elements.
+    fn finish<T: Target, const IGNORE: bool>(&self, count: usize) -> Result<Totals<K>, Error> {
+        if T::IS_MASK {
+            let top = self.top.to_array().into_iter().fold(0.0f32, f32::max);
+            if top > 1.0 {
+                return Err(Error::InvalidMask { value: top as u8 });
+            }
+        }
+        let count = count as u64;
+        let kept = if IGNORE {
+            fold(self.kept_wide) as u64
+        } else {
+            count
+        };
+        Ok(Totals {
+            sums: self.wide.map(fold),
+            count,
+            kept,
+        })
+    }
+    }
+}
+
+lane_inline! {
+/// A pass with the ignore mode fixed (out of line where kernels run on
+/// `f32`: one copy per target type, sum count and output, see
+/// [`vector`]).
+fn pass_masked<T, const K: usize, O, const IGNORE: bool, F>(
     pred: &[f32],
     target: &[T],
     ignore: f32,
     out: &mut [f32],
-    terms: &mut impl FnMut(f32x8, f32x8) -> O,
-) -> Result<Totals<K>, Error> {
+    terms: &mut F,
+) -> Result<Totals<K>, Error>
+where
+    T: Target,
+    O: Output<K, V>,
+    F: FnMut(V, V) -> O + ?Sized,
+{
     let ign = f32x8::splat(ignore);
-    let mut wide = [[0.0f64; LANES]; K];
-    let mut kept_wide = [0.0f64; LANES];
-    // Largest kept target, to reject u8 masks with values other than 0/1.
-    let mut top = f32x8::ZERO;
+    let mut run = Running::<K>::new();
 
     // Whole blocks of BLOCK vectors, then the remaining full vectors as one
     // shorter block, then the masked last vector on its own. `out` (empty
@@ -345,7 +450,7 @@ fn pass_masked<T: Target, const K: usize, O: Output<K>, const IGNORE: bool>(
     let mut ob = out.chunks_mut(LANES * BLOCK);
     for (p, t) in pb.zip(tb) {
         let o = ob.next().unwrap_or_default();
-        block::<T, K, O, IGNORE>(p, t, o, ign, &mut wide, &mut kept_wide, &mut top, terms);
+        block::<T, K, O, IGNORE, F>(p, t, o, ign, &mut run, terms);
     }
     let full = p_rest.len().saturating_sub(p_rest.len() % LANES);
     let (p_full, p_tail) = p_rest.split_at(full);
@@ -353,63 +458,19 @@ fn pass_masked<T: Target, const K: usize, O: Output<K>, const IGNORE: bool>(
     let o_rest = ob.next().unwrap_or_default();
     let (o_full, o_tail) = o_rest.split_at_mut(full.min(o_rest.len()));
     if !p_full.is_empty() {
-        block::<T, K, O, IGNORE>(
-            p_full,
-            t_full,
-            o_full,
-            ign,
-            &mut wide,
-            &mut kept_wide,
-            &mut top,
-            terms,
-        );
+        block::<T, K, O, IGNORE, F>(p_full, t_full, o_full, ign, &mut run, terms);
     }
 
     if !p_tail.is_empty() {
         // The masked last vector: padded lanes are computed, then dropped.
-        let mut xa = [0.0f32; LANES];
-        let mut ya = [T::default(); LANES];
-        xa.iter_mut().zip(p_tail).for_each(|(d, s)| *d = *s);
-        ya.iter_mut().zip(t_tail).for_each(|(d, s)| *d = *s);
-        let (x, y) = (f32x8::new(xa), T::lanes(&ya));
-        let lane = f32x8::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
-        let mut keep = lane.simd_lt(f32x8::splat(p_tail.len() as f32));
-        if IGNORE {
-            keep &= y.simd_ne(ign);
-        }
-        let (v, o) = eval(terms, x, y).parts();
+        let (x, y, keep) = tail_vectors::<T, IGNORE>(p_tail, t_tail, ign);
+        let (v, o) = eval(terms, x, y);
         if O::STORES {
             let o = keep_stored::<IGNORE>(o, y, ign).to_array();
             o_tail.iter_mut().zip(o).for_each(|(d, s)| *d = s);
         }
-        let mut acc = [f32x8::ZERO; K];
-        for (a, v) in acc.iter_mut().zip(v) {
-            *a = v & keep;
-        }
-        widen(&mut wide, &acc);
-        for (w, k) in kept_wide.iter_mut().zip((f32x8::ONE & keep).to_array()) {
-            *w += f64::from(k);
-        }
-        if T::IS_MASK {
-            top = top.max(y & keep);
-        }
+        run.add_tail::<T>(v, y, keep);
     }
-
-    if T::IS_MASK {
-        let top = top.to_array().into_iter().fold(0.0f32, f32::max);
-        if top > 1.0 {
-            return Err(Error::InvalidMask { value: top as u8 });
-        }
-    }
-    let count = pred.len() as u64;
-    let kept = if IGNORE {
-        fold(kept_wide) as u64
-    } else {
-        count
-    };
-    Ok(Totals {
-        sums: wide.map(fold),
-        count,
-        kept,
-    })
+    run.finish::<T, IGNORE>(pred.len())
+}
 }

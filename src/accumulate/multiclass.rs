@@ -197,7 +197,7 @@ pub(crate) struct Kernel<'a, M> {
     /// Cross entropy with label smoothing: also sum Σ_c w_c·(−ln softmax_c).
     pub smoothing: bool,
     /// smp focal constants and γ.
-    pub focal: FocalTerm,
+    pub focal: FocalTerm<f32x8>,
     pub modulator: M,
     /// Probability clamp of focal from probabilities: `[eps, 1 − eps]`.
     pub eps: f32,
@@ -834,7 +834,7 @@ impl<M: Modulator> Kernel<'_, M> {
                     math::ln(clamp_hi(clamp_lo(*xk, lo), hi))
                 };
                 let y = ONE & lab.simd_eq(*k);
-                let l = link::<true>(xk);
+                let l = link::<_, true>(xk);
                 let logpt = self.focal.logpt::<true>(&l, y);
                 let [pos, neg, md] = self.focal.terms(self.modulator, logpt, y);
                 *fp += pos & keep_b;

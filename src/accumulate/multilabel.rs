@@ -11,11 +11,10 @@
 //! order; a loss needs only one channel's sums at a time, so no per-channel
 //! storage is needed and any `C` works.
 
-use super::{Target, pass};
+use super::{Target, V, Vector, pass};
 use crate::accumulate::binary::{FocalTerm, Modulator, link, prob_pair, sigmoid_region_terms};
 use crate::error::Error;
 use crate::loss::{focal::FocalSums, region::RegionSums};
-use wide::f32x8;
 
 /// The sums of one plane (or one channel over the batch).
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,10 +39,10 @@ pub(crate) fn plane<T: Target, M: Modulator, const LOGITS: bool, const R: bool, 
     pred: &[f32],
     target: &[T],
     ignore: Option<f32>,
-    ft: &FocalTerm,
+    ft: &FocalTerm<V>,
     m: M,
 ) -> Result<PlaneSums, Error> {
-    let z = f32x8::ZERO;
+    let z = <V as Vector>::ZERO;
     let t = pass(
         pred,
         target,
@@ -51,13 +50,13 @@ pub(crate) fn plane<T: Target, M: Modulator, const LOGITS: bool, const R: bool, 
         #[inline(always)]
         |x, y| {
             let ([fp, fneg, fm], (p, q)) = if F {
-                let l = link::<LOGITS>(x);
+                let l = link::<_, LOGITS>(x);
                 (ft.terms(m, ft.logpt::<LOGITS>(&l, y), y), (l.p, l.q))
             } else {
-                ([z; 3], prob_pair::<LOGITS>(x))
+                ([z; 3], prob_pair::<_, LOGITS>(x))
             };
             let [sp, sy, sd] = if R {
-                sigmoid_region_terms::<LOGITS>(p, q, y)
+                sigmoid_region_terms::<_, LOGITS>(p, q, y)
             } else {
                 [z; 3]
             };

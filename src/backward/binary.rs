@@ -14,12 +14,16 @@
 //! assert!(loss > 0.0);
 //! ```
 
+// The kernels' operators are on `Vector` lanes (`f32` or `f32x8`): float
+// arithmetic, which cannot overflow into a panic.
+#![allow(clippy::arithmetic_side_effects)]
+
 use super::{check_grad, sigmoid_two_pass, write_grad};
 use crate::accumulate::binary::{
     FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess, link, mul00,
     mul0, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
 };
-use crate::accumulate::{Target, Totals, check_lengths, pass, pass_storing};
+use crate::accumulate::{Target, Totals, V, Vector, check_lengths, pass, pass_storing, splat};
 use crate::config::{
     Bce, BceWithLogits, Focal, Mcc, Reduction, Region, SigmoidFocal, SoftBce, Tversky,
 };
@@ -30,11 +34,9 @@ use crate::loss::{
     mcc::SoftConfusion,
     region::{RegionSums, tversky_loss},
 };
-use crate::math;
-use wide::{f32x8, f64x4};
+use crate::math::{self, Lanes64};
 
-const ONE: f32x8 = f32x8::ONE;
-const ZERO: f32x8 = f32x8::ZERO;
+const ONE: V = V::ONE;
 
 /// Runs `$body` with the const `LOGITS` chosen by `$from_logits`.
 macro_rules! with_link {
@@ -47,25 +49,25 @@ macro_rules! with_link {
 /// `base = 0` (see the module docs).
 pub(crate) trait Derivative: Modulator {
     /// `γ·base^(γ−1)` for `base` in `[0, 1]`.
-    fn dpow(self, base: f32x8) -> f32x8;
+    fn dpow<L: Vector>(self, base: L) -> L;
 
     /// `γ·base^(γ−1)·v` for a `v` with `|v| ≲ base` (the modulator's chain
     /// factor), without forming `base^(γ−1)` where it may overflow: for a
     /// real γ < 1 and a subnormal base (a logit beyond ±87) `γ·base^(γ−1)`
     /// exceeds f32's range while the product is tiny; the product with `v`
     /// would then be `∞` (or `∞·0 = NaN` where `v` underflowed to 0).
-    fn dpow_mul(self, base: f32x8, v: f32x8) -> f32x8 {
+    fn dpow_mul<L: Vector>(self, base: L, v: L) -> L {
         self.dpow(base) * v
     }
 }
 
 impl<const G: u32> Derivative for IntGamma<G> {
     #[inline(always)]
-    fn dpow(self, base: f32x8) -> f32x8 {
+    fn dpow<L: Vector>(self, base: L) -> L {
         if G == 0 {
-            return ZERO;
+            return L::ZERO;
         }
-        let mut r = f32x8::splat(G as f32);
+        let mut r = L::splat(G as f32);
         for _ in 1..G {
             r *= base;
         }
@@ -75,23 +77,23 @@ impl<const G: u32> Derivative for IntGamma<G> {
 
 impl Derivative for RealGamma {
     #[inline(always)]
-    fn dpow(self, base: f32x8) -> f32x8 {
-        let d = f32x8::splat(self.0) * self.pow(base) / base;
-        base.simd_eq(ZERO).select(ZERO, d)
+    fn dpow<L: Vector>(self, base: L) -> L {
+        let d = L::splat(self.0) * self.pow(base) / base;
+        L::select(base.simd_eq(L::ZERO), L::ZERO, d)
     }
 
     /// `γ·base^γ·(v/base)`: `base^γ ≤ 1` and `v/base` is bounded by the
     /// caller's `|v| ≲ base`, so nothing overflows; 0 where `base = 0`.
     #[inline(always)]
-    fn dpow_mul(self, base: f32x8, v: f32x8) -> f32x8 {
-        let d = f32x8::splat(self.0) * self.pow(base) * (v / base);
-        base.simd_eq(ZERO).select(ZERO, d)
+    fn dpow_mul<L: Vector>(self, base: L, v: L) -> L {
+        let d = L::splat(self.0) * self.pow(base) * (v / base);
+        L::select(base.simd_eq(L::ZERO), L::ZERO, d)
     }
 }
 
 /// `scale / count` for a mean, `scale` for a sum, as an `f32` lane.
-fn reduce_scale(r: Reduction, scale: f32, count: u64) -> f32x8 {
-    f32x8::splat(r.apply(f64::from(scale), count) as f32)
+fn reduce_scale(r: Reduction, scale: f32, count: u64) -> V {
+    splat(r.apply(f64::from(scale), count) as f32)
 }
 
 /// Common checks of every backward entry point.
@@ -170,9 +172,9 @@ pub(crate) fn class_coefficients(
 /// forward's region terms: [`excess`] for σ predictions): `above`, `below`
 /// or `equal` as `d > 0`, `d < 0` or neither (also NaN).
 #[inline(always)]
-pub(crate) fn region_slope(d: f32x8, above: f32x8, below: f32x8, equal: f32x8) -> f32x8 {
-    d.simd_gt(ZERO)
-        .select(above, d.simd_lt(ZERO).select(below, equal))
+pub(crate) fn region_slope<L: Vector>(d: L, above: L, below: L, equal: L) -> L {
+    let below_or_equal = L::select(d.simd_lt(L::ZERO), below, equal);
+    L::select(d.simd_gt(L::ZERO), above, below_or_equal)
 }
 
 fn tversky_impl<T: Target, const LOGITS: bool>(
@@ -187,12 +189,12 @@ fn tversky_impl<T: Target, const LOGITS: bool>(
         target,
         cfg.region.ignore_index,
         grad,
-        sigmoid_region_terms::<LOGITS>,
-        |t| region_coefficients(&RegionSums::from_sums(t.sums), cfg, scale).map(f32x8::splat),
+        sigmoid_region_terms::<V, LOGITS>,
+        |t| region_coefficients(&RegionSums::from_sums(t.sums), cfg, scale).map(splat),
         // The side of the kink from the same `p − y` as the sums.
         #[inline(always)]
         |&[above, below, equal], p, q, y| {
-            region_slope(excess::<LOGITS>(p, q, y), above, below, equal)
+            region_slope(excess::<_, LOGITS>(p, q, y), above, below, equal)
         },
     )?;
     Ok(tversky_loss(&RegionSums::from_sums(t.sums), cfg) as f32)
@@ -274,7 +276,7 @@ fn mcc_impl<T: Target, const LOGITS: bool>(
         None,
         grad,
         soft_terms,
-        |t| mcc_coefficients(&confusion(t), eps, scale).map(f32x8::splat),
+        |t| mcc_coefficients(&confusion(t), eps, scale).map(splat),
         #[inline(always)]
         |&[g1, g0], _, _, y| y * g1 + (ONE - y) * g0,
     )?;
@@ -308,7 +310,7 @@ pub fn bce<T: Target>(
     cfg.validate()?;
     check(pred, target, grad)?;
     let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
-    let floor = f32x8::splat(1e-12);
+    let floor = splat(1e-12);
     let t = pass_storing(
         pred,
         target,
@@ -317,7 +319,7 @@ pub fn bce<T: Target>(
         #[inline(always)]
         |x, y| {
             let g = (x - y) / clamp_lo(x * (ONE - x), floor);
-            ([bce_term(&link::<false>(x), y)], g * k)
+            ([bce_term(&link::<_, false>(x), y)], g * k)
         },
     )?;
     Ok(cfg.reduction.apply(t.sums[0], t.count) as f32)
@@ -335,7 +337,7 @@ pub fn bce_with_logits<T: Target>(
     cfg.validate()?;
     check(pred, target, grad)?;
     let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
-    let w = f32x8::splat(cfg.pos_weight);
+    let w = splat(cfg.pos_weight);
     let t = pass_storing(
         pred,
         target,
@@ -343,7 +345,7 @@ pub fn bce_with_logits<T: Target>(
         grad,
         #[inline(always)]
         |x, y| {
-            let l = link::<true>(x);
+            let l = link::<_, true>(x);
             let [na, _, _, pb] = bce_terms(&l, y);
             let g = (ONE - y) * l.p - w * y * l.q;
             ([na, pb], g * k)
@@ -372,8 +374,8 @@ pub fn soft_bce<T: Target>(
     check(pred, target, grad)?;
     let k = reduce_scale(cfg.reduction, scale, pred.len() as u64);
     let f = cfg.smooth_factor.unwrap_or(0.0);
-    let (fv, gv) = (f32x8::splat(f), f32x8::splat(1.0 - f));
-    let w = f32x8::splat(cfg.pos_weight);
+    let (fv, gv) = (splat(f), splat(1.0 - f));
+    let w = splat(cfg.pos_weight);
     let t = pass_storing(
         pred,
         target,
@@ -381,7 +383,7 @@ pub fn soft_bce<T: Target>(
         grad,
         #[inline(always)]
         |x, y| {
-            let l = link::<true>(x);
+            let l = link::<_, true>(x);
             let z = ONE - y;
             // The smoothed target and its complement, each formed directly (as
             // the forward's sums are): `1 − ys` as a subtraction would round a
@@ -420,7 +422,7 @@ pub fn sigmoid_focal<T: Target>(
         grad,
         #[inline(always)]
         |x, y| {
-            let l = link::<true>(x);
+            let l = link::<_, true>(x);
             let z = ONE - y;
             let omp = l.p * z + l.q * y; // 1 − p_t
             let pq = l.p * l.q;
@@ -457,27 +459,29 @@ pub fn sigmoid_focal<T: Target>(
 /// `α_t·k·∂l/∂u` overflowed f32 where the product with `∂u/∂x` is 1.6e38
 /// (seed `focal-gradient-near-f32-max`).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct AlphaWeights {
+pub(crate) struct AlphaWeights<L: Vector> {
     /// `k·α` and `k·(1 − α)` (`k` for both without α).
-    pos: f64x4,
-    neg: f64x4,
+    pos: L::Wide,
+    neg: L::Wide,
     /// No α: `α_t = 1` whatever the target (no per-element work).
     uniform: bool,
 }
 
-impl AlphaWeights {
+impl<L: Vector> AlphaWeights<L> {
     /// No focal part: a zero gradient.
-    pub(crate) const ZERO: AlphaWeights = AlphaWeights {
-        pos: f64x4::ZERO,
-        neg: f64x4::ZERO,
-        uniform: true,
-    };
+    pub(crate) fn zero() -> Self {
+        AlphaWeights {
+            pos: L::Wide::splat(0.0),
+            neg: L::Wide::splat(0.0),
+            uniform: true,
+        }
+    }
 
     pub(crate) fn new(alpha: Option<f32>, k: f64) -> Self {
         let (a1, a0) = alpha.map_or((1.0, 1.0), |a| (f64::from(a), 1.0 - f64::from(a)));
         AlphaWeights {
-            pos: f64x4::splat(k * a1),
-            neg: f64x4::splat(k * a0),
+            pos: L::Wide::splat(k * a1),
+            neg: L::Wide::splat(k * a0),
             uniform: alpha.is_none(),
         }
     }
@@ -485,20 +489,17 @@ impl AlphaWeights {
     /// `α_t·k·v·w` for targets `y` (and `z = 1 − y`): exactly 0 where
     /// `α_t·k = 0` unless `v` or `w` is NaN (as the forward weighs, `mul0`).
     #[inline(always)]
-    fn weigh(&self, y: f32x8, z: f32x8, v: f32x8, w: f32x8) -> f32x8 {
-        let half = |at: f64x4, v: f64x4, w: f64x4| {
-            let zero = at.simd_eq(f64x4::ZERO) & v.simd_eq(v) & w.simd_eq(w);
-            zero.select(f64x4::ZERO, at * v * w)
+    fn weigh(&self, y: L, z: L, v: L, w: L) -> L {
+        let zero = L::Wide::splat(0.0);
+        let half = |at: L::Wide, v: L::Wide, w: L::Wide| {
+            let is_zero = at.eq(zero) & v.eq(v) & w.eq(w);
+            L::Wide::select(is_zero, zero, at * v * w)
         };
-        let [v0, v1] = math::widen(v);
-        let [w0, w1] = math::widen(w);
+        let (pos, neg) = (self.pos, self.neg);
         if self.uniform {
-            return math::narrow([half(self.pos, v0, w0), half(self.pos, v1, w1)]);
+            return L::map4_f64(y, z, v, w, |_, _, v, w| half(pos, v, w));
         }
-        let [y0, y1] = math::widen(y);
-        let [z0, z1] = math::widen(z);
-        let at = |y: f64x4, z: f64x4| y * self.pos + z * self.neg;
-        math::narrow([half(at(y0, z0), v0, w0), half(at(y1, z1), v1, w1)])
+        L::map4_f64(y, z, v, w, |y, z, v, w| half(y * pos + z * neg, v, w))
     }
 }
 
@@ -506,32 +507,34 @@ impl AlphaWeights {
 /// ([`focal_coefficients`]): `c1` as α weights, and `c2` for the normalised
 /// focal, which meets `∂focal/∂x` pre-scaled by `s`.
 #[derive(Clone, Copy)]
-pub(crate) struct FocalCoefficients {
+pub(crate) struct FocalCoefficients<L: Vector> {
     /// `c1` (with the loss scale) as α weights.
-    c1: AlphaWeights,
+    c1: AlphaWeights<L>,
     /// `c2/s` (0 unless normalised).
-    c2: f32x8,
+    c2: L,
     /// A power of two near `1/Σ focal`, so `s·focal ≤ 2` and `s·∂focal/∂x`
     /// stays in f32's range (`∂focal/∂x` alone may exceed it near a tiny
     /// reduced threshold where the product with `c2` ≈ 1e-38 is finite:
     /// seed `focal-normalized-overflowing-slope`), while the largest terms
     /// stay normal numbers.
-    s: f32x8,
+    s: L,
 }
 
-impl FocalCoefficients {
+impl<L: Vector> FocalCoefficients<L> {
     /// Nothing (a class or channel without a focal term).
-    pub(crate) const ZERO: FocalCoefficients = FocalCoefficients {
-        c1: AlphaWeights::ZERO,
-        c2: ZERO,
-        s: ONE,
-    };
+    pub(crate) fn zero() -> Self {
+        FocalCoefficients {
+            c1: AlphaWeights::zero(),
+            c2: L::ZERO,
+            s: L::ONE,
+        }
+    }
 
     /// Only `c1 = k` (no normalisation: the one-pass gradient).
     fn one_pass(alpha: Option<f32>, k: f64) -> Self {
         FocalCoefficients {
             c1: AlphaWeights::new(alpha, k),
-            ..Self::ZERO
+            ..Self::zero()
         }
     }
 }
@@ -550,47 +553,48 @@ impl FocalCoefficients {
 /// `focal-normalized-min-positive-threshold` and `…-sign`: forming it from
 /// `base` made `(v/base)` subnormal, the gradient −∞ or of the wrong sign).
 #[inline(always)]
-pub(crate) fn focal_parts<M: Modulator, const LOGITS: bool, const NORM: bool>(
-    ft: &FocalTerm,
+pub(crate) fn focal_parts<L: Vector, M: Modulator, const LOGITS: bool, const NORM: bool>(
+    ft: &FocalTerm<L>,
     m: M,
-    co: &FocalCoefficients,
-    x: f32x8,
-    y: f32x8,
-) -> ([f32x8; 3], f32x8) {
-    let l = link::<LOGITS>(x);
+    co: &FocalCoefficients<L>,
+    x: L,
+    y: L,
+) -> ([L; 3], L) {
+    let l = link::<_, LOGITS>(x);
     let u = ft.logpt::<LOGITS>(&l, y);
     let terms = ft.terms(m, u, y);
     let omp = math::one_minus_exp_neg(u);
     let reduced = u.simd_gt(ft.neg_ln_r);
-    let focal = reduced.select(ONE, m.pow(omp * ft.inv_r));
-    let pt = ONE - omp;
-    let gamma = f32x8::splat(m.gamma());
+    let focal = L::select(reduced, L::ONE, m.pow(omp * ft.inv_r));
+    let pt = L::ONE - omp;
+    let gamma = L::splat(m.gamma());
     // `∂focal/∂u·v/focal = γ·pt·(v/(1 − pt))`: 0 where the threshold holds
     // the modulator at 1 and where `1 − pt` = 0 (u = 0). An infinite `v`
     // (u = ∞: a logit of ±∞ on the wrong side) gives `0·∞` = NaN there even
     // for γ = 0, as autograd's `logpt·∂focal/∂logpt` does.
-    let log_slope = |v: f32x8| {
-        let ratio = omp.simd_eq(ZERO).select(ZERO, v / omp);
-        reduced.select(ZERO, gamma * pt * ratio)
+    let log_slope = |v: L| {
+        let ratio = L::select(omp.simd_eq(L::ZERO), L::ZERO, v / omp);
+        L::select(reduced, L::ZERO, gamma * pt * ratio)
     };
-    let z = ONE - y;
+    let z = L::ONE - y;
     let du = if LOGITS {
         z * l.p - y * l.q
     } else {
         // u = (1 − y)·clamp(−ln(1 − p)) + y·clamp(−ln p): zero slope where clamped.
         // Unclamped, (1 − y)/(1 − p) − y/p = (p − y)/(p(1 − p)) without
         // cancellation near p = y.
-        let inside = |v: f32x8| !(v.simd_lt(ft.lo) | v.simd_gt(ft.hi));
+        let inside = |v: L| !(v.simd_lt(ft.lo) | v.simd_gt(ft.hi));
         let (ia, ib) = (inside(l.sp_pos), inside(l.sp_neg));
-        let da = ia.select(ONE / (ONE - x), ZERO);
-        let db = ib.select(ONE / x, ZERO);
-        (ia & ib).select((x - y) / (x * (ONE - x)), mul0(z, da) - mul0(y, db))
+        let da = L::select(ia, L::ONE / (L::ONE - x), L::ZERO);
+        let db = L::select(ib, L::ONE / x, L::ZERO);
+        let unclamped = (x - y) / (x * (L::ONE - x));
+        L::select(ia & ib, unclamped, mul0(z, da) - mul0(y, db))
     };
     // `α_t·k·∂l/∂u·∂u/∂x` with `∂l/∂u = focal·(1 + u·∂focal/∂u/focal)`; a
     // zero α_t gives 0 even where the modulator overflowed (`base` = ∞ for a
     // subnormal reduced_threshold), as the forward's weighting does
     // (`mul0`; seed `focal-zero-alpha-subnormal-threshold`).
-    let d = co.c1.weigh(y, z, focal, (ONE + log_slope(u)) * du);
+    let d = co.c1.weigh(y, z, focal, (L::ONE + log_slope(u)) * du);
     if NORM {
         // `c2·∂focal/∂x`, 0 where `s·focal` is ∞ and the slope 0.
         (terms, d - mul00(co.c2, mul00(focal * co.s, log_slope(du))))
@@ -603,7 +607,11 @@ pub(crate) fn focal_parts<M: Modulator, const LOGITS: bool, const NORM: bool>(
 /// for sums `s`, with `k` the scale already divided by the mean's count: the
 /// total is `W / M'` with `M' = max(M, 1e-6)` when `normalized`, so
 /// `∂total/∂u = ∂W/M' − W·∂M/M'²` (no `M` term where the clamp is active).
-pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> FocalCoefficients {
+pub(crate) fn focal_coefficients<L: Vector>(
+    s: &FocalSums,
+    cfg: &Focal,
+    k: f64,
+) -> FocalCoefficients<L> {
     if !cfg.normalized {
         return FocalCoefficients::one_pass(cfg.alpha, k);
     }
@@ -620,8 +628,8 @@ pub(crate) fn focal_coefficients(s: &FocalSums, cfg: &Focal, k: f64) -> FocalCoe
     let sc = libm::ldexp(1.0, e.clamp(-125, 126).wrapping_neg());
     FocalCoefficients {
         c1: AlphaWeights::new(cfg.alpha, k / mm),
-        c2: f32x8::splat((c2 / sc) as f32),
-        s: f32x8::splat(sc as f32),
+        c2: L::splat((c2 / sc) as f32),
+        s: L::splat(sc as f32),
     }
 }
 
@@ -633,7 +641,7 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
     grad: &mut [f32],
     scale: f32,
 ) -> Result<f32, Error> {
-    let ft = FocalTerm::new(cfg.eps, cfg.reduced_threshold);
+    let ft = FocalTerm::<V>::new(cfg.eps, cfg.reduced_threshold);
     let ignore = cfg.ignore_index;
     let sums = |sums: [f64; 3]| {
         let [pos, neg, modulator] = sums;
@@ -654,7 +662,7 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
             ignore,
             grad,
             #[inline(always)]
-            |x, y| focal_parts::<M, LOGITS, false>(&ft, m, &co, x, y),
+            |x, y| focal_parts::<V, M, LOGITS, false>(&ft, m, &co, x, y),
         )?;
         let s = sums(t.sums);
         return Ok(s.smp(cfg.alpha, false, cfg.reduction, t.kept) as f32);
@@ -665,7 +673,7 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
         target,
         ignore,
         #[inline(always)]
-        |x, y| ft.terms(m, ft.logpt::<LOGITS>(&link::<LOGITS>(x), y), y),
+        |x, y| ft.terms(m, ft.logpt::<LOGITS>(&link::<_, LOGITS>(x), y), y),
     )?;
     let s = sums(t.sums);
     let loss = s.smp(cfg.alpha, cfg.normalized, cfg.reduction, t.kept) as f32;
@@ -677,7 +685,7 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
         ignore,
         grad,
         #[inline(always)]
-        |x, y| focal_parts::<M, LOGITS, true>(&ft, m, &co, x, y).1,
+        |x, y| focal_parts::<V, M, LOGITS, true>(&ft, m, &co, x, y).1,
     );
     Ok(loss)
 }

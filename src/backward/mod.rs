@@ -91,7 +91,7 @@ pub mod multiclass;
 pub mod multilabel;
 
 pub(crate) use crate::accumulate::check_grad;
-use crate::accumulate::{LANES, Target, Totals, pass, pass_storing};
+use crate::accumulate::{LANES, Target, Totals, V, Vector, dispatch_ref, pass, pass_storing};
 use crate::error::Error;
 use crate::math;
 use wide::f32x8;
@@ -121,11 +121,12 @@ pub(crate) fn write_grad<T: Target>(
     target: &[T],
     ignore: Option<f32>,
     grad: &mut [f32],
-    f: impl Fn(f32x8, f32x8) -> f32x8,
+    f: impl Fn(V, V) -> V,
 ) {
+    let f = dispatch_ref(&f);
     match ignore {
-        None => write_masked::<T, false, false>(pred, target, 0.0, grad, &f),
-        Some(v) => write_masked::<T, true, false>(pred, target, v, grad, &f),
+        None => write_masked::<T, false, false, _>(pred, target, 0.0, grad, f),
+        Some(v) => write_masked::<T, true, false, _>(pred, target, v, grad, f),
     }
 }
 
@@ -136,24 +137,28 @@ fn rewrite_grad<T: Target>(
     target: &[T],
     ignore: Option<f32>,
     grad: &mut [f32],
-    f: impl Fn(f32x8, f32x8) -> f32x8,
+    f: impl Fn(V, V) -> V,
 ) {
+    let f = dispatch_ref(&f);
     match ignore {
-        None => write_masked::<T, false, true>(&[], target, 0.0, grad, &f),
-        Some(v) => write_masked::<T, true, true>(&[], target, v, grad, &f),
+        None => write_masked::<T, false, true, _>(&[], target, 0.0, grad, f),
+        Some(v) => write_masked::<T, true, true, _>(&[], target, v, grad, f),
     }
 }
 
 /// The gradient loop: `x` from `pred`, or from `grad` where `IN_PLACE`
 /// (`pred` is then empty).
 #[inline(always)]
-fn write_masked<T: Target, const IGNORE: bool, const IN_PLACE: bool>(
+fn write_masked<T, const IGNORE: bool, const IN_PLACE: bool, F>(
     pred: &[f32],
     target: &[T],
     ignore: f32,
     grad: &mut [f32],
-    f: &impl Fn(f32x8, f32x8) -> f32x8,
-) {
+    f: &F,
+) where
+    T: Target,
+    F: Fn(V, V) -> V + ?Sized,
+{
     let ign = f32x8::splat(ignore);
     let g_of = |x: f32x8, y: f32x8| {
         let g = eval(f, x, y);
@@ -210,9 +215,9 @@ pub(crate) fn sigmoid_two_pass<T: Target, const K: usize, const LOGITS: bool, C>
     target: &[T],
     ignore: Option<f32>,
     grad: &mut [f32],
-    terms: impl Fn(f32x8, f32x8, f32x8) -> [f32x8; K],
+    terms: impl Fn(V, V, V) -> [V; K],
     coefficients: impl FnOnce(&Totals<K>) -> C,
-    slope: impl Fn(&C, f32x8, f32x8, f32x8) -> f32x8,
+    slope: impl Fn(&C, V, V, V) -> V,
 ) -> Result<Totals<K>, Error> {
     if LOGITS {
         let t = pass_storing(
@@ -239,7 +244,7 @@ pub(crate) fn sigmoid_two_pass<T: Target, const K: usize, const LOGITS: bool, C>
         );
         Ok(t)
     } else {
-        let one = f32x8::ONE;
+        let one = V::ONE;
         let t = pass(
             pred,
             target,
@@ -261,9 +266,10 @@ pub(crate) fn sigmoid_two_pass<T: Target, const K: usize, const LOGITS: bool, C>
 }
 
 lane_inline! {
-/// The gradient of one vector: the only place [`write_grad`] calls its
-/// kernel (one copy where kernels stay out of line, see `lane_inline!`).
-fn eval(f: &impl Fn(f32x8, f32x8) -> f32x8, x: f32x8, y: f32x8) -> f32x8 {
-    f(x, y)
+/// The gradient of one vector of eight elements: the only place
+/// [`write_grad`] calls its kernel (one copy where kernels stay out of
+/// line, see `lane_inline!`; on `f32` kernels the loop over the eight).
+fn eval<F: Fn(V, V) -> V + ?Sized>(f: &F, x: f32x8, y: f32x8) -> f32x8 {
+    V::eval8::<0, _, _>(&mut |x, y| ([], f(x, y)), x, y).1
 }
 }

@@ -110,7 +110,7 @@ struct Coeffs<const CC: usize> {
     below: [f32x8; CC],
     equal: [f32x8; CC],
     /// Focal part: the coefficients of each class (`focal_coefficients`).
-    focal: [FocalCoefficients; CC],
+    focal: [FocalCoefficients<f32x8>; CC],
     /// Cross entropy: `k·(1 − ls)`, `k·ls/C` and `Σ_c w_c`.
     ce_y: f32x8,
     ce_s: f32x8,
@@ -134,7 +134,7 @@ impl<const CC: usize> Coeffs<CC> {
             above: [ZERO; CC],
             below: [ZERO; CC],
             equal: [ZERO; CC],
-            focal: [FocalCoefficients::ZERO; CC],
+            focal: [FocalCoefficients::zero(); CC],
             ce_y: ZERO,
             ce_s: ZERO,
             ce_wsum: ZERO,
@@ -377,7 +377,7 @@ fn step<
                 let inside = !(xk.simd_lt(lo) | xk.simd_gt(hi));
                 (math::ln(pc), inside.select(ONE / pc, ZERO))
             };
-            let (_, v) = focal_parts::<M, true, true>(&k.focal, k.modulator, fc, z, y);
+            let (_, v) = focal_parts::<_, M, true, true>(&k.focal, k.modulator, fc, z, y);
             let v = if LOGITS { v } else { v * dz };
             *gk += v & keep_b;
         }

@@ -44,15 +44,14 @@ use super::binary::{
     region_slope,
 };
 use super::{check_grad, mean_dpow, write_grad};
-use crate::accumulate::Target;
 use crate::accumulate::binary::{excess, prob_pair};
 use crate::accumulate::multilabel::plane;
+use crate::accumulate::{Target, V, Vector, splat};
 use crate::config::{Focal, Region, Tversky};
 use crate::error::Error;
 use crate::multilabel::{Classes, Loss, Means, Setup, Shape, dispatch};
-use wide::f32x8;
 
-const ZERO: f32x8 = f32x8::ZERO;
+const ZERO: V = <V as Vector>::ZERO;
 
 /// The region slopes `[above, below, equal]` of channel sums `s` scaled by `k`.
 fn region_co(st: &Setup, s: &crate::loss::region::RegionSums, k: f64) -> [f32; 3] {
@@ -76,7 +75,7 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
     target: &[T],
     grad: &mut [f32],
     rco: [f32; 3],
-    fco: FocalCoefficients,
+    fco: FocalCoefficients<V>,
     m: M,
 ) {
     let (c, s) = (st.shape.c(), st.shape.s());
@@ -86,7 +85,7 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
     else {
         return; // unreachable: the lengths were checked against the shape
     };
-    let [above, below, equal] = rco.map(f32x8::splat);
+    let [above, below, equal] = rco.map(splat);
     write_grad(
         p,
         t,
@@ -97,12 +96,12 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
             let mut out = ZERO;
             if R {
                 // The side of the kink from the same `p − y` as the sums.
-                let (p, q) = prob_pair::<LOGITS>(x);
-                let gr = region_slope(excess::<LOGITS>(p, q, y), above, below, equal);
+                let (p, q) = prob_pair::<_, LOGITS>(x);
+                let gr = region_slope(excess::<_, LOGITS>(p, q, y), above, below, equal);
                 out = if LOGITS { gr * (p * q) } else { gr };
             }
             if F {
-                out += focal_parts::<M, LOGITS, true>(&st.ft, m, &fco, x, y).1;
+                out += focal_parts::<_, M, LOGITS, true>(&st.ft, m, &fco, x, y).1;
             }
             out
         },
@@ -172,7 +171,7 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
                     target,
                     grad,
                     rco,
-                    FocalCoefficients::ZERO,
+                    FocalCoefficients::zero(),
                     m,
                 );
                 Ok(())
@@ -187,7 +186,7 @@ fn pass<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: bo
                 let kk = f.reduction.apply(kf * w, ch.total.kept);
                 focal_coefficients(&ch.total.focal, f, kk)
             }
-            _ => FocalCoefficients::ZERO,
+            _ => FocalCoefficients::zero(),
         };
         let rco = if keep_r && !per_image {
             region_co(st, &ch.total.region, kr * wr)

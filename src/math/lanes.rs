@@ -8,8 +8,17 @@
 //! both instantiations give the same bits on every target (no FMA, no
 //! approximate reciprocal, no target-dependent `max`/`min` NaN rules).
 
-use core::ops::{Add, Div, Mul, Neg, Sub};
+use core::ops::{Add, BitAnd, BitOr, Div, Mul, Neg, Not, Sub};
 use wide::{f32x8, f64x4, u64x4};
+
+/// A lanewise comparison result: `bool` for one lane, all-ones/all-zeros
+/// lanes for a vector; combined with `&`, `|`, `!`.
+pub(crate) trait Mask:
+    Copy + BitAnd<Output = Self> + BitOr<Output = Self> + Not<Output = Self>
+{
+}
+
+impl<M: Copy + BitAnd<Output = M> + BitOr<Output = M> + Not<Output = M>> Mask for M {}
 
 /// Lane operations the math primitives need. Every method is exact or a
 /// single correctly rounded IEEE operation.
@@ -22,7 +31,7 @@ pub(crate) trait Lanes:
     + Neg<Output = Self>
 {
     /// Result of a lanewise comparison (false for NaN operands).
-    type Mask: Copy;
+    type Mask: Mask;
     /// Every lane equal to `v`.
     fn splat(v: f32) -> Self;
     /// |self| (clears the sign bit; exact).
@@ -75,9 +84,11 @@ pub(crate) trait Lanes64:
     Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
 {
     /// Result of a lanewise comparison (false for NaN operands).
-    type Mask: Copy;
+    type Mask: Mask;
     /// Every lane equal to `v`.
     fn splat(v: f64) -> Self;
+    /// Lanewise `self == rhs`.
+    fn eq(self, rhs: Self) -> Self::Mask;
     /// Lanewise `self < rhs`.
     fn lt(self, rhs: Self) -> Self::Mask;
     /// Lanewise `self > rhs`.
@@ -215,6 +226,10 @@ impl Lanes64 for f64 {
         v
     }
     #[inline(always)]
+    fn eq(self, rhs: Self) -> bool {
+        self == rhs
+    }
+    #[inline(always)]
     fn lt(self, rhs: Self) -> bool {
         self < rhs
     }
@@ -254,6 +269,10 @@ impl Lanes64 for f64x4 {
     #[inline(always)]
     fn splat(v: f64) -> Self {
         f64x4::splat(v)
+    }
+    #[inline(always)]
+    fn eq(self, rhs: Self) -> Self {
+        self.simd_eq(rhs)
     }
     #[inline(always)]
     fn lt(self, rhs: Self) -> Self {

@@ -33,8 +33,7 @@ pub(crate) mod precision;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use lanes::{narrow, widen};
-use wide::f32x8;
+pub(crate) use lanes::{Lanes, Lanes64, narrow, widen};
 
 /// σ and softplus of one logit, from one `e^{−|x|}` and one reciprocal.
 #[derive(Clone, Copy, Debug)]
@@ -51,14 +50,14 @@ pub(crate) struct Logistic<V> {
 
 lane_inline! {
 /// e^t for t ≤ 0 (and −∞ → 0; NaN propagates): the softmax's `e^{x − max}`.
-pub(crate) fn exp_nonpos(t: f32x8) -> f32x8 {
+pub(crate) fn exp_nonpos<L: Lanes>(t: L) -> L {
     exp::exp_nonpos_clamped(t)
 }
 }
 
 lane_inline! {
-/// σ(x), σ(−x), softplus(x), softplus(−x) of eight logits.
-pub(crate) fn logistic(x: f32x8) -> Logistic<f32x8> {
+/// σ(x), σ(−x), softplus(x), softplus(−x) of eight logits (or one).
+pub(crate) fn logistic<L: Lanes>(x: L) -> Logistic<L> {
     logistic::logistic_generic(x)
 }
 }
@@ -72,14 +71,14 @@ pub(crate) fn logistic_scalar(x: f32) -> Logistic<f32> {
 
 lane_inline! {
 /// σ(x) alone (the same bits as `logistic(x).p`).
-pub(crate) fn sigmoid(x: f32x8) -> f32x8 {
+pub(crate) fn sigmoid<L: Lanes>(x: L) -> L {
     logistic::sigmoid_generic(x)
 }
 }
 
 lane_inline! {
 /// σ(x) and σ(−x) (the same bits as `logistic(x)`'s `p` and `q`).
-pub(crate) fn sigmoid_pair(x: f32x8) -> (f32x8, f32x8) {
+pub(crate) fn sigmoid_pair<L: Lanes>(x: L) -> (L, L) {
     logistic::sigmoid_pair_generic(x)
 }
 }
@@ -87,14 +86,14 @@ pub(crate) fn sigmoid_pair(x: f32x8) -> (f32x8, f32x8) {
 lane_inline! {
 /// σ(x), σ(−x) (the same bits as [`sigmoid_pair`]) and the code of x that
 /// [`sigmoid_pair_decode`] turns back into them without an exp.
-pub(crate) fn sigmoid_pair_coded(x: f32x8) -> ((f32x8, f32x8), f32x8) {
+pub(crate) fn sigmoid_pair_coded<L: Lanes>(x: L) -> ((L, L), L) {
     logistic::sigmoid_pair_coded_generic(x)
 }
 }
 
 lane_inline! {
 /// σ(x), σ(−x) from the code [`sigmoid_pair_coded`] gave for x: the same bits.
-pub(crate) fn sigmoid_pair_decode(code: f32x8) -> (f32x8, f32x8) {
+pub(crate) fn sigmoid_pair_decode<L: Lanes>(code: L) -> (L, L) {
     logistic::sigmoid_pair_decode_generic(code)
 }
 }
@@ -108,14 +107,14 @@ pub(crate) fn sigmoid_scalar(x: f32) -> f32 {
 
 lane_inline! {
 /// ln(1 + e) for e in [0, 1], relatively accurate down to subnormal e.
-pub(crate) fn log1p_unit(e: f32x8) -> f32x8 {
+pub(crate) fn log1p_unit<L: Lanes>(e: L) -> L {
     log1p::log1p_unit(e)
 }
 }
 
 lane_inline! {
 /// ln(p) for p in [0, 1]: ln 0 = −∞, subnormal p exact to the bound, ln 1 = 0.
-pub(crate) fn ln(p: f32x8) -> f32x8 {
+pub(crate) fn ln<L: Lanes>(p: L) -> L {
     ln::ln_generic(p)
 }
 }
@@ -129,7 +128,7 @@ pub(crate) fn ln_scalar(p: f32) -> f32 {
 
 lane_inline! {
 /// 1 − e^{−l} for l ≥ 0, without cancellation for small l; `l = +∞` gives 1.
-pub(crate) fn one_minus_exp_neg(l: f32x8) -> f32x8 {
+pub(crate) fn one_minus_exp_neg<L: Lanes>(l: L) -> L {
     expm1::one_minus_exp_neg_generic(l)
 }
 }
@@ -143,7 +142,7 @@ pub(crate) fn one_minus_exp_neg_scalar(l: f32) -> f32 {
 
 lane_inline! {
 /// x^g for x in [0, ∞] and a real g > 0 (the runtime focal γ); 0^g = 0.
-pub(crate) fn pow_nonneg(x: f32x8, g: f32) -> f32x8 {
+pub(crate) fn pow_nonneg<L: Lanes>(x: L, g: f32) -> L {
     pow::pow_generic(x, g)
 }
 }
@@ -157,7 +156,7 @@ pub(crate) fn pow_nonneg_scalar(x: f32, g: f32) -> f32 {
 
 lane_inline! {
 /// ln(1 − p) for p in [0, 1], accurate for small p: p = 0 gives 0, p = 1 gives −∞.
-pub(crate) fn ln_one_minus(p: f32x8) -> f32x8 {
+pub(crate) fn ln_one_minus<L: Lanes>(p: L) -> L {
     ln1m::ln_one_minus_generic(p)
 }
 }

@@ -27,6 +27,7 @@ extern crate std;
 use super::precision::{PRECISION, max_ulp};
 use super::*;
 use std::{format, println, string::String, vec::Vec};
+use wide::f32x8;
 
 /// ulp of an f32 magnitude (2^−149 for zero and subnormals).
 fn ulp_of(y: f32) -> f64 {

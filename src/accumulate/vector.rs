@@ -1,0 +1,393 @@
+//! The vector type of the binary kernels, and the one place that picks it.
+//!
+//! A kernel of a binary pass (and of the multilabel planes, which are binary
+//! passes) is written once, against [`Vector`], and runs on [`V`]:
+//!
+//! - `wide::f32x8` where the target has SIMD lanes (x86-64 SSE2/AVX,
+//!   aarch64 NEON, wasm32 simd128): one kernel call per eight elements.
+//! - `f32` elsewhere (Cortex-M, wasm32 without simd128): there `f32x8` is
+//!   eight scalar lanes written out, so a kernel on it is eight copies of its
+//!   code. On `f32` the kernel is one copy, called for each element of the
+//!   eight ([`Vector::eval8`]); the pass driver around it (block sums, masks,
+//!   widening, stores) is the same `f32x8` code on every target.
+//!
+//! The bits do not depend on the choice: the `f32` instantiation of every
+//! math primitive gives the lane's bits (`src/math`), a kernel's arithmetic
+//! is elementwise, and the driver adds the eight results in the same lanes
+//! in the same order. `--cfg segloss_scalar` forces `f32` on any target, so
+//! the scalar path can be tested on the host
+//! (`RUSTFLAGS="--cfg segloss_scalar" cargo test`); CI tests it on wasm32
+//! without simd128 and in the Cortex-M firmware, against host hashes.
+//!
+//! The multiclass softmax keeps `f32x8` everywhere: it reads one vector
+//! from each class plane, and its per-class sums live in the driver.
+
+// Float arithmetic and bit operations only: nothing here can overflow.
+#![allow(clippy::arithmetic_side_effects)]
+
+use super::{LANES, Output};
+use crate::math::{Lanes, narrow, widen};
+use core::ops::{AddAssign, MulAssign};
+use wide::f32x8;
+
+#[cfg(all(
+    any(
+        target_feature = "sse2",
+        target_feature = "neon",
+        target_feature = "simd128"
+    ),
+    not(segloss_scalar)
+))]
+mod pick {
+    /// The vector type of the binary kernels on this target (see the
+    /// module docs).
+    pub(crate) type V = wide::f32x8;
+
+    /// A kernel as the pass drivers call it: itself (inlined into the
+    /// driver's loop).
+    #[inline(always)]
+    pub(crate) fn dispatch<F: ?Sized>(f: &mut F) -> &mut F {
+        f
+    }
+
+    /// [`dispatch`] for a gradient kernel.
+    #[inline(always)]
+    pub(crate) fn dispatch_ref<F: ?Sized>(f: &F) -> &F {
+        f
+    }
+}
+
+#[cfg(not(all(
+    any(
+        target_feature = "sse2",
+        target_feature = "neon",
+        target_feature = "simd128"
+    ),
+    not(segloss_scalar)
+)))]
+mod pick {
+    /// The vector type of the binary kernels on this target (see the
+    /// module docs).
+    pub(crate) type V = f32;
+
+    /// A kernel as the pass drivers call it: through `dyn`, so the driver
+    /// (block loop, masked last vector, totals) is compiled once per target
+    /// type, sum count and ignore mode, not once per kernel; a call per
+    /// element costs little beside the kernel's math on a microcontroller,
+    /// and flash is what counts there.
+    pub(crate) fn dispatch<O>(f: &mut impl FnMut(V, V) -> O) -> &mut dyn FnMut(V, V) -> O {
+        f
+    }
+
+    /// [`dispatch`] for a gradient kernel.
+    pub(crate) fn dispatch_ref(f: &impl Fn(V, V) -> V) -> &dyn Fn(V, V) -> V {
+        f
+    }
+}
+
+pub(crate) use pick::{V, dispatch, dispatch_ref};
+
+/// What a kernel needs beyond the math primitives' [`Lanes`]: the names
+/// follow `wide` (`simd_eq`, …), so a kernel reads the same on `f32x8` and
+/// `f32`. Masks are `f32x8` lanes of all ones or zeros, or `bool`.
+pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
+    /// Every lane 0.
+    const ZERO: Self;
+    /// Every lane 1.
+    const ONE: Self;
+    /// Lanewise `self == rhs`.
+    fn simd_eq(self, rhs: Self) -> Self::Mask;
+    /// Lanewise `self < rhs`.
+    fn simd_lt(self, rhs: Self) -> Self::Mask;
+    /// Lanewise `self > rhs`.
+    fn simd_gt(self, rhs: Self) -> Self::Mask;
+    /// `self` where `m`, +0 elsewhere.
+    fn and_mask(self, m: Self::Mask) -> Self;
+    /// `self < 0 ? 0 : self`: NaN and −0 give `self` (on x86 exactly
+    /// `maxps(0, self)`, one instruction; elsewhere a compare and a select,
+    /// since other targets' `max` has other NaN and ±0 rules).
+    fn relu(self) -> Self;
+    /// `self > y ? y : self`: a NaN in either gives `self` (on x86 exactly
+    /// `minps(y, self)`; elsewhere a compare and a select).
+    fn min_keep(self, y: Self) -> Self;
+    /// `f(a, b, c, d)` in f64 lanes: every lane widened (exact), `f`
+    /// applied, each result rounded once to f32.
+    fn map4_f64(
+        a: Self,
+        b: Self,
+        c: Self,
+        d: Self,
+        f: impl Fn(Self::Wide, Self::Wide, Self::Wide, Self::Wide) -> Self::Wide,
+    ) -> Self;
+    /// The kernel `f` on the eight elements `x`, `y`: its `K` terms and its
+    /// stored value, as lanes. On `f32x8` one call; on `f32` one call per
+    /// element, in lane order.
+    fn eval8<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
+        f: &mut F,
+        x: f32x8,
+        y: f32x8,
+    ) -> ([f32x8; K], f32x8);
+}
+
+impl Vector for f32x8 {
+    const ZERO: Self = f32x8::ZERO;
+    const ONE: Self = f32x8::ONE;
+    #[inline(always)]
+    fn simd_eq(self, rhs: Self) -> Self {
+        f32x8::simd_eq(self, rhs)
+    }
+    #[inline(always)]
+    fn simd_lt(self, rhs: Self) -> Self {
+        f32x8::simd_lt(self, rhs)
+    }
+    #[inline(always)]
+    fn simd_gt(self, rhs: Self) -> Self {
+        f32x8::simd_gt(self, rhs)
+    }
+    #[inline(always)]
+    fn and_mask(self, m: Self) -> Self {
+        self & m
+    }
+    #[inline(always)]
+    fn relu(self) -> Self {
+        #[cfg(target_feature = "sse")]
+        {
+            f32x8::ZERO.fast_max(self)
+        }
+        #[cfg(not(target_feature = "sse"))]
+        {
+            f32x8::simd_lt(self, f32x8::ZERO).select(f32x8::ZERO, self)
+        }
+    }
+    #[inline(always)]
+    fn min_keep(self, y: Self) -> Self {
+        #[cfg(target_feature = "sse")]
+        {
+            y.fast_min(self)
+        }
+        #[cfg(not(target_feature = "sse"))]
+        {
+            f32x8::simd_gt(self, y).select(y, self)
+        }
+    }
+    #[inline(always)]
+    fn map4_f64(
+        a: Self,
+        b: Self,
+        c: Self,
+        d: Self,
+        f: impl Fn(Self::Wide, Self::Wide, Self::Wide, Self::Wide) -> Self::Wide,
+    ) -> Self {
+        let ([a0, a1], [b0, b1]) = (widen(a), widen(b));
+        let ([c0, c1], [d0, d1]) = (widen(c), widen(d));
+        narrow([f(a0, b0, c0, d0), f(a1, b1, c1, d1)])
+    }
+    #[inline(always)]
+    fn eval8<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
+        f: &mut F,
+        x: f32x8,
+        y: f32x8,
+    ) -> ([f32x8; K], f32x8) {
+        f(x, y).parts()
+    }
+}
+
+impl Vector for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    fn simd_eq(self, rhs: Self) -> bool {
+        self == rhs
+    }
+    #[inline(always)]
+    fn simd_lt(self, rhs: Self) -> bool {
+        self < rhs
+    }
+    #[inline(always)]
+    fn simd_gt(self, rhs: Self) -> bool {
+        self > rhs
+    }
+    #[inline(always)]
+    fn and_mask(self, m: bool) -> Self {
+        <f32 as Lanes>::select(m, self, 0.0)
+    }
+    #[inline(always)]
+    fn relu(self) -> Self {
+        <f32 as Lanes>::select(self < 0.0, 0.0, self)
+    }
+    #[inline(always)]
+    fn min_keep(self, y: Self) -> Self {
+        <f32 as Lanes>::select(self > y, y, self)
+    }
+    #[inline(always)]
+    fn map4_f64(a: Self, b: Self, c: Self, d: Self, f: impl Fn(f64, f64, f64, f64) -> f64) -> Self {
+        let w = f64::from;
+        f(w(a), w(b), w(c), w(d)) as f32
+    }
+    #[inline(always)]
+    fn eval8<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
+        f: &mut F,
+        x: f32x8,
+        y: f32x8,
+    ) -> ([f32x8; K], f32x8) {
+        let mut terms = [[0.0f32; LANES]; K];
+        let mut out = [0.0f32; LANES];
+        let lanes = x.to_array().into_iter().zip(y.to_array());
+        for (j, (x, y)) in lanes.enumerate() {
+            let (v, o) = f(x, y).parts();
+            for (t, v) in terms.iter_mut().zip(v) {
+                if let Some(t) = t.get_mut(j) {
+                    *t = v;
+                }
+            }
+            if let Some(d) = out.get_mut(j) {
+                *d = o;
+            }
+        }
+        (terms.map(f32x8::new), f32x8::new(out))
+    }
+}
+
+/// Every lane of a [`V`] equal to `v`.
+#[inline(always)]
+pub(crate) fn splat(v: f32) -> V {
+    <V as Lanes>::splat(v)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing, clippy::unwrap_used)]
+
+    extern crate std;
+
+    use super::*;
+    use crate::accumulate::binary::{
+        FocalTerm, IntGamma, RealGamma, bce_terms, hard_terms, link, mul00, prob_region_terms,
+        sigmoid_focal_terms, sigmoid_region_terms, soft_terms,
+    };
+    use crate::backward::binary::{Derivative, FocalCoefficients, focal_parts, region_slope};
+    use crate::config::Focal;
+    use crate::loss::focal::FocalSums;
+    use proptest::prelude::*;
+
+    /// `V` is what the cfg says: `f32` under `--cfg segloss_scalar` or
+    /// without SIMD, `f32x8` otherwise.
+    #[test]
+    fn the_kernel_vector_is_the_configured_one() {
+        let simd = cfg!(any(
+            target_feature = "sse2",
+            target_feature = "neon",
+            target_feature = "simd128"
+        ));
+        let scalar = cfg!(segloss_scalar) || !simd;
+        assert_eq!(core::mem::size_of::<V>(), if scalar { 4 } else { 32 });
+    }
+
+    /// Every term and slope the binary kernels are built from, as one
+    /// kernel generic over the vector (logits and probabilities, integer
+    /// and real γ, a normalised focal gradient with α).
+    fn kernel<L: Vector, M: Derivative>(m: M, x: L, y: L) -> [L; 30] {
+        let ft = FocalTerm::<L>::new(1e-7, Some(0.5));
+        let sums = FocalSums {
+            pos: 3.0,
+            neg: 1.5,
+            modulator: 0.7,
+        };
+        let cfg = Focal {
+            alpha: Some(0.25),
+            normalized: true,
+            ..Focal::default()
+        };
+        let co = FocalCoefficients::<L>::zero();
+        let co_n = crate::backward::binary::focal_coefficients::<L>(&sums, &cfg, 0.01);
+        let l = link::<L, true>(x);
+        let lp = link::<L, false>(x);
+        let [a, b, c] = sigmoid_region_terms::<L, true>(l.p, l.q, y);
+        let [d, e, f] = prob_region_terms(x, y);
+        let [g, h, i, j] = soft_terms(l.p, l.q, y);
+        let [k, n, o, p] = bce_terms(&lp, y);
+        let [q, r, _, _] = hard_terms(l.p, y, L::splat(0.5));
+        let [s, t] = sigmoid_focal_terms(m, &l, y);
+        let [u, _, w] = ft.terms(m, ft.logpt::<false>(&lp, y), y);
+        let ([_, _, z], g1) = focal_parts::<L, M, true, false>(&ft, m, &co, x, y);
+        let (_, g2) = focal_parts::<L, M, false, true>(&ft, m, &co_n, x, y);
+        let slope = region_slope(x - y, L::splat(1.5), L::splat(-0.5), L::ONE);
+        [
+            a,
+            b,
+            c,
+            d,
+            e,
+            f,
+            g,
+            h,
+            i,
+            j,
+            k,
+            n,
+            o,
+            p,
+            q,
+            r,
+            s,
+            t,
+            u,
+            w,
+            z,
+            g1,
+            g2,
+            slope,
+            mul00(x, y),
+            m.dpow(l.p),
+            m.dpow_mul(l.p, l.q),
+            lp.sp_pos,
+            x.relu(),
+            x.min_keep(y),
+        ]
+    }
+
+    fn same_bits<M: Derivative>(m: M, x: [f32; LANES], y: [f32; LANES]) {
+        let lanes = kernel(m, f32x8::new(x), f32x8::new(y)).map(|v| v.to_array());
+        for j in 0..LANES {
+            let one = kernel(m, x[j], y[j]);
+            for (k, (v, l)) in one.iter().zip(&lanes).enumerate() {
+                let (a, b) = (v.to_bits(), l[j].to_bits());
+                // NaN payloads are not specified: any NaN matches any NaN.
+                let same = a == b || (v.is_nan() && l[j].is_nan());
+                assert!(
+                    same,
+                    "term {k}, x = {}, y = {}: {v} vs {}",
+                    x[j], y[j], l[j]
+                );
+            }
+        }
+    }
+
+    fn value() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            4 => -30.0f32..30.0,
+            1 => 0.0f32..=1.0,
+            1 => any::<u32>().prop_map(f32::from_bits),
+            1 => prop::sample::select(std::vec![
+                0.0, -0.0, 1.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN,
+                f32::from_bits(1), f32::MIN_POSITIVE, 1e-30, 88.0, -104.0, f32::MAX,
+            ]),
+        ]
+    }
+
+    proptest! {
+        /// A kernel on `f32` (the path of targets without SIMD) gives the
+        /// bits of the same kernel's `f32x8` lane, so the scalar path and
+        /// the vector path agree element by element.
+        #[test]
+        fn scalar_kernels_give_the_lane_bits(
+            x in prop::array::uniform8(value()),
+            y in prop::array::uniform8(value()),
+        ) {
+            same_bits(IntGamma::<2>, x, y);
+            same_bits(IntGamma::<0>, x, y);
+            same_bits(RealGamma(1.5), x, y);
+            same_bits(RealGamma(0.3), x, y);
+        }
+    }
+}
