@@ -12,7 +12,9 @@
 /// written out, and inlining the same math into every monomorphised kernel
 /// and call site multiplied flash by ~50 (4.7 MB of `.text` on
 /// `thumbv7em-none-eabihf`); there the item stays out of line, one copy per
-/// kernel. The arithmetic is the same, so the bits are too.
+/// kernel. The arithmetic is the same, so the bits are too. (There the
+/// binary kernels also run on `f32` rather than on written-out lanes:
+/// `accumulate::vector`.)
 macro_rules! lane_inline {
     ($item:item) => {
         #[cfg_attr(

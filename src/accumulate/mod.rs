@@ -3,7 +3,9 @@
 //! # How a pass accumulates (every binary kernel goes through [`pass`])
 //!
 //! The input is walked in vectors of [`LANES`] = 8 elements (`wide::f32x8`).
-//! A kernel maps each vector to `K` per-element terms; the terms are added in
+//! A kernel maps each vector to `K` per-element terms (the kernel itself runs
+//! on `V`: the same `f32x8`, or each of its eight elements as `f32` where
+//! the target has no SIMD, see `accumulate/vector.rs`); the terms are added in
 //! `f32` lanes for a block of [`BLOCK`] = 16 vectors (so each lane adds at most
 //! 16 non-negative terms: relative error ≤ 15·2⁻²⁴ < 1e-6 before widening),
 //! then every lane of every block is widened and added into `f64` lane

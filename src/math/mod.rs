@@ -1,9 +1,10 @@
 //! Vector primitives the loss kernels need, each with a scalar twin.
 //!
 //! Design: every primitive is written once, generic over the crate-private
-//! [`lanes::Lanes`] trait (implemented for `f32` and `wide::f32x8`); the vector
-//! function is the `f32x8` instantiation and its `*_scalar` twin the `f32`
-//! one, so a scalar element and a lane give the same bits. Only `+ − × ÷`,
+//! [`lanes::Lanes`] trait (implemented for `f32` and `wide::f32x8`); the
+//! kernels call it on `f32x8` lanes, or on `f32` where the target has no SIMD
+//! (`accumulate::vector`), and its `*_scalar` twin is the `f32` instance, so
+//! a scalar element and a lane give the same bits. Only `+ − × ÷`,
 //! compares, selects and bit moves are used (no FMA, no approximate
 //! reciprocal, no `max`/`min`), so x86-64 SSE2/AVX2, aarch64 NEON, wasm32 and
 //! Cortex-M all produce the same bits. Polynomials come from Cephes
