@@ -3,9 +3,10 @@
 //! # How a pass accumulates (every binary kernel goes through [`pass`])
 //!
 //! The input is walked in vectors of [`LANES`] = 8 elements (`wide::f32x8`).
-//! A kernel maps each vector to `K` per-element terms (the kernel itself runs
-//! on `V`: the same `f32x8`, or each of its eight elements as `f32` where
-//! the target has no SIMD, see `accumulate/vector.rs`); the terms are added in
+//! A kernel maps each vector to `K` per-element terms (where the target has
+//! no SIMD the kernel runs on `f32`, one element at a time, each term added
+//! into the lane sum it would have in the vector: `pass_scalar`,
+//! `accumulate/vector.rs`); the terms are added in
 //! `f32` lanes for a block of [`BLOCK`] = 16 vectors (so each lane adds at most
 //! 16 non-negative terms: relative error ≤ 15·2⁻²⁴ < 1e-6 before widening),
 //! then every lane of every block is widened and added into `f64` lane
@@ -204,8 +205,8 @@ fn pass_with<T: Target, const K: usize, O: Output<K, V>>(
     }
     let terms = dispatch(&mut terms);
     match ignore {
-        None => pass_masked::<T, K, O, false, _>(pred, target, 0.0, out, terms),
-        Some(v) => pass_masked::<T, K, O, true, _>(pred, target, v, out, terms),
+        None => V::pass::<T, K, O, false, _>(pred, target, 0.0, out, terms),
+        Some(v) => V::pass::<T, K, O, true, _>(pred, target, v, out, terms),
     }
 }
 
@@ -213,12 +214,12 @@ lane_inline! {
 /// The terms of one vector of eight elements: the only place a pass calls
 /// its kernel, so where the kernel is kept out of line (see `lane_inline!`)
 /// it exists once; on `f32` kernels ([`V`]) this is the loop over the eight.
-fn eval<const K: usize, O: Output<K, V>, F: FnMut(V, V) -> O + ?Sized>(
+fn eval<L: Vector, const K: usize, O: Output<K, L>, F: FnMut(L, L) -> O + ?Sized>(
     terms: &mut F,
     x: f32x8,
     y: f32x8,
 ) -> ([f32x8; K], f32x8) {
-    V::eval8(terms, x, y)
+    L::eval8(terms, x, y)
 }
 }
 
@@ -279,7 +280,7 @@ fn add_terms<T: Target, const K: usize, const IGNORE: bool>(
 /// costs nothing measurable), which cuts the copies of every kernel, and the
 /// crate's compile time, by a third.
 #[inline(never)]
-fn block<T, const K: usize, O, const IGNORE: bool, F>(
+fn block<L, T, const K: usize, O, const IGNORE: bool, F>(
     pred: &[f32],
     target: &[T],
     out: &mut [f32],
@@ -287,9 +288,10 @@ fn block<T, const K: usize, O, const IGNORE: bool, F>(
     run: &mut Running<K>,
     terms: &mut F,
 ) where
+    L: Vector,
     T: Target,
-    O: Output<K, V>,
-    F: FnMut(V, V) -> O + ?Sized,
+    O: Output<K, L>,
+    F: FnMut(L, L) -> O + ?Sized,
 {
     let mut acc = [f32x8::ZERO; K];
     let mut kept = f32x8::ZERO;
@@ -428,7 +430,7 @@ lane_inline! {
 /// A pass with the ignore mode fixed (out of line where kernels run on
 /// `f32`: one copy per target type, sum count and output, see
 /// [`vector`]).
-fn pass_masked<T, const K: usize, O, const IGNORE: bool, F>(
+pub(crate) fn pass_masked<L, T, const K: usize, O, const IGNORE: bool, F>(
     pred: &[f32],
     target: &[T],
     ignore: f32,
@@ -436,9 +438,10 @@ fn pass_masked<T, const K: usize, O, const IGNORE: bool, F>(
     terms: &mut F,
 ) -> Result<Totals<K>, Error>
 where
+    L: Vector,
     T: Target,
-    O: Output<K, V>,
-    F: FnMut(V, V) -> O + ?Sized,
+    O: Output<K, L>,
+    F: FnMut(L, L) -> O + ?Sized,
 {
     let ign = f32x8::splat(ignore);
     let mut run = Running::<K>::new();
@@ -452,7 +455,7 @@ where
     let mut ob = out.chunks_mut(LANES * BLOCK);
     for (p, t) in pb.zip(tb) {
         let o = ob.next().unwrap_or_default();
-        block::<T, K, O, IGNORE, F>(p, t, o, ign, &mut run, terms);
+        block::<L, T, K, O, IGNORE, F>(p, t, o, ign, &mut run, terms);
     }
     let full = p_rest.len().saturating_sub(p_rest.len() % LANES);
     let (p_full, p_tail) = p_rest.split_at(full);
@@ -460,7 +463,7 @@ where
     let o_rest = ob.next().unwrap_or_default();
     let (o_full, o_tail) = o_rest.split_at_mut(full.min(o_rest.len()));
     if !p_full.is_empty() {
-        block::<T, K, O, IGNORE, F>(p_full, t_full, o_full, ign, &mut run, terms);
+        block::<L, T, K, O, IGNORE, F>(p_full, t_full, o_full, ign, &mut run, terms);
     }
 
     if !p_tail.is_empty() {
@@ -473,6 +476,81 @@ where
         }
         run.add_tail::<T>(v, y, keep);
     }
+    run.finish::<T, IGNORE>(pred.len())
+}
+}
+
+lane_inline! {
+/// [`pass_masked`] for `f32` kernels (targets without SIMD, see
+/// `accumulate/vector.rs`): one element at a time, each term added into the
+/// `f32` lane sum the vector driver would add it to (lane `i mod 8` of its
+/// block of [`BLOCK`] vectors; the last partial vector in sums of its own),
+/// so the totals are the vector driver's bits. Ignored elements and the
+/// padding of the last vector are skipped rather than masked: their masked
+/// terms are +0, and a lane sum that starts at +0 can never be −0, so adding
+/// +0 changes nothing.
+pub(crate) fn pass_scalar<T, const K: usize, O, const IGNORE: bool, F>(
+    pred: &[f32],
+    target: &[T],
+    ignore: f32,
+    out: &mut [f32],
+    terms: &mut F,
+) -> Result<Totals<K>, Error>
+where
+    T: Target,
+    O: Output<K, f32>,
+    F: FnMut(f32, f32) -> O + ?Sized,
+{
+    let mut run = Running::<K>::new();
+    let mut top = 0.0f32;
+    let mut outs = out.iter_mut();
+    let mut add = |p: &[f32], t: &[T], run: &mut Running<K>, last: bool| {
+        let mut acc = [[0.0f32; LANES]; K];
+        let mut kept = [0.0f32; LANES];
+        for (i, (&x, &t)) in p.iter().zip(t).enumerate() {
+            let y = t.value();
+            let skip = IGNORE && y == ignore;
+            let (v, o) = terms(x, y).parts();
+            if O::STORES
+                && let Some(d) = outs.next()
+            {
+                *d = if skip { 0.0 } else { o };
+            }
+            if skip {
+                continue;
+            }
+            let lane = i % LANES;
+            for (a, v) in acc.iter_mut().zip(v) {
+                if let Some(a) = a.get_mut(lane) {
+                    *a += v;
+                }
+            }
+            if let Some(k) = kept.get_mut(lane) {
+                *k += 1.0;
+            }
+            if T::IS_MASK && y > top {
+                top = y;
+            }
+        }
+        let kept = f32x8::new(kept);
+        let acc = acc.map(f32x8::new);
+        if last || IGNORE {
+            run.add_block::<true>(&acc, kept);
+        } else {
+            run.add_block::<false>(&acc, kept);
+        }
+    };
+    let full = pred.len().saturating_sub(pred.len() % LANES);
+    let (p_full, p_tail) = pred.split_at(full.min(pred.len()));
+    let (t_full, t_tail) = target.split_at(full.min(target.len()));
+    let blocks = p_full.chunks(LANES * BLOCK).zip(t_full.chunks(LANES * BLOCK));
+    for (p, t) in blocks {
+        add(p, t, &mut run, false);
+    }
+    if !p_tail.is_empty() {
+        add(p_tail, t_tail, &mut run, true);
+    }
+    run.top = f32x8::splat(top);
     run.finish::<T, IGNORE>(pred.len())
 }
 }

@@ -7,17 +7,18 @@
 //!   aarch64 NEON, wasm32 simd128): one kernel call per eight elements.
 //! - `f32` elsewhere (Cortex-M, wasm32 without simd128): there `f32x8` is
 //!   eight scalar lanes written out, so a kernel on it is eight copies of its
-//!   code. On `f32` the kernel is one copy, called for each element of the
-//!   eight ([`Vector::eval8`]); the pass driver around it (block sums, masks,
-//!   widening, stores) is the same `f32x8` code on every target. On bare
-//!   metal the driver calls the kernel through `dyn` ([`dispatch`]), so the
-//!   driver too exists once per sum count instead of once per kernel.
+//!   code. On `f32` the kernel is one copy, and its pass driver
+//!   (`accumulate::pass_scalar`, chosen by [`Vector::pass`]) goes one element
+//!   at a time. On bare metal that driver calls the kernel through `dyn`
+//!   ([`dispatch`]), so it exists once per sum count instead of once per
+//!   kernel.
 //!
 //! The bits do not depend on the choice: the `f32` instantiation of every
 //! math primitive gives the lane's bits (`src/math`), a kernel's arithmetic
-//! is elementwise, and the driver adds the eight results in the same lanes
-//! in the same order. `--cfg segloss_scalar` forces `f32` on any target, so
-//! the scalar path can be tested on the host
+//! is elementwise, and the scalar driver adds each term into the `f32` lane
+//! sum the vector driver adds it to, in the same order, and widens and folds
+//! through the same code. `--cfg segloss_scalar` forces `f32` kernels (and
+//! `dyn`) on any target, so that path is tested on the host
 //! (`RUSTFLAGS="--cfg segloss_scalar" cargo test`); CI tests it on wasm32
 //! without simd128 and in the Cortex-M firmware, against host hashes.
 //!
@@ -27,7 +28,8 @@
 // Float arithmetic and bit operations only: nothing here can overflow.
 #![allow(clippy::arithmetic_side_effects)]
 
-use super::{LANES, Output};
+use super::{LANES, Output, Target, Totals, pass_masked, pass_scalar};
+use crate::error::Error;
 use crate::math::{Lanes, narrow, widen};
 use core::ops::{AddAssign, MulAssign};
 use wide::f32x8;
@@ -113,6 +115,9 @@ pub(crate) use pick::{V, dispatch, dispatch_ref};
 /// follow `wide` (`simd_eq`, …), so a kernel reads the same on `f32x8` and
 /// `f32`. Masks are `f32x8` lanes of all ones or zeros, or `bool`.
 pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
+    /// Whether this is `f32`: the pass drivers then go one element at a
+    /// time (`accumulate::pass_scalar`) instead of one `f32x8` at a time.
+    const SCALAR: bool;
     /// Every lane 0.
     const ZERO: Self;
     /// Every lane 1.
@@ -141,6 +146,27 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
         d: Self,
         f: impl Fn(Self::Wide, Self::Wide, Self::Wide, Self::Wide) -> Self::Wide,
     ) -> Self;
+    /// A pass over `pred`, `target` with the kernel `terms` (and `ignore`
+    /// when `IGNORE`): `accumulate::pass_masked`, one `f32x8` at a time, or
+    /// `accumulate::pass_scalar`, one element at a time; the same totals.
+    fn pass<T, const K: usize, O, const IGNORE: bool, F>(
+        pred: &[f32],
+        target: &[T],
+        ignore: f32,
+        out: &mut [f32],
+        terms: &mut F,
+    ) -> Result<Totals<K>, Error>
+    where
+        T: Target,
+        O: Output<K, Self>,
+        F: FnMut(Self, Self) -> O + ?Sized;
+    /// The kernel `f` on one element (every lane of a vector equal to it:
+    /// lane 0 is the result).
+    fn eval1<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
+        f: &mut F,
+        x: f32,
+        y: f32,
+    ) -> ([f32; K], f32);
     /// The kernel `f` on the eight elements `x`, `y`: its `K` terms and its
     /// stored value, as lanes. On `f32x8` one call; on `f32` one call per
     /// element, in lane order.
@@ -152,6 +178,22 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
 }
 
 impl Vector for f32x8 {
+    const SCALAR: bool = false;
+    #[inline(always)]
+    fn pass<T, const K: usize, O, const IGNORE: bool, F>(
+        pred: &[f32],
+        target: &[T],
+        ignore: f32,
+        out: &mut [f32],
+        terms: &mut F,
+    ) -> Result<Totals<K>, Error>
+    where
+        T: Target,
+        O: Output<K, Self>,
+        F: FnMut(Self, Self) -> O + ?Sized,
+    {
+        pass_masked::<Self, T, K, O, IGNORE, F>(pred, target, ignore, out, terms)
+    }
     const ZERO: Self = f32x8::ZERO;
     const ONE: Self = f32x8::ONE;
     #[inline(always)]
@@ -205,6 +247,19 @@ impl Vector for f32x8 {
         narrow([f(a0, b0, c0, d0), f(a1, b1, c1, d1)])
     }
     #[inline(always)]
+    fn eval1<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
+        f: &mut F,
+        x: f32,
+        y: f32,
+    ) -> ([f32; K], f32) {
+        let (v, o) = f(f32x8::splat(x), f32x8::splat(y)).parts();
+        let first = |v: f32x8| {
+            let [a, ..] = v.to_array();
+            a
+        };
+        (v.map(first), first(o))
+    }
+    #[inline(always)]
     fn eval8<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
         f: &mut F,
         x: f32x8,
@@ -215,6 +270,22 @@ impl Vector for f32x8 {
 }
 
 impl Vector for f32 {
+    const SCALAR: bool = true;
+    #[inline(always)]
+    fn pass<T, const K: usize, O, const IGNORE: bool, F>(
+        pred: &[f32],
+        target: &[T],
+        ignore: f32,
+        out: &mut [f32],
+        terms: &mut F,
+    ) -> Result<Totals<K>, Error>
+    where
+        T: Target,
+        O: Output<K, Self>,
+        F: FnMut(Self, Self) -> O + ?Sized,
+    {
+        pass_scalar::<T, K, O, IGNORE, F>(pred, target, ignore, out, terms)
+    }
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     #[inline(always)]
@@ -245,6 +316,14 @@ impl Vector for f32 {
     fn map4_f64(a: Self, b: Self, c: Self, d: Self, f: impl Fn(f64, f64, f64, f64) -> f64) -> Self {
         let w = f64::from;
         f(w(a), w(b), w(c), w(d)) as f32
+    }
+    #[inline(always)]
+    fn eval1<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
+        f: &mut F,
+        x: f32,
+        y: f32,
+    ) -> ([f32; K], f32) {
+        f(x, y).parts()
     }
     #[inline(always)]
     fn eval8<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
@@ -398,6 +477,14 @@ mod tests {
     }
 
     proptest! {
+        // No failure file (Miri's isolation has no working directory), and
+        // a few cases in the interpreter.
+        #![proptest_config(ProptestConfig {
+            cases: if cfg!(miri) { 4 } else { 256 },
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
         /// A kernel on `f32` (the path of targets without SIMD) gives the
         /// bits of the same kernel's `f32x8` lane, so the scalar path and
         /// the vector path agree element by element.

@@ -159,6 +159,28 @@ fn write_masked<T, const IGNORE: bool, const IN_PLACE: bool, F>(
     T: Target,
     F: Fn(V, V) -> V + ?Sized,
 {
+    if V::SCALAR {
+        // One element at a time (see `accumulate::pass_scalar`).
+        let xs: &[f32] = if IN_PLACE { &[] } else { pred };
+        let mut xs = xs.iter();
+        for (g, t) in grad.iter_mut().zip(target) {
+            let x = if IN_PLACE {
+                *g
+            } else {
+                match xs.next() {
+                    Some(&x) => x,
+                    None => continue, // unreachable: `pred` has `grad`'s length
+                }
+            };
+            let y = t.value();
+            *g = if IGNORE && y == ignore {
+                0.0
+            } else {
+                V::eval1::<0, _, _>(&mut |x, y| ([], f(x, y)), x, y).1
+            };
+        }
+        return;
+    }
     let ign = f32x8::splat(ignore);
     let g_of = |x: f32x8, y: f32x8| {
         let g = eval(f, x, y);
