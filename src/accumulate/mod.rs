@@ -211,9 +211,9 @@ fn pass_with<T: Target, const K: usize, O: Output<K, V>>(
 }
 
 lane_inline! {
-/// The terms of one vector of eight elements: the only place a pass calls
-/// its kernel, so where the kernel is kept out of line (see `lane_inline!`)
-/// it exists once; on `f32` kernels ([`V`]) this is the loop over the eight.
+/// The terms of one vector of eight elements: the only place the vector
+/// driver calls its kernel, so where the kernel is kept out of line (see
+/// `lane_inline!`) it exists once.
 fn eval<L: Vector, const K: usize, O: Output<K, L>, F: FnMut(L, L) -> O + ?Sized>(
     terms: &mut F,
     x: f32x8,
