@@ -20,7 +20,7 @@ use crate::accumulate::binary::{
     FocalTerm, bce_term, bce_terms, hard_terms, link, prob, prob_pair, sigmoid_focal_terms,
     sigmoid_region_terms, soft_terms, with_gamma,
 };
-use crate::accumulate::{Target, Totals, V, Vector, check_lengths, pass, splat};
+use crate::accumulate::{Target, Totals, check_lengths, pass, splat, write_each};
 use crate::config::{
     Bce, BceWithLogits, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce, Tversky,
 };
@@ -31,7 +31,6 @@ use crate::loss::{
     mcc::{Confusion, SoftConfusion},
     region::{RegionSums, tversky_loss},
 };
-use wide::f32x8;
 
 /// Runs `$body` with the const `LOGITS` chosen by `$from_logits`.
 macro_rules! with_link {
@@ -233,9 +232,10 @@ pub fn sigmoid_focal_elementwise<T: Target>(
         }
     }
     let alpha = cfg.alpha;
-    with_gamma!(cfg.gamma, |m| elementwise(
+    with_gamma!(cfg.gamma, |m| write_each(
         pred,
         target,
+        None,
         out,
         #[inline(always)]
         |x, y| {
@@ -249,24 +249,6 @@ pub fn sigmoid_focal_elementwise<T: Target>(
         }
     ));
     Ok(())
-}
-
-/// Writes `f(x, y)` for every element; the last partial vector is computed
-/// padded and only its valid lanes are stored.
-fn elementwise<T: Target, M: Fn(V, V) -> V>(pred: &[f32], target: &[T], out: &mut [f32], f: M) {
-    const L: usize = crate::accumulate::LANES;
-    let mut oc = out.chunks_mut(L);
-    for ((p, t), o) in pred.chunks(L).zip(target.chunks(L)).zip(oc.by_ref()) {
-        let mut xa = [0.0f32; L];
-        let mut ya = [T::default(); L];
-        xa.iter_mut().zip(p).for_each(|(d, s)| *d = *s);
-        ya.iter_mut().zip(t).for_each(|(d, s)| *d = *s);
-        let (x, y) = (f32x8::new(xa), T::lanes(&ya));
-        let v = V::eval8::<0, _, _>(&mut |x, y| ([], f(x, y)), x, y)
-            .1
-            .to_array();
-        o.iter_mut().zip(v).for_each(|(d, s)| *d = s);
-    }
 }
 
 fn soft_sums<T: Target, const LOGITS: bool>(

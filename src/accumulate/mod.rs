@@ -214,12 +214,12 @@ lane_inline! {
 /// The terms of one vector of eight elements: the only place the vector
 /// driver calls its kernel, so where the kernel is kept out of line (see
 /// `lane_inline!`) it exists once.
-fn eval<L: Vector, const K: usize, O: Output<K, L>, F: FnMut(L, L) -> O + ?Sized>(
-    terms: &mut F,
-    x: f32x8,
-    y: f32x8,
-) -> ([f32x8; K], f32x8) {
-    L::eval8(terms, x, y)
+fn eval<const K: usize, O, F>(terms: &mut F, x: f32x8, y: f32x8) -> ([f32x8; K], f32x8)
+where
+    O: Output<K, f32x8>,
+    F: FnMut(f32x8, f32x8) -> O + ?Sized,
+{
+    terms(x, y).parts()
 }
 }
 
@@ -280,7 +280,7 @@ fn add_terms<T: Target, const K: usize, const IGNORE: bool>(
 /// costs nothing measurable), which cuts the copies of every kernel, and the
 /// crate's compile time, by a third.
 #[inline(never)]
-fn block<L, T, const K: usize, O, const IGNORE: bool, F>(
+fn block<T, const K: usize, O, const IGNORE: bool, F>(
     pred: &[f32],
     target: &[T],
     out: &mut [f32],
@@ -288,10 +288,9 @@ fn block<L, T, const K: usize, O, const IGNORE: bool, F>(
     run: &mut Running<K>,
     terms: &mut F,
 ) where
-    L: Vector,
     T: Target,
-    O: Output<K, L>,
-    F: FnMut(L, L) -> O + ?Sized,
+    O: Output<K, f32x8>,
+    F: FnMut(f32x8, f32x8) -> O + ?Sized,
 {
     let mut acc = [f32x8::ZERO; K];
     let mut kept = f32x8::ZERO;
@@ -430,7 +429,7 @@ lane_inline! {
 /// A pass with the ignore mode fixed (out of line where kernels run on
 /// `f32`: one copy per target type, sum count and output, see
 /// [`vector`]).
-pub(crate) fn pass_masked<L, T, const K: usize, O, const IGNORE: bool, F>(
+pub(crate) fn pass_masked<T, const K: usize, O, const IGNORE: bool, F>(
     pred: &[f32],
     target: &[T],
     ignore: f32,
@@ -438,10 +437,9 @@ pub(crate) fn pass_masked<L, T, const K: usize, O, const IGNORE: bool, F>(
     terms: &mut F,
 ) -> Result<Totals<K>, Error>
 where
-    L: Vector,
     T: Target,
-    O: Output<K, L>,
-    F: FnMut(L, L) -> O + ?Sized,
+    O: Output<K, f32x8>,
+    F: FnMut(f32x8, f32x8) -> O + ?Sized,
 {
     let ign = f32x8::splat(ignore);
     let mut run = Running::<K>::new();
@@ -455,7 +453,7 @@ where
     let mut ob = out.chunks_mut(LANES * BLOCK);
     for (p, t) in pb.zip(tb) {
         let o = ob.next().unwrap_or_default();
-        block::<L, T, K, O, IGNORE, F>(p, t, o, ign, &mut run, terms);
+        block::<T, K, O, IGNORE, F>(p, t, o, ign, &mut run, terms);
     }
     let full = p_rest.len().saturating_sub(p_rest.len() % LANES);
     let (p_full, p_tail) = p_rest.split_at(full);
@@ -463,7 +461,7 @@ where
     let o_rest = ob.next().unwrap_or_default();
     let (o_full, o_tail) = o_rest.split_at_mut(full.min(o_rest.len()));
     if !p_full.is_empty() {
-        block::<L, T, K, O, IGNORE, F>(p_full, t_full, o_full, ign, &mut run, terms);
+        block::<T, K, O, IGNORE, F>(p_full, t_full, o_full, ign, &mut run, terms);
     }
 
     if !p_tail.is_empty() {
@@ -552,5 +550,130 @@ where
     }
     run.top = f32x8::splat(top);
     run.finish::<T, IGNORE>(pred.len())
+}
+}
+
+/// Writes `f(x, y)` into `grad` (a gradient, or any per-element output) for
+/// every element, 0 where the target is `ignore`. Full vectors go through `chunks_exact_mut`; the last partial
+/// vector is computed padded and only its valid lanes are stored.
+/// Lengths are checked by the caller.
+#[inline(always)]
+pub(crate) fn write_each<T: Target>(
+    pred: &[f32],
+    target: &[T],
+    ignore: Option<f32>,
+    grad: &mut [f32],
+    f: impl Fn(V, V) -> V,
+) {
+    let f = dispatch_ref(&f);
+    match ignore {
+        None => V::write::<T, false, false, _>(pred, target, 0.0, grad, f),
+        Some(v) => V::write::<T, true, false, _>(pred, target, v, grad, f),
+    }
+}
+
+/// [`write_each`] with `x` read from `grad` itself: a value the first pass
+/// kept there (σ's code, see `backward::sigmoid_two_pass`) becomes the
+/// gradient.
+#[inline(always)]
+pub(crate) fn rewrite_each<T: Target>(
+    target: &[T],
+    ignore: Option<f32>,
+    grad: &mut [f32],
+    f: impl Fn(V, V) -> V,
+) {
+    let f = dispatch_ref(&f);
+    match ignore {
+        None => V::write::<T, false, true, _>(&[], target, 0.0, grad, f),
+        Some(v) => V::write::<T, true, true, _>(&[], target, v, grad, f),
+    }
+}
+
+/// The per-element write on `f32x8` kernels: `x` from `pred`, or from
+/// `grad` where `IN_PLACE` (`pred` is then empty).
+#[inline(always)]
+pub(crate) fn write_masked<T, const IGNORE: bool, const IN_PLACE: bool, F>(
+    pred: &[f32],
+    target: &[T],
+    ignore: f32,
+    grad: &mut [f32],
+    f: &F,
+) where
+    T: Target,
+    F: Fn(f32x8, f32x8) -> f32x8 + ?Sized,
+{
+    let ign = f32x8::splat(ignore);
+    let g_of = |x: f32x8, y: f32x8| {
+        let g = eval_value(f, x, y);
+        if IGNORE {
+            y.simd_eq(ign).select(f32x8::ZERO, g)
+        } else {
+            g
+        }
+    };
+    let mut gc = grad.chunks_exact_mut(LANES);
+    let mut pc = pred.chunks_exact(LANES);
+    let mut tc = target.chunks_exact(LANES);
+    for (g, t) in gc.by_ref().zip(tc.by_ref()) {
+        let (Ok(g), Ok(t)) = (<&mut [f32; LANES]>::try_from(g), <&[T; LANES]>::try_from(t)) else {
+            continue; // unreachable: chunks_exact yields full chunks
+        };
+        let x = if IN_PLACE {
+            *g
+        } else {
+            match pc.next().map(<&[f32; LANES]>::try_from) {
+                Some(Ok(p)) => *p,
+                _ => continue, // unreachable: `pred` has `grad`'s length
+            }
+        };
+        *g = g_of(f32x8::new(x), T::lanes(t)).to_array();
+    }
+    let (g_tail, t_tail) = (gc.into_remainder(), tc.remainder());
+    if !g_tail.is_empty() {
+        let mut xa = [0.0f32; LANES];
+        let mut ya = [T::default(); LANES];
+        let x_tail: &[f32] = if IN_PLACE { g_tail } else { pc.remainder() };
+        xa.iter_mut().zip(x_tail).for_each(|(d, s)| *d = *s);
+        ya.iter_mut().zip(t_tail).for_each(|(d, s)| *d = *s);
+        let v = g_of(f32x8::new(xa), T::lanes(&ya)).to_array();
+        g_tail.iter_mut().zip(v).for_each(|(d, s)| *d = s);
+    }
+}
+
+/// [`write_masked`] on `f32` kernels (targets without SIMD): one element at
+/// a time, the same values.
+#[inline(always)]
+pub(crate) fn write_scalar<T, const IGNORE: bool, const IN_PLACE: bool, F>(
+    pred: &[f32],
+    target: &[T],
+    ignore: f32,
+    grad: &mut [f32],
+    f: &F,
+) where
+    T: Target,
+    F: Fn(f32, f32) -> f32 + ?Sized,
+{
+    let xs: &[f32] = if IN_PLACE { &[] } else { pred };
+    let mut xs = xs.iter();
+    for (g, t) in grad.iter_mut().zip(target) {
+        let x = if IN_PLACE {
+            *g
+        } else {
+            match xs.next() {
+                Some(&x) => x,
+                None => continue, // unreachable: `pred` has `grad`'s length
+            }
+        };
+        let y = t.value();
+        *g = if IGNORE && y == ignore { 0.0 } else { f(x, y) };
+    }
+}
+
+lane_inline! {
+/// The value of one vector of eight elements: the only place
+/// [`write_masked`] calls its kernel (one copy where kernels stay out of
+/// line, see `lane_inline!`).
+fn eval_value<F: Fn(f32x8, f32x8) -> f32x8 + ?Sized>(f: &F, x: f32x8, y: f32x8) -> f32x8 {
+    f(x, y)
 }
 }

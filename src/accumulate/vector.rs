@@ -28,7 +28,7 @@
 // Float arithmetic and bit operations only: nothing here can overflow.
 #![allow(clippy::arithmetic_side_effects)]
 
-use super::{LANES, Output, Target, Totals, pass_masked, pass_scalar};
+use super::{Output, Target, Totals, pass_masked, pass_scalar, write_masked, write_scalar};
 use crate::error::Error;
 use crate::math::{Lanes, narrow, widen};
 use core::ops::{AddAssign, MulAssign};
@@ -115,9 +115,6 @@ pub(crate) use pick::{V, dispatch, dispatch_ref};
 /// follow `wide` (`simd_eq`, …), so a kernel reads the same on `f32x8` and
 /// `f32`. Masks are `f32x8` lanes of all ones or zeros, or `bool`.
 pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
-    /// Whether this is `f32`: the pass drivers then go one element at a
-    /// time (`accumulate::pass_scalar`) instead of one `f32x8` at a time.
-    const SCALAR: bool;
     /// Every lane 0.
     const ZERO: Self;
     /// Every lane 1.
@@ -160,25 +157,21 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
         T: Target,
         O: Output<K, Self>,
         F: FnMut(Self, Self) -> O + ?Sized;
-    /// The kernel `f` on one element (every lane of a vector equal to it:
-    /// lane 0 is the result).
-    fn eval1<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
-        f: &mut F,
-        x: f32,
-        y: f32,
-    ) -> ([f32; K], f32);
-    /// The kernel `f` on the eight elements `x`, `y`: its `K` terms and its
-    /// stored value, as lanes. On `f32x8` one call; on `f32` one call per
-    /// element, in lane order.
-    fn eval8<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
-        f: &mut F,
-        x: f32x8,
-        y: f32x8,
-    ) -> ([f32x8; K], f32x8);
+    /// Writes `f(x, y)` for every element into `grad` (0 where ignored;
+    /// `x` from `grad` itself when `IN_PLACE`): `accumulate::write_masked`
+    /// or `accumulate::write_scalar`, the same values.
+    fn write<T, const IGNORE: bool, const IN_PLACE: bool, F>(
+        pred: &[f32],
+        target: &[T],
+        ignore: f32,
+        grad: &mut [f32],
+        f: &F,
+    ) where
+        T: Target,
+        F: Fn(Self, Self) -> Self + ?Sized;
 }
 
 impl Vector for f32x8 {
-    const SCALAR: bool = false;
     #[inline(always)]
     fn pass<T, const K: usize, O, const IGNORE: bool, F>(
         pred: &[f32],
@@ -192,7 +185,20 @@ impl Vector for f32x8 {
         O: Output<K, Self>,
         F: FnMut(Self, Self) -> O + ?Sized,
     {
-        pass_masked::<Self, T, K, O, IGNORE, F>(pred, target, ignore, out, terms)
+        pass_masked::<T, K, O, IGNORE, F>(pred, target, ignore, out, terms)
+    }
+    #[inline(always)]
+    fn write<T, const IGNORE: bool, const IN_PLACE: bool, F>(
+        pred: &[f32],
+        target: &[T],
+        ignore: f32,
+        grad: &mut [f32],
+        f: &F,
+    ) where
+        T: Target,
+        F: Fn(Self, Self) -> Self + ?Sized,
+    {
+        write_masked::<T, IGNORE, IN_PLACE, F>(pred, target, ignore, grad, f);
     }
     const ZERO: Self = f32x8::ZERO;
     const ONE: Self = f32x8::ONE;
@@ -246,31 +252,9 @@ impl Vector for f32x8 {
         let ([c0, c1], [d0, d1]) = (widen(c), widen(d));
         narrow([f(a0, b0, c0, d0), f(a1, b1, c1, d1)])
     }
-    #[inline(always)]
-    fn eval1<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
-        f: &mut F,
-        x: f32,
-        y: f32,
-    ) -> ([f32; K], f32) {
-        let (v, o) = f(f32x8::splat(x), f32x8::splat(y)).parts();
-        let first = |v: f32x8| {
-            let [a, ..] = v.to_array();
-            a
-        };
-        (v.map(first), first(o))
-    }
-    #[inline(always)]
-    fn eval8<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
-        f: &mut F,
-        x: f32x8,
-        y: f32x8,
-    ) -> ([f32x8; K], f32x8) {
-        f(x, y).parts()
-    }
 }
 
 impl Vector for f32 {
-    const SCALAR: bool = true;
     #[inline(always)]
     fn pass<T, const K: usize, O, const IGNORE: bool, F>(
         pred: &[f32],
@@ -285,6 +269,19 @@ impl Vector for f32 {
         F: FnMut(Self, Self) -> O + ?Sized,
     {
         pass_scalar::<T, K, O, IGNORE, F>(pred, target, ignore, out, terms)
+    }
+    #[inline(always)]
+    fn write<T, const IGNORE: bool, const IN_PLACE: bool, F>(
+        pred: &[f32],
+        target: &[T],
+        ignore: f32,
+        grad: &mut [f32],
+        f: &F,
+    ) where
+        T: Target,
+        F: Fn(Self, Self) -> Self + ?Sized,
+    {
+        write_scalar::<T, IGNORE, IN_PLACE, F>(pred, target, ignore, grad, f);
     }
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
@@ -317,36 +314,6 @@ impl Vector for f32 {
         let w = f64::from;
         f(w(a), w(b), w(c), w(d)) as f32
     }
-    #[inline(always)]
-    fn eval1<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
-        f: &mut F,
-        x: f32,
-        y: f32,
-    ) -> ([f32; K], f32) {
-        f(x, y).parts()
-    }
-    #[inline(always)]
-    fn eval8<const K: usize, O: Output<K, Self>, F: FnMut(Self, Self) -> O + ?Sized>(
-        f: &mut F,
-        x: f32x8,
-        y: f32x8,
-    ) -> ([f32x8; K], f32x8) {
-        let mut terms = [[0.0f32; LANES]; K];
-        let mut out = [0.0f32; LANES];
-        let lanes = x.to_array().into_iter().zip(y.to_array());
-        for (j, (x, y)) in lanes.enumerate() {
-            let (v, o) = f(x, y).parts();
-            for (t, v) in terms.iter_mut().zip(v) {
-                if let Some(t) = t.get_mut(j) {
-                    *t = v;
-                }
-            }
-            if let Some(d) = out.get_mut(j) {
-                *d = o;
-            }
-        }
-        (terms.map(f32x8::new), f32x8::new(out))
-    }
 }
 
 /// Every lane of a [`V`] equal to `v`.
@@ -362,6 +329,7 @@ mod tests {
     extern crate std;
 
     use super::*;
+    use crate::accumulate::LANES;
     use crate::accumulate::binary::{
         FocalTerm, IntGamma, RealGamma, bce_terms, hard_terms, link, mul00, prob_region_terms,
         sigmoid_focal_terms, sigmoid_region_terms, soft_terms,

@@ -18,7 +18,7 @@
 // arithmetic, which cannot overflow into a panic.
 #![allow(clippy::arithmetic_side_effects)]
 
-use super::{check_grad, sigmoid_two_pass, write_grad};
+use super::{check_grad, sigmoid_two_pass, write_each};
 use crate::accumulate::binary::{
     FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess, link, mul00,
     mul0, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
@@ -679,7 +679,7 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
     let loss = s.smp(cfg.alpha, cfg.normalized, cfg.reduction, t.kept) as f32;
     let k = cfg.reduction.apply(f64::from(scale), t.kept);
     let co = focal_coefficients(&s, cfg, k);
-    write_grad(
+    write_each(
         pred,
         target,
         ignore,

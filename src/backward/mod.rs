@@ -90,11 +90,10 @@ pub mod binary;
 pub mod multiclass;
 pub mod multilabel;
 
-pub(crate) use crate::accumulate::check_grad;
-use crate::accumulate::{LANES, Target, Totals, V, Vector, dispatch_ref, pass, pass_storing};
+use crate::accumulate::{Target, Totals, V, Vector, pass, pass_storing, rewrite_each};
+pub(crate) use crate::accumulate::{check_grad, write_each};
 use crate::error::Error;
 use crate::math;
-use wide::f32x8;
 
 /// Tversky's outer slope `γ·mean^(γ−1)` for the class mean of a multiclass
 /// or multilabel loss, taken as 0 where the mean is exactly 0 (its minimum:
@@ -108,114 +107,6 @@ pub(crate) fn mean_dpow(mean: f64, gamma: f32) -> f64 {
         0.0
     } else {
         binary::tversky_dpow(mean, gamma)
-    }
-}
-
-/// Writes `f(x, y)` into `grad` for every element, 0 where the target is
-/// `ignore`. Full vectors go through `chunks_exact_mut`; the last partial
-/// vector is computed padded and only its valid lanes are stored.
-/// Lengths are checked by the caller.
-#[inline(always)]
-pub(crate) fn write_grad<T: Target>(
-    pred: &[f32],
-    target: &[T],
-    ignore: Option<f32>,
-    grad: &mut [f32],
-    f: impl Fn(V, V) -> V,
-) {
-    let f = dispatch_ref(&f);
-    match ignore {
-        None => write_masked::<T, false, false, _>(pred, target, 0.0, grad, f),
-        Some(v) => write_masked::<T, true, false, _>(pred, target, v, grad, f),
-    }
-}
-
-/// [`write_grad`] with `x` read from `grad` itself: a value the first pass
-/// kept there (σ's code, see [`sigmoid_two_pass`]) becomes the gradient.
-#[inline(always)]
-fn rewrite_grad<T: Target>(
-    target: &[T],
-    ignore: Option<f32>,
-    grad: &mut [f32],
-    f: impl Fn(V, V) -> V,
-) {
-    let f = dispatch_ref(&f);
-    match ignore {
-        None => write_masked::<T, false, true, _>(&[], target, 0.0, grad, f),
-        Some(v) => write_masked::<T, true, true, _>(&[], target, v, grad, f),
-    }
-}
-
-/// The gradient loop: `x` from `pred`, or from `grad` where `IN_PLACE`
-/// (`pred` is then empty).
-#[inline(always)]
-fn write_masked<T, const IGNORE: bool, const IN_PLACE: bool, F>(
-    pred: &[f32],
-    target: &[T],
-    ignore: f32,
-    grad: &mut [f32],
-    f: &F,
-) where
-    T: Target,
-    F: Fn(V, V) -> V + ?Sized,
-{
-    if V::SCALAR {
-        // One element at a time (see `accumulate::pass_scalar`).
-        let xs: &[f32] = if IN_PLACE { &[] } else { pred };
-        let mut xs = xs.iter();
-        for (g, t) in grad.iter_mut().zip(target) {
-            let x = if IN_PLACE {
-                *g
-            } else {
-                match xs.next() {
-                    Some(&x) => x,
-                    None => continue, // unreachable: `pred` has `grad`'s length
-                }
-            };
-            let y = t.value();
-            *g = if IGNORE && y == ignore {
-                0.0
-            } else {
-                V::eval1::<0, _, _>(&mut |x, y| ([], f(x, y)), x, y).1
-            };
-        }
-        return;
-    }
-    let ign = f32x8::splat(ignore);
-    let g_of = |x: f32x8, y: f32x8| {
-        let g = eval(f, x, y);
-        if IGNORE {
-            y.simd_eq(ign).select(f32x8::ZERO, g)
-        } else {
-            g
-        }
-    };
-    let mut gc = grad.chunks_exact_mut(LANES);
-    let mut pc = pred.chunks_exact(LANES);
-    let mut tc = target.chunks_exact(LANES);
-    for (g, t) in gc.by_ref().zip(tc.by_ref()) {
-        let (Ok(g), Ok(t)) = (<&mut [f32; LANES]>::try_from(g), <&[T; LANES]>::try_from(t)) else {
-            continue; // unreachable: chunks_exact yields full chunks
-        };
-        let x = if IN_PLACE {
-            *g
-        } else {
-            match pc.next().map(<&[f32; LANES]>::try_from) {
-                Some(Ok(p)) => *p,
-                _ => continue, // unreachable: `pred` has `grad`'s length
-            }
-        };
-        *g = g_of(f32x8::new(x), T::lanes(t)).to_array();
-    }
-    let (g_tail, t_tail) = (gc.into_remainder(), tc.remainder());
-    if !g_tail.is_empty() {
-        let mut xa = [0.0f32; LANES];
-        let mut ya = [T::default(); LANES];
-        let x_tail: &[f32] = if IN_PLACE { g_tail } else { pc.remainder() };
-        xa.iter_mut().zip(x_tail).for_each(|(d, s)| *d = *s);
-        ya.iter_mut().zip(t_tail).for_each(|(d, s)| *d = *s);
-        let v = g_of(f32x8::new(xa), T::lanes(&ya)).to_array();
-        g_tail.iter_mut().zip(v).for_each(|(d, s)| *d = s);
     }
 }
 
@@ -254,7 +145,7 @@ pub(crate) fn sigmoid_two_pass<T: Target, const K: usize, const LOGITS: bool, C>
             },
         )?;
         let c = coefficients(&t);
-        rewrite_grad(
+        rewrite_each(
             target,
             ignore,
             grad,
@@ -266,7 +157,7 @@ pub(crate) fn sigmoid_two_pass<T: Target, const K: usize, const LOGITS: bool, C>
         );
         Ok(t)
     } else {
-        let one = V::ONE;
+        let one = <V as Vector>::ONE;
         let t = pass(
             pred,
             target,
@@ -275,7 +166,7 @@ pub(crate) fn sigmoid_two_pass<T: Target, const K: usize, const LOGITS: bool, C>
             |x, y| terms(x, one - x, y),
         )?;
         let c = coefficients(&t);
-        write_grad(
+        write_each(
             pred,
             target,
             ignore,
@@ -285,13 +176,4 @@ pub(crate) fn sigmoid_two_pass<T: Target, const K: usize, const LOGITS: bool, C>
         );
         Ok(t)
     }
-}
-
-lane_inline! {
-/// The gradient of one vector of eight elements: the only place
-/// [`write_grad`] calls its kernel (one copy where kernels stay out of
-/// line, see `lane_inline!`; on `f32` kernels the loop over the eight).
-fn eval<F: Fn(V, V) -> V + ?Sized>(f: &F, x: f32x8, y: f32x8) -> f32x8 {
-    V::eval8::<0, _, _>(&mut |x, y| ([], f(x, y)), x, y).1
-}
 }

@@ -43,7 +43,7 @@ use super::binary::{
     Derivative, FocalCoefficients, class_coefficients, focal_coefficients, focal_parts,
     region_slope,
 };
-use super::{check_grad, mean_dpow, write_grad};
+use super::{check_grad, mean_dpow, write_each};
 use crate::accumulate::binary::{excess, prob_pair};
 use crate::accumulate::multilabel::plane;
 use crate::accumulate::{Target, V, Vector, splat};
@@ -86,7 +86,7 @@ fn write<T: Target, M: Derivative, const LOGITS: bool, const R: bool, const F: b
         return; // unreachable: the lengths were checked against the shape
     };
     let [above, below, equal] = rco.map(splat);
-    write_grad(
+    write_each(
         p,
         t,
         st.ignore,
