@@ -164,7 +164,7 @@ fn focal_sums<T: Target, const LOGITS: bool>(
         target,
         cfg.ignore_index,
         #[inline(always)]
-        |x, y| { ft.terms(m, ft.logpt::<LOGITS>(&link::<_, LOGITS>(x), y), y) }
+        |x, y| ft.terms::<LOGITS, _>(m, &link::<_, LOGITS>(x), y)
     ))
 }
 

@@ -291,10 +291,52 @@ impl<L: Vector> FocalTerm<L> {
         }
     }
 
-    /// `[Σ y·l, Σ (1 − y)·l, Σ focal]` with `l = focal·logpt`.
+    /// `(1 − pt, pt)` with `pt = e^{−logpt}` (smp's focal modulator base).
+    ///
+    /// From logits, where the target is exactly 1 (0), `logpt` is
+    /// softplus(∓x) = −ln σ(±x), so `pt` is σ(x) (σ(−x)) and `1 − pt` the
+    /// other side: both read from the link, with full relative accuracy and
+    /// no second exponential. Elsewhere (soft targets, probabilities) `1 − pt`
+    /// is [`math::one_minus_exp_neg`] of `logpt`, computed only for a vector
+    /// that has such a lane; each lane's result is the same either way.
     #[inline(always)]
-    pub(crate) fn terms<M: Modulator>(&self, m: M, logpt: L, y: L) -> [L; 3] {
-        let omp = math::one_minus_exp_neg(logpt);
+    pub(crate) fn pt<const LOGITS: bool>(&self, l: &Logistic<L>, logpt: L, y: L) -> (L, L) {
+        let general = |u: L| {
+            let omp = math::one_minus_exp_neg(u);
+            (omp, L::ONE - omp)
+        };
+        if !LOGITS {
+            return general(logpt);
+        }
+        let (one, zero) = (y.simd_eq(L::ONE), y.simd_eq(L::ZERO));
+        let (omp, pt) = if L::all(one | zero) {
+            (L::ZERO, L::ONE)
+        } else {
+            general(logpt)
+        };
+        (
+            L::select(one, l.q, L::select(zero, l.p, omp)),
+            L::select(one, l.p, L::select(zero, l.q, pt)),
+        )
+    }
+
+    /// `[Σ y·l, Σ (1 − y)·l, Σ focal]` of a prediction's link `l`:
+    /// [`Self::terms_of`] with its `logpt` and `1 − pt`.
+    #[inline(always)]
+    pub(crate) fn terms<const LOGITS: bool, M: Modulator>(
+        &self,
+        m: M,
+        l: &Logistic<L>,
+        y: L,
+    ) -> [L; 3] {
+        let logpt = self.logpt::<LOGITS>(l, y);
+        self.terms_of(m, logpt, self.pt::<LOGITS>(l, logpt, y).0, y)
+    }
+
+    /// `[Σ y·l, Σ (1 − y)·l, Σ focal]` with `l = focal·logpt` and
+    /// `omp = 1 − pt` ([`Self::pt`]).
+    #[inline(always)]
+    pub(crate) fn terms_of<M: Modulator>(&self, m: M, logpt: L, omp: L, y: L) -> [L; 3] {
         let focal = L::select(
             logpt.simd_gt(self.neg_ln_r),
             L::ONE,
@@ -487,7 +529,7 @@ fn fused<T: Target, M: Modulator, const LOGITS: bool>(
             let [si, sfp, sfn] = sigmoid_region_terms::<V, LOGITS>(l.p, l.q, y);
             let [tp, fp, fn_, tn] = soft_terms(l.p, l.q, y);
             let [na, pa, nb, pb] = bce_terms(&l, y);
-            let [fpos, fneg, fmod] = ft.terms(m, ft.logpt::<LOGITS>(&l, y), y);
+            let [fpos, fneg, fmod] = ft.terms::<LOGITS, _>(m, &l, y);
             let omp_t = fp + fn_; // 1 − p_t = p(1 − y) + (1 − p)y
             let sf = (na + pb) * m.pow(omp_t);
             let [hp, hfp, hfn, _] = hard_terms(l.p, y, t);

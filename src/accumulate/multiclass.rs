@@ -835,8 +835,7 @@ impl<M: Modulator> Kernel<'_, M> {
                 };
                 let y = ONE & lab.simd_eq(*k);
                 let l = link::<_, true>(xk);
-                let logpt = self.focal.logpt::<true>(&l, y);
-                let [pos, neg, md] = self.focal.terms(self.modulator, logpt, y);
+                let [pos, neg, md] = self.focal.terms::<true, _>(self.modulator, &l, y);
                 *fp += pos & keep_b;
                 *fneg += neg & keep_b;
                 *fm += md & keep_b;

@@ -51,7 +51,7 @@ pub(crate) fn plane<T: Target, M: Modulator, const LOGITS: bool, const R: bool, 
         |x, y| {
             let ([fp, fneg, fm], (p, q)) = if F {
                 let l = link::<_, LOGITS>(x);
-                (ft.terms(m, ft.logpt::<LOGITS>(&l, y), y), (l.p, l.q))
+                (ft.terms::<LOGITS, _>(m, &l, y), (l.p, l.q))
             } else {
                 ([z; 3], prob_pair::<_, LOGITS>(x))
             };

@@ -134,6 +134,8 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
     /// `self > y ? y : self`: a NaN in either gives `self` (on x86 exactly
     /// `minps(y, self)`; elsewhere a compare and a select).
     fn min_keep(self, y: Self) -> Self;
+    /// Whether every lane of `m` is set.
+    fn all(m: Self::Mask) -> bool;
     /// `f(a, b, c, d)` in f64 lanes: every lane widened (exact), `f`
     /// applied, each result rounded once to f32.
     fn map4_f64(
@@ -241,6 +243,10 @@ impl Vector for f32x8 {
         }
     }
     #[inline(always)]
+    fn all(m: Self::Mask) -> bool {
+        m.all()
+    }
+    #[inline(always)]
     fn map4_f64(
         a: Self,
         b: Self,
@@ -310,6 +316,10 @@ impl Vector for f32 {
         <f32 as Lanes>::select(self > y, y, self)
     }
     #[inline(always)]
+    fn all(m: bool) -> bool {
+        m
+    }
+    #[inline(always)]
     fn map4_f64(a: Self, b: Self, c: Self, d: Self, f: impl Fn(f64, f64, f64, f64) -> f64) -> Self {
         let w = f64::from;
         f(w(a), w(b), w(c), w(d)) as f32
@@ -354,8 +364,11 @@ mod tests {
 
     /// Every term and slope the binary kernels are built from, as one
     /// kernel generic over the vector (logits and probabilities, integer
-    /// and real γ, a normalised focal gradient with α).
-    fn kernel<L: Vector, M: Derivative>(m: M, x: L, y: L) -> [L; 30] {
+    /// and real γ, a normalised focal gradient with α). The targets of a
+    /// vector are sometimes all 0 or 1, so the focal terms' shortcut for
+    /// hard targets (`FocalTerm::pt`) is checked against the scalar path
+    /// too, as are vectors that mix hard and soft targets.
+    fn kernel<L: Vector, M: Derivative>(m: M, x: L, y: L) -> [L; 32] {
         let ft = FocalTerm::<L>::new(1e-7, Some(0.5));
         let sums = FocalSums {
             pos: 3.0,
@@ -377,7 +390,8 @@ mod tests {
         let [k, n, o, p] = bce_terms(&lp, y);
         let [q, r, _, _] = hard_terms(l.p, y, L::splat(0.5));
         let [s, t] = sigmoid_focal_terms(m, &l, y);
-        let [u, _, w] = ft.terms(m, ft.logpt::<false>(&lp, y), y);
+        let [u, _, w] = ft.terms::<false, _>(m, &lp, y);
+        let [u1, _, w1] = ft.terms::<true, _>(m, &l, y);
         let ([_, _, z], g1) = focal_parts::<L, M, true, false>(&ft, m, &co, x, y);
         let (_, g2) = focal_parts::<L, M, false, true>(&ft, m, &co_n, x, y);
         let slope = region_slope(x - y, L::splat(1.5), L::splat(-0.5), L::ONE);
@@ -402,6 +416,8 @@ mod tests {
             t,
             u,
             w,
+            u1,
+            w1,
             z,
             g1,
             g2,
@@ -459,7 +475,11 @@ mod tests {
         #[test]
         fn scalar_kernels_give_the_lane_bits(
             x in prop::array::uniform8(value()),
-            y in prop::array::uniform8(value()),
+            y in prop_oneof![
+                prop::array::uniform8(value()),
+                prop::array::uniform8(prop::sample::select(std::vec![0.0f32, 1.0])),
+                prop::array::uniform8(prop::sample::select(std::vec![0.0f32, 1.0, 0.25])),
+            ],
         ) {
             same_bits(IntGamma::<2>, x, y);
             same_bits(IntGamma::<0>, x, y);

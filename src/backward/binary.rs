@@ -34,7 +34,7 @@ use crate::loss::{
     mcc::SoftConfusion,
     region::{RegionSums, tversky_loss},
 };
-use crate::math::{self, Lanes64};
+use crate::math::Lanes64;
 
 const ONE: V = V::ONE;
 
@@ -562,11 +562,10 @@ pub(crate) fn focal_parts<L: Vector, M: Modulator, const LOGITS: bool, const NOR
 ) -> ([L; 3], L) {
     let l = link::<_, LOGITS>(x);
     let u = ft.logpt::<LOGITS>(&l, y);
-    let terms = ft.terms(m, u, y);
-    let omp = math::one_minus_exp_neg(u);
+    let (omp, pt) = ft.pt::<LOGITS>(&l, u, y);
+    let terms = ft.terms_of(m, u, omp, y);
     let reduced = u.simd_gt(ft.neg_ln_r);
     let focal = L::select(reduced, L::ONE, m.pow(omp * ft.inv_r));
-    let pt = L::ONE - omp;
     let gamma = L::splat(m.gamma());
     // `∂focal/∂u·v/focal = γ·pt·(v/(1 − pt))`: 0 where the threshold holds
     // the modulator at 1 and where `1 − pt` = 0 (u = 0). An infinite `v`
@@ -673,7 +672,7 @@ fn focal_impl<T: Target, M: Derivative, const LOGITS: bool>(
         target,
         ignore,
         #[inline(always)]
-        |x, y| ft.terms(m, ft.logpt::<LOGITS>(&link::<_, LOGITS>(x), y), y),
+        |x, y| ft.terms::<LOGITS, _>(m, &link::<_, LOGITS>(x), y),
     )?;
     let s = sums(t.sums);
     let loss = s.smp(cfg.alpha, cfg.normalized, cfg.reduction, t.kept) as f32;
