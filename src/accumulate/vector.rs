@@ -127,13 +127,12 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
     fn simd_gt(self, rhs: Self) -> Self::Mask;
     /// `self` where `m`, +0 elsewhere.
     fn and_mask(self, m: Self::Mask) -> Self;
-    /// `self < 0 ? 0 : self`: NaN and −0 give `self` (on x86 exactly
-    /// `maxps(0, self)`, one instruction; elsewhere a compare and a select,
-    /// since other targets' `max` has other NaN and ±0 rules).
-    fn relu(self) -> Self;
-    /// `self > y ? y : self`: a NaN in either gives `self` (on x86 exactly
-    /// `minps(y, self)`; elsewhere a compare and a select).
-    fn min_keep(self, y: Self) -> Self;
+    /// `self < 0 ? 0 : self`: NaN and −0 give `self` ([`Lanes::max_keep`]
+    /// with 0: on x86 exactly `maxps(0, self)`, one instruction).
+    #[inline(always)]
+    fn relu(self) -> Self {
+        self.max_keep(Self::ZERO)
+    }
     /// Whether every lane of `m` is set.
     fn all(m: Self::Mask) -> bool;
     /// `f(a, b, c, d)` in f64 lanes: every lane widened (exact), `f`
@@ -221,28 +220,6 @@ impl Vector for f32x8 {
         self & m
     }
     #[inline(always)]
-    fn relu(self) -> Self {
-        #[cfg(target_feature = "sse")]
-        {
-            f32x8::ZERO.fast_max(self)
-        }
-        #[cfg(not(target_feature = "sse"))]
-        {
-            f32x8::simd_lt(self, f32x8::ZERO).select(f32x8::ZERO, self)
-        }
-    }
-    #[inline(always)]
-    fn min_keep(self, y: Self) -> Self {
-        #[cfg(target_feature = "sse")]
-        {
-            y.fast_min(self)
-        }
-        #[cfg(not(target_feature = "sse"))]
-        {
-            f32x8::simd_gt(self, y).select(y, self)
-        }
-    }
-    #[inline(always)]
     fn all(m: Self::Mask) -> bool {
         m.all()
     }
@@ -306,14 +283,6 @@ impl Vector for f32 {
     #[inline(always)]
     fn and_mask(self, m: bool) -> Self {
         <f32 as Lanes>::select(m, self, 0.0)
-    }
-    #[inline(always)]
-    fn relu(self) -> Self {
-        <f32 as Lanes>::select(self < 0.0, 0.0, self)
-    }
-    #[inline(always)]
-    fn min_keep(self, y: Self) -> Self {
-        <f32 as Lanes>::select(self > y, y, self)
     }
     #[inline(always)]
     fn all(m: bool) -> bool {

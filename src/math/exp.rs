@@ -12,6 +12,7 @@
 //! once into the subnormal range, so subnormal results are correctly scaled.
 
 use super::lanes::Lanes;
+use super::poly::estrin5;
 
 /// log2(e), rounded to f32.
 pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
@@ -24,15 +25,21 @@ const MAGIC: f32 = 12_582_912.0;
 /// Below this, e^t < 2^−150 rounds to 0 (e^−104 ≈ 6.8e−46).
 pub(crate) const EXP_UNDERFLOW: f32 = -104.0;
 
-/// Cephes `expf` polynomial: (e^r − 1 − r)/r² ≈ P(r) on |r| ≤ ln2/2.
+/// Cephes `expf` polynomial: (e^r − 1 − r)/r² ≈ P(r) on |r| ≤ ln2/2, in
+/// Estrin's scheme ([`estrin5`]).
 #[inline(always)]
 pub(crate) fn expm1_poly<V: Lanes>(r: V) -> V {
-    let p = V::splat(1.987_569_1e-4);
-    let p = p * r + V::splat(1.398_199_9e-3);
-    let p = p * r + V::splat(8.333_452e-3);
-    let p = p * r + V::splat(4.166_579_6e-2);
-    let p = p * r + V::splat(1.666_666_5e-1);
-    let p = p * r + V::splat(0.5); // Cephes 5.0000001201E-1, rounded to f32
+    let p = estrin5(
+        r,
+        [
+            0.5, // Cephes 5.0000001201E-1, rounded to f32
+            1.666_666_5e-1,
+            4.166_579_6e-2,
+            8.333_452e-3,
+            1.398_199_9e-3,
+            1.987_569_1e-4,
+        ],
+    );
     // e^r − 1 = r + r²·P(r): relative accuracy kept for tiny r.
     p * (r * r) + r
 }

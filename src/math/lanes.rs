@@ -46,6 +46,13 @@ pub(crate) trait Lanes:
     fn eq(self, rhs: Self) -> Self::Mask;
     /// Lanewise `m ? a : b`.
     fn select(m: Self::Mask, a: Self, b: Self) -> Self;
+    /// `self > y ? y : self`: a NaN in either gives `self` (on x86 exactly
+    /// `minps(y, self)`, one instruction; elsewhere a compare and a select,
+    /// since other targets' `min` has other NaN and ±0 rules).
+    fn min_keep(self, y: Self) -> Self;
+    /// `self < y ? y : self`: a NaN in either gives `self` (on x86 exactly
+    /// `maxps(y, self)`; elsewhere a compare and a select).
+    fn max_keep(self, y: Self) -> Self;
     /// Bit pattern shifted left by `n`, reinterpreted as f32.
     fn bits_shl(self, n: u32) -> Self;
     /// Bit pattern shifted right (logical) by `n`, reinterpreted as f32.
@@ -147,6 +154,14 @@ impl Lanes for f32 {
         f32::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
     }
     #[inline(always)]
+    fn min_keep(self, y: Self) -> Self {
+        Self::select(self > y, y, self)
+    }
+    #[inline(always)]
+    fn max_keep(self, y: Self) -> Self {
+        Self::select(self < y, y, self)
+    }
+    #[inline(always)]
     fn bits_shl(self, n: u32) -> Self {
         f32::from_bits(self.to_bits() << n)
     }
@@ -200,6 +215,28 @@ impl Lanes for f32x8 {
     #[inline(always)]
     fn select(m: Self, a: Self, b: Self) -> Self {
         m.select(a, b)
+    }
+    #[inline(always)]
+    fn min_keep(self, y: Self) -> Self {
+        #[cfg(target_feature = "sse")]
+        {
+            y.fast_min(self)
+        }
+        #[cfg(not(target_feature = "sse"))]
+        {
+            self.simd_gt(y).select(y, self)
+        }
+    }
+    #[inline(always)]
+    fn max_keep(self, y: Self) -> Self {
+        #[cfg(target_feature = "sse")]
+        {
+            y.fast_max(self)
+        }
+        #[cfg(not(target_feature = "sse"))]
+        {
+            self.simd_lt(y).select(y, self)
+        }
     }
     #[inline(always)]
     fn bits_shl(self, n: u32) -> Self {

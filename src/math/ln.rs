@@ -10,6 +10,7 @@
 
 use super::exp::{LN2_HI, LN2_LO};
 use super::lanes::Lanes;
+use super::poly::estrin8;
 
 /// ln(p) for p ≥ 0: ln 0 = −∞; NaN and negative p give NaN.
 #[inline(always)]
@@ -26,15 +27,20 @@ pub(crate) fn ln_generic<V: Lanes>(p: V) -> V {
     let k = V::select(big, k + V::splat(1.0), k);
     let f = m - V::splat(1.0);
     let z = f * f;
-    let y = V::splat(7.037_683_6e-2);
-    let y = y * f + V::splat(-1.151_461e-1);
-    let y = y * f + V::splat(1.167_699_9e-1);
-    let y = y * f + V::splat(-1.242_014_1e-1);
-    let y = y * f + V::splat(1.424_932_3e-1);
-    let y = y * f + V::splat(-1.666_805_8e-1);
-    let y = y * f + V::splat(2.000_071_4e-1);
-    let y = y * f + V::splat(-2.499_999_4e-1);
-    let y = y * f + V::splat(3.333_333e-1); // Cephes 3.3333331174E-1 in f32
+    let y = estrin8(
+        f,
+        [
+            3.333_333e-1, // Cephes 3.3333331174E-1 in f32
+            -2.499_999_4e-1,
+            2.000_071_4e-1,
+            -1.666_805_8e-1,
+            1.424_932_3e-1,
+            -1.242_014_1e-1,
+            1.167_699_9e-1,
+            -1.151_461e-1,
+            7.037_683_6e-2,
+        ],
+    );
     let y = y * f * z;
     let y = y + k * V::splat(LN2_LO);
     let y = y - V::splat(0.5) * z;

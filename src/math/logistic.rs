@@ -5,10 +5,10 @@
 //! ln(1 + e) = [`log1p_unit`] (a polynomial on [0, 1], no division), and
 //! softplus(±x) = max(±x, 0) + ln(1 + e), i.e. a + ln(1+e) on x's side and
 //! ln(1+e) on the other. The sign of x picks the fields with selects, so no
-//! `max` (whose NaN rule differs by target) is used. a > 104 gives e = 0
-//! (e^−104 rounds to 0) and a < 2^−30 is computed as 2^−30 (e rounds to 1)
-//! by compare/selects that keep NaN, so NaN reaches every field, ±∞ gives the
-//! limits and neither huge nor tiny logits meet subnormal intermediates.
+//! `max` (whose NaN rule differs by target) is used. a is clamped to
+//! [2^−30, 104] by clamps that keep NaN (e^−104 rounds to 0, e^−2^−30 to 1,
+//! as for every a beyond), so NaN reaches every field, ±∞ gives the limits
+//! and neither huge nor tiny logits meet subnormal intermediates.
 
 use super::Logistic;
 use super::exp::{EXP_UNDERFLOW, exp_nonpos};
@@ -20,18 +20,19 @@ const TINY: f32 = 9.313_226e-10; // 2^−30
 
 /// e^{−|x|}; returns (|x|, e). NaN propagates.
 ///
-/// a > 104 gives e = 0 by a select (e^−104 rounds to 0) and computes on a
-/// harmless 1 meanwhile; a < 2^−30 computes on 2^−30 (e^{−a} rounds to 1 for
-/// all of them). Both keep the exp's intermediates out of the subnormal
-/// range, whose microcode assists cost ~100 cycles per instruction on x86.
+/// |x| is clamped to [2^−30, 104] (NaN kept, by [`Lanes::max_keep`] and
+/// [`Lanes::min_keep`]): below 2^−30 e^{−a} rounds to 1 as for 2^−30, and
+/// e^{−104} already rounds to 0 (as every e^{−a} beyond it), so the clamped
+/// value gives each a's result while the exp's intermediates stay out of the
+/// subnormal range, whose microcode assists cost ~100 cycles per
+/// instruction on x86.
 #[inline(always)]
 fn exp_neg_abs<V: Lanes>(x: V) -> (V, V) {
     let a = x.abs();
-    let huge = a.gt(V::splat(-EXP_UNDERFLOW));
-    let tiny = V::splat(TINY);
-    let ac = V::select(huge, V::splat(1.0), a);
-    let ac = V::select(a.lt(tiny), tiny, ac);
-    (a, V::select(huge, V::splat(0.0), exp_nonpos(-ac)))
+    let ac = a
+        .max_keep(V::splat(TINY))
+        .min_keep(V::splat(-EXP_UNDERFLOW));
+    (a, exp_nonpos(-ac))
 }
 
 /// σ(x), σ(−x), softplus(x), softplus(−x).

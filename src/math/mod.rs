@@ -6,9 +6,12 @@
 //! (`accumulate::vector`), and its `*_scalar` twin is the `f32` instance, so
 //! a scalar element and a lane give the same bits. Only `+ − × ÷`,
 //! compares, selects and bit moves are used (no FMA, no approximate
-//! reciprocal, no `max`/`min`), so x86-64 SSE2/AVX2, aarch64 NEON, wasm32 and
+//! reciprocal, no `max`/`min` with a target's own NaN rule: x86's
+//! `maxps`/`minps` only in the operand order that gives the select's result,
+//! `Lanes::max_keep`), so x86-64 SSE2/AVX2, aarch64 NEON, wasm32 and
 //! Cortex-M all produce the same bits. Polynomials come from Cephes
-//! (`expf`, `logf`) or were fitted for segloss (`log1p.rs`); ulp bounds are
+//! (`expf`, `logf`) or were fitted for segloss (`log1p.rs`), and are
+//! evaluated in Estrin's scheme (`poly.rs`: a short dependent chain); ulp bounds are
 //! the data in [`precision::PRECISION`], checked over every finite f32 by the
 //! `math_exhaustive` tests (`cargo test --release --lib -- --ignored
 //! math_exhaustive`).
@@ -28,6 +31,7 @@ mod ln;
 mod ln1m;
 mod log1p;
 mod logistic;
+mod poly;
 mod pow;
 #[cfg_attr(not(test), allow(dead_code))] // the table is read by the tests and the docs
 pub(crate) mod precision;

@@ -36,13 +36,13 @@ pub(crate) const PRECISION: &[Precision] = &[
     Precision {
         name: "logistic.sp_pos",
         max_ulp: 4.0,
-        measured: 2.476,
+        measured: 2.660,
         domain: "every finite f32",
     },
     Precision {
         name: "logistic.sp_neg",
         max_ulp: 4.0,
-        measured: 2.476,
+        measured: 2.660,
         domain: "every finite f32",
     },
     Precision {
@@ -54,13 +54,13 @@ pub(crate) const PRECISION: &[Precision] = &[
     Precision {
         name: "ln",
         max_ulp: 4.0,
-        measured: 0.829,
+        measured: 0.842,
         domain: "p in [0, 1], subnormals included",
     },
     Precision {
         name: "one_minus_exp_neg",
         max_ulp: 4.0,
-        measured: 0.946,
+        measured: 0.984,
         domain: "l in [0, f32::MAX], subnormals included",
     },
     Precision {
