@@ -40,7 +40,7 @@
 pub use crate::accumulate::multiclass::{ClassId, MAX_CLASSES};
 
 use crate::accumulate::binary::{FocalTerm, Modulator};
-use crate::accumulate::multiclass::{Kernel, McTotals};
+use crate::accumulate::multiclass::{Ids, Kernel, McTotals};
 use crate::config::{Focal, Reduction, Region, Tversky};
 use crate::error::{Error, check};
 use crate::loss::region::{RegionSums, tversky_power};
@@ -402,7 +402,6 @@ impl Loss {
 /// gradient there).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn drive<
-    L: ClassId,
     M: Modulator,
     const CC: usize,
     const LOGITS: bool,
@@ -412,7 +411,7 @@ pub(crate) fn drive<
 >(
     k: &Kernel<'_, M>,
     pred: &[f32],
-    target: &[L],
+    target: Ids<'_>,
     shape: Shape,
     per_image: Option<(&Tversky, &Classes)>,
     mut each: impl FnMut(&McTotals<CC>) -> Result<(), Error>,
@@ -425,7 +424,7 @@ pub(crate) fn drive<
         .zip(target.chunks_exact(s))
     {
         let mut t = McTotals::<CC>::default();
-        k.image::<L, CC, LOGITS, R, CE, F>(c, s, img, labels, &mut t)?;
+        k.image::<CC, LOGITS, R, CE, F>(c, s, img, labels, &mut t)?;
         if let Some((tv, classes)) = per_image {
             image_sum += region_mean(&t.region, c, tv, classes);
         }
@@ -457,9 +456,9 @@ pub(crate) struct Setup<'a> {
 
 impl<'a> Setup<'a> {
     /// Validates a call with per-class capacity `CC` and derives its settings.
-    pub(crate) fn new<L: ClassId, const CC: usize>(
+    pub(crate) fn new<const CC: usize>(
         pred: &[f32],
-        target: &[L],
+        target: Ids<'_>,
         shape: Shape,
         loss: &'a Loss,
         classes: &'a Classes<'a>,
@@ -561,63 +560,63 @@ impl<'a> Setup<'a> {
     }
 }
 
-/// Calls `$f::<L, M, CC, LOGITS, R, CE, F>(&kernel, args…)` with the
+/// Calls `$f::<M, CC, LOGITS, R, CE, F>(&kernel, args…)` with the
 /// modulator and const flags of a [`Setup`]'s plan: the one dispatch table
 /// (γ = 2 and 0 as const generics, any other γ a runtime `pow`) shared by
 /// the forward and the backward pass, so both accumulate with the same
 /// instantiation and give the same bits.
 macro_rules! dispatch {
-    ($st:expr, $f:ident::<$l:ty, $cc:tt>($($arg:expr),* $(,)?)) => {{
+    ($st:expr, $f:ident::<$cc:tt>($($arg:expr),* $(,)?)) => {{
         let st: &$crate::multiclass::Setup<'_> = $st;
         let none = $crate::accumulate::binary::IntGamma::<0>;
         let p = &st.plan;
         match (p.region.is_some(), p.ce.is_some(), p.focal.is_some()) {
             (true, false, false) => {
-                $crate::multiclass::dispatch!(@link st, none, $f, $l, $cc, true, false, false, $($arg),*)
+                $crate::multiclass::dispatch!(@link st, none, $f, $cc, true, false, false, $($arg),*)
             }
             (false, true, false) => {
-                $f::<$l, _, $cc, true, false, true, false>(&st.kernel(none), $($arg),*)
+                $f::<_, $cc, true, false, true, false>(&st.kernel(none), $($arg),*)
             }
-            (true, true, _) => $f::<$l, _, $cc, true, true, true, false>(&st.kernel(none), $($arg),*),
-            (false, false, true) => $crate::multiclass::dispatch!(@gamma st, $f, $l, $cc, false, $($arg),*),
-            _ => $crate::multiclass::dispatch!(@gamma st, $f, $l, $cc, true, $($arg),*),
+            (true, true, _) => $f::<_, $cc, true, true, true, false>(&st.kernel(none), $($arg),*),
+            (false, false, true) => $crate::multiclass::dispatch!(@gamma st, $f, $cc, false, $($arg),*),
+            _ => $crate::multiclass::dispatch!(@gamma st, $f, $cc, true, $($arg),*),
         }
     }};
-    (@gamma $st:ident, $f:ident, $l:ty, $cc:tt, $r:literal, $($arg:expr),*) => {{
+    (@gamma $st:ident, $f:ident, $cc:tt, $r:literal, $($arg:expr),*) => {{
         let g = $st.focal.gamma;
         if g == 2.0 {
             let m = $crate::accumulate::binary::IntGamma::<2>;
-            $crate::multiclass::dispatch!(@link $st, m, $f, $l, $cc, $r, false, true, $($arg),*)
+            $crate::multiclass::dispatch!(@link $st, m, $f, $cc, $r, false, true, $($arg),*)
         } else if g == 0.0 {
             let m = $crate::accumulate::binary::IntGamma::<0>;
-            $crate::multiclass::dispatch!(@link $st, m, $f, $l, $cc, $r, false, true, $($arg),*)
+            $crate::multiclass::dispatch!(@link $st, m, $f, $cc, $r, false, true, $($arg),*)
         } else {
             let m = $crate::accumulate::binary::RealGamma(g);
-            $crate::multiclass::dispatch!(@link $st, m, $f, $l, $cc, $r, false, true, $($arg),*)
+            $crate::multiclass::dispatch!(@link $st, m, $f, $cc, $r, false, true, $($arg),*)
         }
     }};
-    (@link $st:ident, $m:expr, $f:ident, $l:ty, $cc:tt, $r:literal, $ce:literal, $fo:literal, $($arg:expr),*) => {
+    (@link $st:ident, $m:expr, $f:ident, $cc:tt, $r:literal, $ce:literal, $fo:literal, $($arg:expr),*) => {
         if $st.logits {
-            $f::<$l, _, $cc, true, $r, $ce, $fo>(&$st.kernel($m), $($arg),*)
+            $f::<_, $cc, true, $r, $ce, $fo>(&$st.kernel($m), $($arg),*)
         } else {
-            $f::<$l, _, $cc, false, $r, $ce, $fo>(&$st.kernel($m), $($arg),*)
+            $f::<_, $cc, false, $r, $ce, $fo>(&$st.kernel($m), $($arg),*)
         }
     };
 }
 pub(crate) use dispatch;
 
 /// Validates, runs the pass chosen by [`dispatch`], then finalises.
-fn run<L: ClassId, const CC: usize>(
+fn run<const CC: usize>(
     pred: &[f32],
-    target: &[L],
+    target: Ids<'_>,
     shape: Shape,
     loss: &Loss,
     classes: &Classes,
 ) -> Result<f32, Error> {
-    let st = Setup::new::<L, CC>(pred, target, shape, loss, classes)?;
+    let st = Setup::new::<CC>(pred, target, shape, loss, classes)?;
     let (tot, image_sum) = dispatch!(
         &st,
-        drive::<L, CC>(pred, target, shape, st.per_image, |_| Ok(()))
+        drive::<CC>(pred, target, shape, st.per_image, |_| Ok(()))
     )?;
     Ok(st.value(&tot, image_sum) as f32)
 }
@@ -634,11 +633,22 @@ pub fn loss<L: ClassId>(
     loss: &Loss,
     classes: &Classes,
 ) -> Result<f32, Error> {
+    run_any(pred, L::ids(target), shape, loss, classes)
+}
+
+/// [`loss`] on the id slice: not generic, so compiled once, in this crate.
+fn run_any(
+    pred: &[f32],
+    target: Ids<'_>,
+    shape: Shape,
+    loss: &Loss,
+    classes: &Classes,
+) -> Result<f32, Error> {
     match shape.c {
-        0..=4 => run::<L, 4>(pred, target, shape, loss, classes),
-        5..=8 => run::<L, 8>(pred, target, shape, loss, classes),
-        9..=16 => run::<L, 16>(pred, target, shape, loss, classes),
-        17..=MAX_CLASSES => run::<L, MAX_CLASSES>(pred, target, shape, loss, classes),
+        0..=4 => run::<4>(pred, target, shape, loss, classes),
+        5..=8 => run::<8>(pred, target, shape, loss, classes),
+        9..=16 => run::<16>(pred, target, shape, loss, classes),
+        17..=MAX_CLASSES => run::<MAX_CLASSES>(pred, target, shape, loss, classes),
         classes => Err(Error::TooManyClasses {
             classes,
             max: MAX_CLASSES,
@@ -669,7 +679,7 @@ pub fn loss_fixed<const C: usize, L: ClassId>(
     classes: &Classes,
 ) -> Result<f32, Error> {
     Shape::expect(C, shape.c)?;
-    run::<L, C>(pred, target, shape, loss, classes)
+    run::<C>(pred, L::ids(target), shape, loss, classes)
 }
 
 /// Dice loss (smp `DiceLoss`, multiclass mode).

@@ -33,8 +33,11 @@
 //! both give the same bits.
 //!
 //! Labels are decoded once per block of `BLOCK·LANES` pixels (the only code
-//! generic over the id type, which also validates the ids); the arithmetic is
-//! shared by every id type.
+//! that knows the id type, which also validates the ids); everything else
+//! takes the ids as an [`Ids`] slice of any id type. So the kernels are
+//! compiled once, in this crate, and shared by `u8`, `u16`, `i32` and `i64`
+//! labels: the public entry points, generic over [`ClassId`], only wrap the
+//! slice.
 
 use super::{BLOCK, LANES, fold, widen_u8};
 use crate::accumulate::binary::{
@@ -58,6 +61,56 @@ mod sealed {
     impl Sealed for u16 {}
     impl Sealed for i32 {}
     impl Sealed for i64 {}
+
+    /// A class-id slice of any [`super::ClassId`] type (public in a private
+    /// module: the trait can return it, callers cannot name it).
+    #[derive(Clone, Copy, Debug)]
+    pub enum Ids<'a> {
+        U8(&'a [u8]),
+        U16(&'a [u16]),
+        I32(&'a [i32]),
+        I64(&'a [i64]),
+    }
+}
+pub(crate) use sealed::Ids;
+
+impl<'a> Ids<'a> {
+    /// The number of ids.
+    pub(crate) fn len(self) -> usize {
+        match self {
+            Ids::U8(s) => s.len(),
+            Ids::U16(s) => s.len(),
+            Ids::I32(s) => s.len(),
+            Ids::I64(s) => s.len(),
+        }
+    }
+
+    /// The ids `a..b` (empty if out of range).
+    fn sub(self, a: usize, b: usize) -> Ids<'a> {
+        match self {
+            Ids::U8(s) => Ids::U8(s.get(a..b).unwrap_or_default()),
+            Ids::U16(s) => Ids::U16(s.get(a..b).unwrap_or_default()),
+            Ids::I32(s) => Ids::I32(s.get(a..b).unwrap_or_default()),
+            Ids::I64(s) => Ids::I64(s.get(a..b).unwrap_or_default()),
+        }
+    }
+
+    /// As `slice::chunks(n)` (none for `n == 0`).
+    pub(crate) fn chunks(self, n: usize) -> impl Iterator<Item = Ids<'a>> {
+        let len = self.len();
+        let end = if n == 0 { 0 } else { len };
+        (0..end)
+            .step_by(n.max(1))
+            .map(move |a| self.sub(a, a.saturating_add(n).min(len)))
+    }
+
+    /// As `slice::chunks_exact(n)` (none for `n == 0`).
+    pub(crate) fn chunks_exact(self, n: usize) -> impl Iterator<Item = Ids<'a>> {
+        let end = self.len().checked_div(n).unwrap_or(0).saturating_mul(n);
+        (0..end)
+            .step_by(n.max(1))
+            .map(move |a| self.sub(a, a.saturating_add(n)))
+    }
 }
 
 /// A class-id element type of a multiclass target: `u8`, `u16`, `i32` or
@@ -74,9 +127,15 @@ pub trait ClassId: Copy + sealed::Sealed {
     /// (then the scalar decoding handles the chunk).
     #[doc(hidden)]
     fn lanes(chunk: &[Self; LANES]) -> Option<i32x8>;
+    /// The slice as the kernels take it.
+    #[doc(hidden)]
+    fn ids(s: &[Self]) -> Ids<'_>;
 }
 
 impl ClassId for u8 {
+    fn ids(s: &[u8]) -> Ids<'_> {
+        Ids::U8(s)
+    }
     #[inline(always)]
     fn id(self) -> i64 {
         i64::from(self)
@@ -87,6 +146,9 @@ impl ClassId for u8 {
     }
 }
 impl ClassId for u16 {
+    fn ids(s: &[u16]) -> Ids<'_> {
+        Ids::U16(s)
+    }
     #[inline(always)]
     fn id(self) -> i64 {
         i64::from(self)
@@ -97,6 +159,9 @@ impl ClassId for u16 {
     }
 }
 impl ClassId for i32 {
+    fn ids(s: &[i32]) -> Ids<'_> {
+        Ids::I32(s)
+    }
     #[inline(always)]
     fn id(self) -> i64 {
         i64::from(self)
@@ -107,6 +172,9 @@ impl ClassId for i32 {
     }
 }
 impl ClassId for i64 {
+    fn ids(s: &[i64]) -> Ids<'_> {
+        Ids::I64(s)
+    }
     #[inline(always)]
     fn id(self) -> i64 {
         self
@@ -301,8 +369,8 @@ impl<const CC: usize> Block<CC> {
     }
 }
 
-/// The labels of one block, decoded once per block (the only code that is
-/// generic over the id type): the id as `f32` lanes (−1 for an ignored id
+/// The labels of one block, decoded once per block (the only code that
+/// knows the id type): the id as `f32` lanes (−1 for an ignored id
 /// outside `0..C`) and the keep masks of the region part (A) and of the
 /// focal / cross-entropy part (B). Lanes past the end are dropped by both.
 pub(crate) struct Decoded {
@@ -322,8 +390,26 @@ impl Decoded {
 
     /// Decodes up to `BLOCK·LANES` ids; `use_a` / `use_b` say which parts
     /// are computed (an id outside `0..C` must be ignored by every one).
+    /// Out of line: one copy per id type, called once per block.
+    #[inline(never)]
+    pub(crate) fn decode(
+        &mut self,
+        ids: Ids<'_>,
+        c: usize,
+        ignore: (Option<i64>, Option<i64>),
+        use_a: bool,
+        use_b: bool,
+    ) -> Result<(), Error> {
+        match ids {
+            Ids::U8(s) => self.decode_typed(s, c, ignore, use_a, use_b),
+            Ids::U16(s) => self.decode_typed(s, c, ignore, use_a, use_b),
+            Ids::I32(s) => self.decode_typed(s, c, ignore, use_a, use_b),
+            Ids::I64(s) => self.decode_typed(s, c, ignore, use_a, use_b),
+        }
+    }
+
     #[inline(always)]
-    pub(crate) fn decode<L: ClassId>(
+    fn decode_typed<L: ClassId>(
         &mut self,
         ids: &[L],
         c: usize,
@@ -627,10 +713,9 @@ impl<M: Modulator> Kernel<'_, M> {
     ///
     /// `R`: region sums (mask A); `CE`: cross-entropy sums (mask B, needs
     /// `LOGITS`); `F`: focal sums (mask B). Only the label decoding is
-    /// generic over the id type; the arithmetic ([`Self::blocks`]) is shared.
+    /// aware of the id type; the arithmetic ([`Self::blocks`]) is shared.
     #[inline(always)]
     pub(crate) fn image<
-        L: ClassId,
         const CC: usize,
         const LOGITS: bool,
         const R: bool,
@@ -641,7 +726,7 @@ impl<M: Modulator> Kernel<'_, M> {
         c: usize,
         s: usize,
         img: &[f32],
-        labels: &[L],
+        labels: Ids<'_>,
         out: &mut McTotals<CC>,
     ) -> Result<(), Error> {
         let mut sc = Scratch::<CC> {
@@ -851,7 +936,9 @@ impl<M: Modulator> Kernel<'_, M> {
 // Test code, not API: a panic is a failed test.
 #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 mod tests {
+    extern crate std;
     use super::*;
+    use std::vec::Vec;
 
     fn bits(v: (f32x8, f32x8, f32x8)) -> [[u32; LANES]; 3] {
         [v.0, v.1, v.2].map(|v| v.to_array().map(f32::to_bits))
@@ -882,6 +969,31 @@ mod tests {
                 None => {}
             }
             assert_eq!(rules.chunk(&chunk).map(bits), scalar.map(bits));
+        }
+    }
+
+    /// `Ids::chunks` and `Ids::chunks_exact` cut where the slice methods do.
+    #[test]
+    fn id_chunks_match_the_slice_methods() {
+        let v: Vec<i64> = (0..300).collect();
+        let spans = |it: &mut dyn Iterator<Item = Ids<'_>>| {
+            it.map(|c| match c {
+                Ids::I64(c) => c.to_vec(),
+                other => panic!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+        };
+        for len in [0, 1, 7, 8, 127, 128, 129, 300] {
+            let s = &v[..len];
+            for n in [1, 3, 8, 128, 301] {
+                let want: Vec<_> = s.chunks(n).map(<[i64]>::to_vec).collect();
+                assert_eq!(spans(&mut Ids::I64(s).chunks(n)), want);
+                let want: Vec<_> = s.chunks_exact(n).map(<[i64]>::to_vec).collect();
+                assert_eq!(spans(&mut Ids::I64(s).chunks_exact(n)), want);
+            }
+            assert_eq!(Ids::I64(s).chunks(0).count(), 0);
+            assert_eq!(Ids::I64(s).chunks_exact(0).count(), 0);
+            assert_eq!(Ids::I64(s).len(), len);
         }
     }
 

@@ -87,7 +87,8 @@ use super::binary::{
 use super::{check_grad, mean_dpow};
 use crate::accumulate::binary::{clamp_hi, clamp_lo};
 use crate::accumulate::multiclass::{
-    ClassId, Decoded, Excess, FirstMax, Kernel, McTotals, exp_v, full_block, gather, load_partial,
+    ClassId, Decoded, Excess, FirstMax, Ids, Kernel, McTotals, exp_v, full_block, gather,
+    load_partial,
 };
 use crate::accumulate::{BLOCK, LANES};
 use crate::config::{Focal, Reduction, Region, Tversky};
@@ -478,7 +479,6 @@ enum Dest<'a, 'b, const CC: usize> {
 /// Writes the gradient of one image (`c` planes of `s` pixels).
 #[allow(clippy::too_many_arguments)]
 fn image<
-    L: ClassId,
     M: Derivative,
     const CC: usize,
     const LOGITS: bool,
@@ -491,7 +491,7 @@ fn image<
     c: usize,
     s: usize,
     img: &[f32],
-    labels: &[L],
+    labels: Ids<'_>,
     grad: &mut [f32],
 ) -> Result<(), Error> {
     let mut planes: [&[f32]; CC] = [&[]; CC];
@@ -512,13 +512,13 @@ fn image<
 }
 
 /// `(grad, (logits, labels))` of each image.
-fn images<'a, L>(
+fn images<'a>(
     pred: &'a [f32],
-    target: &'a [L],
+    target: Ids<'a>,
     grad: &'a mut [f32],
     size: usize,
     s: usize,
-) -> impl Iterator<Item = (&'a mut [f32], (&'a [f32], &'a [L]))> {
+) -> impl Iterator<Item = (&'a mut [f32], (&'a [f32], Ids<'a>))> {
     let inputs = pred.chunks_exact(size).zip(target.chunks_exact(s));
     grad.chunks_exact_mut(size).zip(inputs)
 }
@@ -527,7 +527,6 @@ fn images<'a, L>(
 /// dispatch table (see the module docs for the passes).
 #[allow(clippy::too_many_arguments)]
 fn pass<
-    L: ClassId,
     M: Derivative,
     const CC: usize,
     const LOGITS: bool,
@@ -538,7 +537,7 @@ fn pass<
     k: &Kernel<'_, M>,
     st: &Setup<'_>,
     pred: &[f32],
-    target: &[L],
+    target: Ids<'_>,
     grad: &mut [f32],
     scale: f32,
 ) -> Result<f32, Error> {
@@ -556,17 +555,17 @@ fn pass<
         let mut co = Coeffs::<CC>::new(k, st, None, scale);
         let mut it = each_image(grad);
         let (tot, image_sum) =
-            drive::<L, M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, |ti| {
+            drive::<M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, |ti| {
                 let Some((g, (img, labels))) = it.next() else {
                     return Ok(());
                 };
                 co.set_region(&ti.region, t, classes, c, lambda_r / images_n);
-                image::<L, M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
+                image::<M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
             })?;
         return Ok(st.value(&tot, image_sum) as f32);
     }
     let (tot, image_sum) =
-        drive::<L, M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, |_| Ok(()))?;
+        drive::<M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, |_| Ok(()))?;
     let value = st.value(&tot, image_sum);
     let mut co = Coeffs::<CC>::new(k, st, Some(&tot), scale);
     match (R, st.plan.region, st.per_image) {
@@ -575,9 +574,9 @@ fn pass<
             for (g, (img, labels)) in each_image(grad) {
                 // This image's region sums (the forward's, recomputed).
                 let mut ti = McTotals::<CC>::default();
-                k.image::<L, CC, LOGITS, true, false, false>(c, s, img, labels, &mut ti)?;
+                k.image::<CC, LOGITS, true, false, false>(c, s, img, labels, &mut ti)?;
                 co.set_region(&ti.region, t, classes, c, kr);
-                image::<L, M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
+                image::<M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
             }
         }
         _ => {
@@ -587,7 +586,7 @@ fn pass<
                 co.set_region(&tot.region, t, st.classes, c, kr);
             }
             for (g, (img, labels)) in each_image(grad) {
-                image::<L, M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
+                image::<M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
             }
         }
     }
@@ -595,18 +594,18 @@ fn pass<
 }
 
 /// Validates (as the forward, then the gradient length) and dispatches.
-fn run<L: ClassId, const CC: usize>(
+fn run<const CC: usize>(
     pred: &[f32],
-    target: &[L],
+    target: Ids<'_>,
     shape: Shape,
     loss: &Loss,
     classes: &Classes,
     grad: &mut [f32],
     scale: f32,
 ) -> Result<f32, Error> {
-    let st = Setup::new::<L, CC>(pred, target, shape, loss, classes)?;
+    let st = Setup::new::<CC>(pred, target, shape, loss, classes)?;
     check_grad(pred, grad)?;
-    dispatch!(&st, pass::<L, CC>(&st, pred, target, grad, scale))
+    dispatch!(&st, pass::<CC>(&st, pred, target, grad, scale))
 }
 
 /// Any multiclass [`Loss`] and its gradient, with the class count taken from
@@ -626,11 +625,24 @@ pub fn loss<L: ClassId>(
     grad: &mut [f32],
     scale: f32,
 ) -> Result<f32, Error> {
+    run_any(pred, L::ids(target), shape, loss, classes, grad, scale)
+}
+
+/// [`loss`] on the id slice: not generic, so compiled once, in this crate.
+fn run_any(
+    pred: &[f32],
+    target: Ids<'_>,
+    shape: Shape,
+    loss: &Loss,
+    classes: &Classes,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
     match shape.c() {
-        0..=4 => run::<L, 4>(pred, target, shape, loss, classes, grad, scale),
-        5..=8 => run::<L, 8>(pred, target, shape, loss, classes, grad, scale),
-        9..=16 => run::<L, 16>(pred, target, shape, loss, classes, grad, scale),
-        17..=MAX_CLASSES => run::<L, MAX_CLASSES>(pred, target, shape, loss, classes, grad, scale),
+        0..=4 => run::<4>(pred, target, shape, loss, classes, grad, scale),
+        5..=8 => run::<8>(pred, target, shape, loss, classes, grad, scale),
+        9..=16 => run::<16>(pred, target, shape, loss, classes, grad, scale),
+        17..=MAX_CLASSES => run::<MAX_CLASSES>(pred, target, shape, loss, classes, grad, scale),
         classes => Err(Error::TooManyClasses {
             classes,
             max: MAX_CLASSES,
@@ -664,7 +676,7 @@ pub fn loss_fixed<const C: usize, L: ClassId>(
     scale: f32,
 ) -> Result<f32, Error> {
     Shape::expect(C, shape.c())?;
-    run::<L, C>(pred, target, shape, loss, classes, grad, scale)
+    run::<C>(pred, L::ids(target), shape, loss, classes, grad, scale)
 }
 
 /// Dice loss and its gradient (see [`crate::multiclass::dice`]).
