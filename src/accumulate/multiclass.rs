@@ -934,7 +934,11 @@ impl<M: Modulator> Kernel<'_, M> {
 
 #[cfg(test)]
 // Test code, not API: a panic is a failed test.
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     extern crate std;
     use super::*;
