@@ -69,8 +69,13 @@ pub mod binary;
 pub mod config;
 pub mod error;
 pub mod loss;
+// The softmax's primitives serve only the multiclass kernels; the default
+// build (with `nchw`) still checks the module for dead code.
+#[cfg_attr(not(feature = "nchw"), allow(dead_code))]
 pub(crate) mod math;
+#[cfg(feature = "nchw")]
 pub mod multiclass;
+#[cfg(feature = "nchw")]
 pub mod multilabel;
 #[doc = include_str!("docs/numerics.md")]
 pub mod numerics {}

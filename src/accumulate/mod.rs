@@ -20,7 +20,9 @@
 //! way: they contribute nothing to any sum, even when their prediction is NaN.
 
 pub mod binary;
+#[cfg(feature = "nchw")]
 pub mod multiclass;
+#[cfg(feature = "nchw")]
 pub mod multilabel;
 pub(crate) mod vector;
 

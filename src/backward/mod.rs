@@ -87,7 +87,9 @@
 //! ```
 
 pub mod binary;
+#[cfg(feature = "nchw")]
 pub mod multiclass;
+#[cfg(feature = "nchw")]
 pub mod multilabel;
 
 use crate::accumulate::{Target, Totals, V, Vector, pass, pass_storing, rewrite_each};
@@ -102,6 +104,7 @@ use crate::math;
 /// softmax is identically 1), so SPEC's rule for a loss that is identically
 /// 0 gives 0 there; otherwise it needs every kept class predicted exactly
 /// (PyTorch gives NaN or ∞ at such points).
+#[cfg(feature = "nchw")]
 pub(crate) fn mean_dpow(mean: f64, gamma: f32) -> f64 {
     if mean == 0.0 && gamma < 1.0 {
         0.0
