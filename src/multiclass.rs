@@ -605,6 +605,28 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
+/// Calls `$f::<CC>(args…)` with the per-class capacity a runtime class count
+/// rounds up to (4, 8, 16 or [`MAX_CLASSES`]), or gives
+/// [`Error::TooManyClasses`]: the one table of the forward and the backward
+/// pass.
+macro_rules! with_capacity {
+    ($c:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $c {
+            0..=4 => $f::<4>($($arg),*),
+            5..=8 => $f::<8>($($arg),*),
+            9..=16 => $f::<16>($($arg),*),
+            17..=$crate::multiclass::MAX_CLASSES => {
+                $f::<{ $crate::multiclass::MAX_CLASSES }>($($arg),*)
+            }
+            classes => Err($crate::error::Error::TooManyClasses {
+                classes,
+                max: $crate::multiclass::MAX_CLASSES,
+            }),
+        }
+    };
+}
+pub(crate) use with_capacity;
+
 /// Validates, runs the pass chosen by [`dispatch`], then finalises.
 fn run<const CC: usize>(
     pred: &[f32],
@@ -644,16 +666,7 @@ fn run_any(
     loss: &Loss,
     classes: &Classes,
 ) -> Result<f32, Error> {
-    match shape.c {
-        0..=4 => run::<4>(pred, target, shape, loss, classes),
-        5..=8 => run::<8>(pred, target, shape, loss, classes),
-        9..=16 => run::<16>(pred, target, shape, loss, classes),
-        17..=MAX_CLASSES => run::<MAX_CLASSES>(pred, target, shape, loss, classes),
-        classes => Err(Error::TooManyClasses {
-            classes,
-            max: MAX_CLASSES,
-        }),
-    }
+    with_capacity!(shape.c, run(pred, target, shape, loss, classes))
 }
 
 /// [`loss`] with the class count `C` fixed at compile time, so the

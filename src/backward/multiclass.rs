@@ -96,7 +96,7 @@ use crate::error::Error;
 use crate::loss::region::RegionSums;
 use crate::math;
 use crate::multiclass::{
-    Classes, CrossEntropy, Loss, MAX_CLASSES, Setup, Shape, dispatch, drive, region_mean,
+    Classes, CrossEntropy, Loss, Setup, Shape, dispatch, drive, region_mean, with_capacity,
 };
 use wide::f32x8;
 
@@ -638,16 +638,10 @@ fn run_any(
     grad: &mut [f32],
     scale: f32,
 ) -> Result<f32, Error> {
-    match shape.c() {
-        0..=4 => run::<4>(pred, target, shape, loss, classes, grad, scale),
-        5..=8 => run::<8>(pred, target, shape, loss, classes, grad, scale),
-        9..=16 => run::<16>(pred, target, shape, loss, classes, grad, scale),
-        17..=MAX_CLASSES => run::<MAX_CLASSES>(pred, target, shape, loss, classes, grad, scale),
-        classes => Err(Error::TooManyClasses {
-            classes,
-            max: MAX_CLASSES,
-        }),
-    }
+    with_capacity!(
+        shape.c(),
+        run(pred, target, shape, loss, classes, grad, scale)
+    )
 }
 
 /// [`loss`] with the class count `C` fixed at compile time (per-class
