@@ -64,7 +64,14 @@ fn call<T: Target + Into<f64>>(
     let mut g = vec![f32::from_bits(UNWRITTEN); grad_len];
     let got = bwd(&mut g);
     if !valid {
-        check_error(what, &got, &Error::InvalidParameter { name: "", value: 0.0 });
+        check_error(
+            what,
+            &got,
+            &Error::InvalidParameter {
+                name: "",
+                value: 0.0,
+            },
+        );
         return None;
     }
     if let Some(e) = input_error_grad(pred, target, T::IS_MASK, ignore, grad_len) {
@@ -91,7 +98,10 @@ fn check_nan(what: &str, g: &[f32], pred: &[f32], ys: &[f64], ignore: Option<f32
                 fail(what, format!("ignored element {i} has gradient {gi:e}"));
             }
         } else if (x.is_nan() || y.is_nan()) && !gi.is_nan() {
-            fail(what, format!("element {i} (x {x:e}, y {y:e}) has gradient {gi:e}, want NaN"));
+            fail(
+                what,
+                format!("element {i} (x {x:e}, y {y:e}) has gradient {gi:e}, want NaN"),
+            );
         }
     }
 }
@@ -127,9 +137,18 @@ fn verify(
     }
 }
 
-fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[f32], target: &[T]) {
+fn run<T: Target + Into<f64> + core::fmt::Debug>(
+    inp: &Input,
+    pl: &[f32],
+    pp: &[f32],
+    target: &[T],
+) {
     let ys: Vec<f64> = target.iter().map(|&t| t.into()).collect();
-    let red = if inp.sum { Reduction::Sum } else { Reduction::Mean };
+    let red = if inp.sum {
+        Reduction::Sum
+    } else {
+        Reduction::Mean
+    };
     let ignore = ignore_value(inp.ignore_sel, inp.ignore_n);
     let lo = inp.from_logits;
     let pred = if lo { pl } else { pp };
@@ -155,44 +174,95 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         beta: inp.beta.param(0.0, 2.0),
         gamma: inp.gamma.param(0.0, 3.0),
     };
-    let cases: [(&str, Tversky, Result<f32, Error>, &dyn Fn(&mut [f32]) -> Result<f32, Error>); 3] = [
-        ("dice", Tversky::dice(region), binary::dice(pred, target, &region), &|g| {
-            bw::dice(pred, target, &region, g, scale)
+    let cases: [(
+        &str,
+        Tversky,
+        Result<f32, Error>,
+        &dyn Fn(&mut [f32]) -> Result<f32, Error>,
+    ); 3] = [
+        (
+            "dice",
+            Tversky::dice(region),
+            binary::dice(pred, target, &region),
+            &|g| bw::dice(pred, target, &region, g, scale),
+        ),
+        (
+            "jaccard",
+            Tversky::jaccard(region),
+            binary::jaccard(pred, target, &region),
+            &|g| bw::jaccard(pred, target, &region, g, scale),
+        ),
+        ("tversky", tv, binary::tversky(pred, target, &tv), &|g| {
+            bw::tversky(pred, target, &tv, g, scale)
         }),
-        ("jaccard", Tversky::jaccard(region), binary::jaccard(pred, target, &region), &|g| {
-            bw::jaccard(pred, target, &region, g, scale)
-        }),
-        ("tversky", tv, binary::tversky(pred, target, &tv), &|g| bw::tversky(pred, target, &tv, g, scale)),
     ];
     for (what, t, fwd, bwd) in cases {
-        if let Some(g) = call(what, valid_tversky(&t), pred, target, ignore, grad_len, fwd, bwd) {
-            verify(what, &g, pred, &ys, lo, ignore, scale, |es| grad::region(&t, s64, es, lo));
+        if let Some(g) = call(
+            what,
+            valid_tversky(&t),
+            pred,
+            target,
+            ignore,
+            grad_len,
+            fwd,
+            bwd,
+        ) {
+            verify(what, &g, pred, &ys, lo, ignore, scale, |es| {
+                grad::region(&t, s64, es, lo)
+            });
         }
     }
 
     // MCC.
-    let mc = Mcc { eps: inp.mcc_eps.param(1e-7, 1e-3), ..Mcc::default().with_from_logits(lo) };
+    let mc = Mcc {
+        eps: inp.mcc_eps.param(1e-7, 1e-3),
+        ..Mcc::default().with_from_logits(lo)
+    };
     let fwd = binary::mcc(pred, target, &mc);
-    if let Some(g) = call("mcc", valid_mcc(&mc), pred, target, None, grad_len, fwd, |g| {
-        bw::mcc(pred, target, &mc, g, scale)
-    }) {
-        verify("mcc", &g, pred, &ys, lo, None, scale, |es| grad::mcc(f64::from(mc.eps), s64, es, lo));
+    if let Some(g) = call(
+        "mcc",
+        valid_mcc(&mc),
+        pred,
+        target,
+        None,
+        grad_len,
+        fwd,
+        |g| bw::mcc(pred, target, &mc, g, scale),
+    ) {
+        verify("mcc", &g, pred, &ys, lo, None, scale, |es| {
+            grad::mcc(f64::from(mc.eps), s64, es, lo)
+        });
     }
 
     // Cross entropy.
     let k = grad::reduce(red, s64, n);
     let bce = Bce { reduction: red };
     let fwd = binary::bce(pp, target, &bce);
-    if let Some(g) = call("bce", true, pp, target, None, grad_len, fwd, |g| bw::bce(pp, target, &bce, g, scale)) {
-        verify("bce", &g, pp, &ys, false, None, scale, |es| Some(grad::bce(k, es)));
-    }
-    let bl = BceWithLogits::default().with_pos_weight(inp.pos_weight.param(0.0, 5.0)).with_reduction(red);
-    let fwd = binary::bce_with_logits(pl, target, &bl);
-    if let Some(g) = call("bce_with_logits", valid_bce_logits(&bl), pl, target, None, grad_len, fwd, |g| {
-        bw::bce_with_logits(pl, target, &bl, g, scale)
+    if let Some(g) = call("bce", true, pp, target, None, grad_len, fwd, |g| {
+        bw::bce(pp, target, &bce, g, scale)
     }) {
+        verify("bce", &g, pp, &ys, false, None, scale, |es| {
+            Some(grad::bce(k, es))
+        });
+    }
+    let bl = BceWithLogits::default()
+        .with_pos_weight(inp.pos_weight.param(0.0, 5.0))
+        .with_reduction(red);
+    let fwd = binary::bce_with_logits(pl, target, &bl);
+    if let Some(g) = call(
+        "bce_with_logits",
+        valid_bce_logits(&bl),
+        pl,
+        target,
+        None,
+        grad_len,
+        fwd,
+        |g| bw::bce_with_logits(pl, target, &bl, g, scale),
+    ) {
         let w = f64::from(bl.pos_weight);
-        verify("bce_with_logits", &g, pl, &ys, true, None, scale, |es| Some(grad::bce_with_logits(k, w, es)));
+        verify("bce_with_logits", &g, pl, &ys, true, None, scale, |es| {
+            Some(grad::bce_with_logits(k, w, es))
+        });
     }
     let sb = SoftBce::default()
         .with_smooth_factor(inp.smooth_factor.map(|n| n.param(0.0, 1.0)))
@@ -200,11 +270,23 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         .with_pos_weight(inp.pos_weight.param(0.0, 5.0))
         .with_reduction(red);
     let fwd = binary::soft_bce(pl, target, &sb);
-    if let Some(g) = call("soft_bce", valid_soft_bce(&sb), pl, target, ignore, grad_len, fwd, |g| {
-        bw::soft_bce(pl, target, &sb, g, scale)
-    }) {
-        let (w, f) = (f64::from(sb.pos_weight), sb.smooth_factor.map_or(0.0, f64::from));
-        verify("soft_bce", &g, pl, &ys, true, ignore, scale, |es| Some(grad::soft_bce(k, w, f, es)));
+    if let Some(g) = call(
+        "soft_bce",
+        valid_soft_bce(&sb),
+        pl,
+        target,
+        ignore,
+        grad_len,
+        fwd,
+        |g| bw::soft_bce(pl, target, &sb, g, scale),
+    ) {
+        let (w, f) = (
+            f64::from(sb.pos_weight),
+            sb.smooth_factor.map_or(0.0, f64::from),
+        );
+        verify("soft_bce", &g, pl, &ys, true, ignore, scale, |es| {
+            Some(grad::soft_bce(k, w, f, es))
+        });
     }
 
     // Focal.
@@ -213,11 +295,20 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         .with_gamma(inp.gamma.param(0.0, 5.0))
         .with_reduction(red);
     let fwd = binary::sigmoid_focal(pl, target, &sf);
-    if let Some(g) = call("sigmoid_focal", valid_sigmoid_focal(&sf), pl, target, None, grad_len, fwd, |g| {
-        bw::sigmoid_focal(pl, target, &sf, g, scale)
-    }) {
+    if let Some(g) = call(
+        "sigmoid_focal",
+        valid_sigmoid_focal(&sf),
+        pl,
+        target,
+        None,
+        grad_len,
+        fwd,
+        |g| bw::sigmoid_focal(pl, target, &sf, g, scale),
+    ) {
         let (a, gm) = (f64::from(sf.alpha), f64::from(sf.gamma));
-        verify("sigmoid_focal", &g, pl, &ys, true, None, scale, |es| grad::sigmoid_focal(k, a, gm, es));
+        verify("sigmoid_focal", &g, pl, &ys, true, None, scale, |es| {
+            grad::sigmoid_focal(k, a, gm, es)
+        });
     }
     let fc = Focal::default()
         .with_from_logits(lo)
@@ -229,14 +320,27 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         .with_ignore_index(ignore)
         .with_reduction(red);
     let fwd = binary::focal(pred, target, &fc);
-    if let Some(g) = call("focal", valid_focal(&fc), pred, target, ignore, grad_len, fwd, |g| {
-        bw::focal(pred, target, &fc, g, scale)
-    }) {
+    if let Some(g) = call(
+        "focal",
+        valid_focal(&fc),
+        pred,
+        target,
+        ignore,
+        grad_len,
+        fwd,
+        |g| bw::focal(pred, target, &fc, g, scale),
+    ) {
         // The forward's exclusions (see `cmp_focal`): outside them the value is compared.
         let eps_ok = lo || f64::from(fc.eps) >= (-100.0f64).exp();
-        let r_ok = fc.reduced_threshold.is_none_or(|r| -f64::from(r).ln() * f64::from(fc.gamma).max(1.0) <= 88.0);
+        let r_ok = fc
+            .reduced_threshold
+            .is_none_or(|r| -f64::from(r).ln() * f64::from(fc.gamma).max(1.0) <= 88.0);
         verify("focal", &g, pred, &ys, lo, ignore, scale, |es| {
-            if eps_ok && r_ok { grad::focal(&fc, s64, es) } else { None }
+            if eps_ok && r_ok {
+                grad::focal(&fc, s64, es)
+            } else {
+                None
+            }
         });
     }
 }
@@ -247,7 +351,12 @@ fuzz_target!(|inp: Input| {
     let ignore = ignore_value(inp.ignore_sel, inp.ignore_n);
     let drop = usize::from(inp.mismatch % 16 == 0 && !inp.data.is_empty());
     let n = inp.data.len() - drop;
-    let tf: Vec<f32> = inp.data.iter().take(n).map(|d| d.1.target(ignore)).collect();
+    let tf: Vec<f32> = inp
+        .data
+        .iter()
+        .take(n)
+        .map(|d| d.1.target(ignore))
+        .collect();
     let tu: Vec<u8> = inp.data.iter().take(n).map(|d| d.1.mask(ignore)).collect();
     run(&inp, &pl, &pp, &tf);
     run(&inp, &pl, &pp, &tu);

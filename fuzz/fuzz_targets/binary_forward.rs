@@ -53,7 +53,14 @@ fn expect<V: core::fmt::Debug, T: Copy + Into<f64>>(
     ignore: Option<f32>,
 ) -> bool {
     if !valid {
-        check_error(what, got, &Error::InvalidParameter { name: "", value: 0.0 });
+        check_error(
+            what,
+            got,
+            &Error::InvalidParameter {
+                name: "",
+                value: 0.0,
+            },
+        );
         return false;
     }
     if let Some(e) = input_error(pred, target, is_mask, ignore) {
@@ -66,11 +73,20 @@ fn expect<V: core::fmt::Debug, T: Copy + Into<f64>>(
     true
 }
 
-fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[f32], target: &[T]) {
+fn run<T: Target + Into<f64> + core::fmt::Debug>(
+    inp: &Input,
+    pl: &[f32],
+    pp: &[f32],
+    target: &[T],
+) {
     let is_mask = T::IS_MASK;
     let ys: Vec<f64> = target.iter().map(|&t| t.into()).collect();
     let same_len = pl.len() == ys.len();
-    let red = if inp.sum { Reduction::Sum } else { Reduction::Mean };
+    let red = if inp.sum {
+        Reduction::Sum
+    } else {
+        Reduction::Mean
+    };
     let ignore = ignore_value(inp.ignore_sel, inp.ignore_n);
     let pred = if inp.from_logits { pl } else { pp };
     let f64s = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
@@ -89,8 +105,16 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         gamma: inp.gamma.param(0.0, 3.0),
     };
     for (what, t, got) in [
-        ("dice", Tversky::dice(region), binary::dice(pred, target, &region)),
-        ("jaccard", Tversky::jaccard(region), binary::jaccard(pred, target, &region)),
+        (
+            "dice",
+            Tversky::dice(region),
+            binary::dice(pred, target, &region),
+        ),
+        (
+            "jaccard",
+            Tversky::jaccard(region),
+            binary::jaccard(pred, target, &region),
+        ),
         ("tversky", tv, binary::tversky(pred, target, &tv)),
     ] {
         if expect(what, valid_tversky(&t), &got, pred, target, is_mask, ignore) {
@@ -112,8 +136,23 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         .with_pos_weight(inp.pos_weight.param(0.0, 5.0))
         .with_reduction(red);
     let got = binary::bce_with_logits(pl, target, &bl);
-    if expect("bce_with_logits", valid_bce_logits(&bl), &got, pl, target, is_mask, None) {
-        cmp_bce_logits("bce_with_logits", got.unwrap_or(0.0), bl.pos_weight, red, &f64s(pl), &ys);
+    if expect(
+        "bce_with_logits",
+        valid_bce_logits(&bl),
+        &got,
+        pl,
+        target,
+        is_mask,
+        None,
+    ) {
+        cmp_bce_logits(
+            "bce_with_logits",
+            got.unwrap_or(0.0),
+            bl.pos_weight,
+            red,
+            &f64s(pl),
+            &ys,
+        );
     }
     let sb = SoftBce::default()
         .with_smooth_factor(inp.smooth_factor.map(|n| n.param(0.0, 1.0)))
@@ -121,7 +160,15 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         .with_pos_weight(inp.pos_weight.param(0.0, 5.0))
         .with_reduction(red);
     let got = binary::soft_bce(pl, target, &sb);
-    if expect("soft_bce", valid_soft_bce(&sb), &got, pl, target, is_mask, ignore) {
+    if expect(
+        "soft_bce",
+        valid_soft_bce(&sb),
+        &got,
+        pl,
+        target,
+        is_mask,
+        ignore,
+    ) {
         cmp_soft_bce("soft_bce", got.unwrap_or(0.0), &sb, pl, &ys);
     }
 
@@ -136,7 +183,15 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         .with_ignore_index(ignore)
         .with_reduction(red);
     let got = binary::focal(pred, target, &fc);
-    if expect("focal", valid_focal(&fc), &got, pred, target, is_mask, ignore) {
+    if expect(
+        "focal",
+        valid_focal(&fc),
+        &got,
+        pred,
+        target,
+        is_mask,
+        ignore,
+    ) {
         cmp_focal("focal", got.unwrap_or(0.0), &fc, pred, &ys);
     }
     let sf = SigmoidFocal::default()
@@ -144,11 +199,23 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         .with_gamma(inp.gamma.param(0.0, 5.0))
         .with_reduction(red);
     let got = binary::sigmoid_focal(pl, target, &sf);
-    if expect("sigmoid_focal", valid_sigmoid_focal(&sf), &got, pl, target, is_mask, None) {
+    if expect(
+        "sigmoid_focal",
+        valid_sigmoid_focal(&sf),
+        &got,
+        pl,
+        target,
+        is_mask,
+        None,
+    ) {
         cmp_sigmoid_focal("sigmoid_focal", got.unwrap_or(0.0), &sf, &f64s(pl), &ys);
     }
     // Elementwise: sometimes an output of the wrong length.
-    let out_len = if inp.mismatch % 7 == 3 { pl.len() + 1 } else { pl.len() };
+    let out_len = if inp.mismatch % 7 == 3 {
+        pl.len() + 1
+    } else {
+        pl.len()
+    };
     let mut out = vec![f32::from_bits(0x7fc0_1234); out_len];
     let got = binary::sigmoid_focal_elementwise(pl, target, &sf, &mut out);
     let valid_in = valid_sigmoid_focal(&sf);
@@ -158,16 +225,27 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
         check_error(
             "sigmoid_focal_elementwise",
             &got,
-            &Error::LengthMismatch { pred: pl.len(), target: out_len },
+            &Error::LengthMismatch {
+                pred: pl.len(),
+                target: out_len,
+            },
         );
-    } else if expect("sigmoid_focal_elementwise", valid_in, &got, pl, target, is_mask, None)
-        && in_domain(pl, &ys, true, None)
+    } else if expect(
+        "sigmoid_focal_elementwise",
+        valid_in,
+        &got,
+        pl,
+        target,
+        is_mask,
+        None,
+    ) && in_domain(pl, &ys, true, None)
     {
         for ((&o, &x), &y) in out.iter().zip(pl).zip(&ys) {
             if x.is_infinite() && y != 0.0 && y != 1.0 {
                 continue; // f32 underflow of y^γ: ∞·0 (see cmp_sigmoid_focal)
             }
-            let want = sigmoid_focal_elem_ref(f64::from(x), y, f64::from(sf.alpha), f64::from(sf.gamma));
+            let want =
+                sigmoid_focal_elem_ref(f64::from(x), y, f64::from(sf.alpha), f64::from(sf.gamma));
             let abs = sigmoid_focal_floor(f64::from(x), y, f64::from(sf.alpha));
             check_focal_abs("sigmoid_focal_elementwise", o, want, sf.gamma, abs);
         }
@@ -175,21 +253,56 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(inp: &Input, pl: &[f32], pp: &[
 
     // MCC.
     let mc = Mcc::default().with_from_logits(inp.from_logits);
-    let mc = Mcc { eps: inp.mcc_eps.param(1e-7, 1e-3), ..mc };
+    let mc = Mcc {
+        eps: inp.mcc_eps.param(1e-7, 1e-3),
+        ..mc
+    };
     let got = binary::mcc(pred, target, &mc);
     if expect("mcc", valid_mcc(&mc), &got, pred, target, is_mask, None) {
-        cmp_mcc("mcc", got.unwrap_or(0.0), inp.from_logits, mc.eps, &f64s(pred), &ys);
+        cmp_mcc(
+            "mcc",
+            got.unwrap_or(0.0),
+            inp.from_logits,
+            mc.eps,
+            &f64s(pred),
+            &ys,
+        );
     }
     let hm = HardMcc::default()
         .with_from_logits(inp.from_logits)
         .with_threshold(f64::from(inp.threshold.param(0.0, 1.0)));
     let counts = binary::confusion(pred, target, &hm);
     let got = binary::hard_mcc(pred, target, &hm);
-    let a = expect("confusion", valid_hard(&hm), &counts, pred, target, is_mask, None);
-    let b = expect("hard_mcc", valid_hard(&hm), &got, pred, target, is_mask, None);
+    let a = expect(
+        "confusion",
+        valid_hard(&hm),
+        &counts,
+        pred,
+        target,
+        is_mask,
+        None,
+    );
+    let b = expect(
+        "hard_mcc",
+        valid_hard(&hm),
+        &got,
+        pred,
+        target,
+        is_mask,
+        None,
+    );
     if let (true, true, Ok(c), Ok(v)) = (a, b, counts, got) {
         if in_domain(pred, &ys, inp.from_logits, None) {
-            cmp_hard("hard_mcc", c, Some(v), inp.from_logits, hm.threshold, hm.eps, &f64s(pred), &ys);
+            cmp_hard(
+                "hard_mcc",
+                c,
+                Some(v),
+                inp.from_logits,
+                hm.threshold,
+                hm.eps,
+                &f64s(pred),
+                &ys,
+            );
         }
     }
 }
@@ -200,7 +313,12 @@ fuzz_target!(|inp: Input| {
     let ignore = ignore_value(inp.ignore_sel, inp.ignore_n);
     let drop = usize::from(inp.mismatch % 16 == 0 && !inp.data.is_empty());
     let n = inp.data.len() - drop;
-    let tf: Vec<f32> = inp.data.iter().take(n).map(|d| d.1.target(ignore)).collect();
+    let tf: Vec<f32> = inp
+        .data
+        .iter()
+        .take(n)
+        .map(|d| d.1.target(ignore))
+        .collect();
     let tu: Vec<u8> = inp.data.iter().take(n).map(|d| d.1.mask(ignore)).collect();
     run(&inp, &pl, &pp, &tf);
     run(&inp, &pl, &pp, &tu);

@@ -24,15 +24,23 @@ struct Input {
 }
 
 /// `got` is Ok exactly when `valid`; an error names one of `fields` with its value.
-fn check<V: core::fmt::Debug>(what: &str, valid: bool, got: Result<V, Error>, fields: &[(&str, f32)]) {
+fn check<V: core::fmt::Debug>(
+    what: &str,
+    valid: bool,
+    got: Result<V, Error>,
+    fields: &[(&str, f32)],
+) {
     match (valid, &got) {
         (true, Ok(_)) => {}
         (false, Err(Error::InvalidParameter { name, value })) => {
-            let named = fields
-                .iter()
-                .any(|(n, v)| n == name && (v.to_bits() == value.to_bits() || (v.is_nan() && value.is_nan())));
+            let named = fields.iter().any(|(n, v)| {
+                n == name && (v.to_bits() == value.to_bits() || (v.is_nan() && value.is_nan()))
+            });
             if !named {
-                fail(what, format!("error names `{name}` = {value}, fields {fields:?}"));
+                fail(
+                    what,
+                    format!("error names `{name}` = {value}, fields {fields:?}"),
+                );
             }
         }
         _ => fail(what, format!("valid = {valid}, got {got:?}")),
@@ -55,15 +63,40 @@ fuzz_target!(|inp: Input| {
         .with_ignore_index(ignore);
     let rf = [("smooth", r.smooth), ("eps", r.eps), ign];
     check("Region::validate", valid_region(&r), r.validate(), &rf);
-    check("binary::dice", valid_region(&r), binary::dice(&pred, &mask, &r), &rf);
+    check(
+        "binary::dice",
+        valid_region(&r),
+        binary::dice(&pred, &mask, &r),
+        &rf,
+    );
 
     let (al, be, ga) = (c.param(0.0, 1.0), d.param(0.0, 1.0), e.param(0.0, 3.0));
     let tf = [("alpha", al), ("beta", be), ("gamma", ga)];
     let t = Tversky::new(al, be, ga);
-    check("Tversky::new", valid_tversky(&Tversky { alpha: al, beta: be, gamma: ga, ..Tversky::default() }), t, &tf);
-    let tv = Tversky { region: r, alpha: al, beta: be, gamma: ga };
+    check(
+        "Tversky::new",
+        valid_tversky(&Tversky {
+            alpha: al,
+            beta: be,
+            gamma: ga,
+            ..Tversky::default()
+        }),
+        t,
+        &tf,
+    );
+    let tv = Tversky {
+        region: r,
+        alpha: al,
+        beta: be,
+        gamma: ga,
+    };
     let all: Vec<(&str, f32)> = rf.iter().chain(&tf).copied().collect();
-    check("binary::tversky", valid_tversky(&tv), binary::tversky(&pred, &mask, &tv), &all);
+    check(
+        "binary::tversky",
+        valid_tversky(&tv),
+        binary::tversky(&pred, &mask, &tv),
+        &all,
+    );
 
     let fc = Focal::default()
         .with_from_logits(fl(2))
@@ -81,30 +114,82 @@ fuzz_target!(|inp: Input| {
         ign,
     ];
     check("Focal::validate", valid_focal(&fc), fc.validate(), &ff);
-    check("binary::focal", valid_focal(&fc), binary::focal(&pred, &mask, &fc), &ff);
+    check(
+        "binary::focal",
+        valid_focal(&fc),
+        binary::focal(&pred, &mask, &fc),
+        &ff,
+    );
 
-    let sf = SigmoidFocal::default().with_alpha(c.param(-1.0, 1.0)).with_gamma(g.param(0.0, 5.0));
+    let sf = SigmoidFocal::default()
+        .with_alpha(c.param(-1.0, 1.0))
+        .with_gamma(g.param(0.0, 5.0));
     let sff = [("alpha", sf.alpha), ("gamma", sf.gamma)];
-    check("SigmoidFocal", valid_sigmoid_focal(&sf), binary::sigmoid_focal(&pred, &mask, &sf), &sff);
+    check(
+        "SigmoidFocal",
+        valid_sigmoid_focal(&sf),
+        binary::sigmoid_focal(&pred, &mask, &sf),
+        &sff,
+    );
 
     let bl = BceWithLogits::default().with_pos_weight(d.param(0.0, 5.0));
-    check("BceWithLogits", valid_bce_logits(&bl), binary::bce_with_logits(&pred, &mask, &bl), &[("pos_weight", bl.pos_weight)]);
+    check(
+        "BceWithLogits",
+        valid_bce_logits(&bl),
+        binary::bce_with_logits(&pred, &mask, &bl),
+        &[("pos_weight", bl.pos_weight)],
+    );
 
     let sb = SoftBce::default()
         .with_smooth_factor(inp.opt[2].map(|n| n.param(0.0, 1.0)))
         .with_pos_weight(d.param(0.0, 5.0))
         .with_ignore_index(ignore);
-    let sbf = [("smooth_factor", sb.smooth_factor.unwrap_or(0.0)), ("pos_weight", sb.pos_weight), ign];
-    check("SoftBce", valid_soft_bce(&sb), binary::soft_bce(&pred, &mask, &sb), &sbf);
+    let sbf = [
+        ("smooth_factor", sb.smooth_factor.unwrap_or(0.0)),
+        ("pos_weight", sb.pos_weight),
+        ign,
+    ];
+    check(
+        "SoftBce",
+        valid_soft_bce(&sb),
+        binary::soft_bce(&pred, &mask, &sb),
+        &sbf,
+    );
 
-    let mc = Mcc { eps: b.param(1e-7, 1e-3), ..Mcc::default() };
-    check("Mcc", valid_mcc(&mc), binary::mcc(&pred, &mask, &mc), &[("eps", mc.eps)]);
+    let mc = Mcc {
+        eps: b.param(1e-7, 1e-3),
+        ..Mcc::default()
+    };
+    check(
+        "Mcc",
+        valid_mcc(&mc),
+        binary::mcc(&pred, &mask, &mc),
+        &[("eps", mc.eps)],
+    );
 
-    let th = if fl(4) { f64::from_bits(inp.threshold_bits) } else { f64::from(g.param(0.0, 1.0)) };
-    let hm = HardMcc { threshold: th, eps: b.param(1e-9, 1e-3), ..HardMcc::default() };
+    let th = if fl(4) {
+        f64::from_bits(inp.threshold_bits)
+    } else {
+        f64::from(g.param(0.0, 1.0))
+    };
+    let hm = HardMcc {
+        threshold: th,
+        eps: b.param(1e-9, 1e-3),
+        ..HardMcc::default()
+    };
     let hf = [("threshold", th as f32), ("eps", hm.eps)];
-    check("HardMcc", valid_hard(&hm), binary::hard_mcc(&pred, &mask, &hm), &hf);
-    check("confusion", valid_hard(&hm), binary::confusion(&pred, &mask, &hm), &hf);
+    check(
+        "HardMcc",
+        valid_hard(&hm),
+        binary::hard_mcc(&pred, &mask, &hm),
+        &hf,
+    );
+    check(
+        "confusion",
+        valid_hard(&hm),
+        binary::confusion(&pred, &mask, &hm),
+        &hf,
+    );
 
     let sc = StatsConfig::default()
         .with_from_logits(fl(5))
@@ -119,5 +204,10 @@ fuzz_target!(|inp: Input| {
         ign,
     ];
     check("StatsConfig", valid_stats(&sc), sc.validate(), &scf);
-    check("BinaryAccumulator::new", valid_stats(&sc), BinaryAccumulator::new(sc), &scf);
+    check(
+        "BinaryAccumulator::new",
+        valid_stats(&sc),
+        BinaryAccumulator::new(sc),
+        &scf,
+    );
 });

@@ -48,7 +48,10 @@ fn expect_value(what: &str, got: &Result<f32, Error>, want: Result<Option<Band>,
             Ok(v) => {
                 if let Some(b) = band {
                     if !within(*v, b.want, b.lo, b.hi) {
-                        fail(what, format!("got {v:e}, want {:e} in [{:e}, {:e}]", b.want, b.lo, b.hi));
+                        fail(
+                            what,
+                            format!("got {v:e}, want {:e} in [{:e}, {:e}]", b.want, b.lo, b.hi),
+                        );
                     }
                 }
             }
@@ -70,7 +73,10 @@ fn same(what: &str, a: &Result<f32, Error>, b: &Result<f32, Error>) {
 
 /// The validation error of a multiclass loss (parameters, then the combined rules).
 fn loss_error(l: &mc::Loss) -> Option<Error> {
-    let bad = Error::InvalidParameter { name: "", value: 0.0 };
+    let bad = Error::InvalidParameter {
+        name: "",
+        value: 0.0,
+    };
     let lam = |v: f32| v >= 0.0 && v.is_finite();
     let (r, ce, f) = parts(l);
     if r.is_some_and(|t| !valid_tversky(t))
@@ -80,20 +86,34 @@ fn loss_error(l: &mc::Loss) -> Option<Error> {
         return Some(bad);
     }
     match l {
-        mc::Loss::RegionCe { region, lambda_region, lambda_ce, .. } => {
+        mc::Loss::RegionCe {
+            region,
+            lambda_region,
+            lambda_ce,
+            ..
+        } => {
             if !lam(*lambda_region) || !lam(*lambda_ce) {
                 return Some(bad);
             }
             if !region.region.from_logits {
-                return Some(Error::ConfigMismatch { field: "from_logits" });
+                return Some(Error::ConfigMismatch {
+                    field: "from_logits",
+                });
             }
         }
-        mc::Loss::RegionFocal { region, focal, lambda_region, lambda_focal } => {
+        mc::Loss::RegionFocal {
+            region,
+            focal,
+            lambda_region,
+            lambda_focal,
+        } => {
             if !lam(*lambda_region) || !lam(*lambda_focal) {
                 return Some(bad);
             }
             if region.region.from_logits != focal.from_logits {
-                return Some(Error::ConfigMismatch { field: "from_logits" });
+                return Some(Error::ConfigMismatch {
+                    field: "from_logits",
+                });
             }
         }
         _ => {}
@@ -106,7 +126,11 @@ fn run_mc<L: Id>(cs: &Case, fixed_too: bool) {
     let shape = match Shape::new(n, c, s) {
         Ok(sh) => sh,
         Err(e) => {
-            let want = if c == 0 { Error::InvalidShape } else { Error::Empty };
+            let want = if c == 0 {
+                Error::InvalidShape
+            } else {
+                Error::Empty
+            };
             if e != want {
                 fail("Shape::new", format!("{e:?}, want {want:?}"));
             }
@@ -124,8 +148,18 @@ fn run_mc<L: Id>(cs: &Case, fixed_too: bool) {
         mc::Loss::Region(cs.tversky),
         mc::Loss::Focal(cs.focal),
         mc::Loss::CrossEntropy(cs.ce),
-        mc::Loss::RegionCe { region: cs.tversky, ce: cs.ce, lambda_region: la, lambda_ce: lb },
-        mc::Loss::RegionFocal { region: cs.tversky, focal: cs.focal, lambda_region: la, lambda_focal: lb },
+        mc::Loss::RegionCe {
+            region: cs.tversky,
+            ce: cs.ce,
+            lambda_region: la,
+            lambda_ce: lb,
+        },
+        mc::Loss::RegionFocal {
+            region: cs.tversky,
+            focal: cs.focal,
+            lambda_region: la,
+            lambda_focal: lb,
+        },
     ];
     for l in &losses {
         let what = format!("multiclass {l:?}");
@@ -149,24 +183,74 @@ fn run_mc<L: Id>(cs: &Case, fixed_too: bool) {
     }
     // Named entry points = `loss` of the matching variant.
     let r = &cs.tversky.region;
-    let (dice, jac) = (mc::Loss::Region(Tversky::dice(*r)), mc::Loss::Region(Tversky::jaccard(*r)));
-    same("mc dice", &mc::dice(&cs.pred, &ids, shape, r, &classes), &mc::loss(&cs.pred, &ids, shape, &dice, &classes));
-    same("mc jaccard", &mc::jaccard(&cs.pred, &ids, shape, r, &classes), &mc::loss(&cs.pred, &ids, shape, &jac, &classes));
-    same("mc tversky", &mc::tversky(&cs.pred, &ids, shape, &cs.tversky, &classes), &mc::loss(&cs.pred, &ids, shape, &losses[0], &classes));
-    same("mc focal", &mc::focal(&cs.pred, &ids, shape, &cs.focal, &classes), &mc::loss(&cs.pred, &ids, shape, &losses[1], &classes));
-    same("mc cross_entropy", &mc::cross_entropy(&cs.pred, &ids, shape, &cs.ce, &classes), &mc::loss(&cs.pred, &ids, shape, &losses[2], &classes));
-    let dce = mc::Loss::RegionCe { region: Tversky::dice(*r), ce: cs.ce, lambda_region: la, lambda_ce: lb };
-    same("mc dice_ce", &mc::dice_ce(&cs.pred, &ids, shape, r, &cs.ce, cs.lambdas, &classes), &mc::loss(&cs.pred, &ids, shape, &dce, &classes));
-    let dfo = mc::Loss::RegionFocal { region: Tversky::dice(*r), focal: cs.focal, lambda_region: la, lambda_focal: lb };
-    same("mc dice_focal", &mc::dice_focal(&cs.pred, &ids, shape, r, &cs.focal, cs.lambdas, &classes), &mc::loss(&cs.pred, &ids, shape, &dfo, &classes));
+    let (dice, jac) = (
+        mc::Loss::Region(Tversky::dice(*r)),
+        mc::Loss::Region(Tversky::jaccard(*r)),
+    );
+    same(
+        "mc dice",
+        &mc::dice(&cs.pred, &ids, shape, r, &classes),
+        &mc::loss(&cs.pred, &ids, shape, &dice, &classes),
+    );
+    same(
+        "mc jaccard",
+        &mc::jaccard(&cs.pred, &ids, shape, r, &classes),
+        &mc::loss(&cs.pred, &ids, shape, &jac, &classes),
+    );
+    same(
+        "mc tversky",
+        &mc::tversky(&cs.pred, &ids, shape, &cs.tversky, &classes),
+        &mc::loss(&cs.pred, &ids, shape, &losses[0], &classes),
+    );
+    same(
+        "mc focal",
+        &mc::focal(&cs.pred, &ids, shape, &cs.focal, &classes),
+        &mc::loss(&cs.pred, &ids, shape, &losses[1], &classes),
+    );
+    same(
+        "mc cross_entropy",
+        &mc::cross_entropy(&cs.pred, &ids, shape, &cs.ce, &classes),
+        &mc::loss(&cs.pred, &ids, shape, &losses[2], &classes),
+    );
+    let dce = mc::Loss::RegionCe {
+        region: Tversky::dice(*r),
+        ce: cs.ce,
+        lambda_region: la,
+        lambda_ce: lb,
+    };
+    same(
+        "mc dice_ce",
+        &mc::dice_ce(&cs.pred, &ids, shape, r, &cs.ce, cs.lambdas, &classes),
+        &mc::loss(&cs.pred, &ids, shape, &dce, &classes),
+    );
+    let dfo = mc::Loss::RegionFocal {
+        region: Tversky::dice(*r),
+        focal: cs.focal,
+        lambda_region: la,
+        lambda_focal: lb,
+    };
+    same(
+        "mc dice_focal",
+        &mc::dice_focal(&cs.pred, &ids, shape, r, &cs.focal, cs.lambdas, &classes),
+        &mc::loss(&cs.pred, &ids, shape, &dfo, &classes),
+    );
 }
 
 /// The expected multiclass result: the first error in the documented order,
 /// or a value band (`None` outside the compared domain).
-fn mc_expected<L: Id>(cs: &Case, l: &mc::Loss, shape: Shape, ids: &[L], labels: &[f64]) -> Result<Option<Band>, Error> {
+fn mc_expected<L: Id>(
+    cs: &Case,
+    l: &mc::Loss,
+    shape: Shape,
+    ids: &[L],
+    labels: &[f64],
+) -> Result<Option<Band>, Error> {
     let [n, c, s] = cs.dims;
     if c > MAX_CLASSES {
-        return Err(Error::TooManyClasses { classes: c, max: MAX_CLASSES });
+        return Err(Error::TooManyClasses {
+            classes: c,
+            max: MAX_CLASSES,
+        });
     }
     if let Some(e) = loss_error(l) {
         return Err(e);
@@ -175,10 +259,16 @@ fn mc_expected<L: Id>(cs: &Case, l: &mc::Loss, shape: Shape, ids: &[L], labels: 
         return Err(e);
     }
     if cs.pred.len() != shape.len() {
-        return Err(Error::ShapeMismatch { expected: shape.len(), found: cs.pred.len() });
+        return Err(Error::ShapeMismatch {
+            expected: shape.len(),
+            found: cs.pred.len(),
+        });
     }
     if ids.len() != shape.pixels() {
-        return Err(Error::ShapeMismatch { expected: shape.pixels(), found: ids.len() });
+        return Err(Error::ShapeMismatch {
+            expected: shape.pixels(),
+            found: ids.len(),
+        });
     }
     let (r, ce, f) = parts(l);
     let ig_a = r.and_then(|t| ignore_id(t.region.ignore_index));
@@ -209,7 +299,17 @@ fn mc_expected<L: Id>(cs: &Case, l: &mc::Loss, shape: Shape, ids: &[L], labels: 
     let w = cs.weights.as_deref();
     let region = |t: &Tversky| {
         let probs = mc_values(&cs.pred, dims, logits);
-        multi::region(t, &probs, labels, dims, true, ig_a.map(|i| i as f64), cs.classes.as_deref(), w, cs.per_image)
+        multi::region(
+            t,
+            &probs,
+            labels,
+            dims,
+            true,
+            ig_a.map(|i| i as f64),
+            cs.classes.as_deref(),
+            w,
+            cs.per_image,
+        )
     };
     let focal = |f: &Focal| {
         // Multiclass focal reads the channel itself: the logit, or `ln p` of the
@@ -218,11 +318,25 @@ fn mc_expected<L: Id>(cs: &Case, l: &mc::Loss, shape: Shape, ids: &[L], labels: 
             x64.clone()
         } else {
             let e = f64::from(f.eps);
-            x64.iter().map(|&p| if p.is_nan() { p } else { p.clamp(e, 1.0 - e).ln() }).collect()
+            x64.iter()
+                .map(|&p| {
+                    if p.is_nan() {
+                        p
+                    } else {
+                        p.clamp(e, 1.0 - e).ln()
+                    }
+                })
+                .collect()
         };
         let fl = f.with_from_logits(true);
         // `ln p` is an f32 intermediate (see `multi::focal`).
-        let mag = if f.from_logits { 0.0 } else { xs.iter().filter(|x| x.is_finite()).fold(0.0, |m: f64, x| m.max(x.abs())) };
+        let mag = if f.from_logits {
+            0.0
+        } else {
+            xs.iter()
+                .filter(|x| x.is_finite())
+                .fold(0.0, |m: f64, x| m.max(x.abs()))
+        };
         multi::focal(&fl, &xs, labels, dims, true, ig_b.map(|i| i as f64), w, mag)
     };
     let ce_band = |ce: &CrossEntropy| {
@@ -233,32 +347,60 @@ fn mc_expected<L: Id>(cs: &Case, l: &mc::Loss, shape: Shape, ids: &[L], labels: 
         mc::Loss::Region(t) => Some(region(t)),
         mc::Loss::Focal(f) => focal(f),
         mc::Loss::CrossEntropy(ce) => Some(ce_band(ce)),
-        mc::Loss::RegionCe { region: t, ce, lambda_region, lambda_ce } => {
-            Some(region(t).combine(f64::from(*lambda_region), ce_band(ce), f64::from(*lambda_ce)))
-        }
-        mc::Loss::RegionFocal { region: t, focal: fc, lambda_region, lambda_focal } => {
-            focal(fc).map(|fb| region(t).combine(f64::from(*lambda_region), fb, f64::from(*lambda_focal)))
-        }
+        mc::Loss::RegionCe {
+            region: t,
+            ce,
+            lambda_region,
+            lambda_ce,
+        } => Some(region(t).combine(
+            f64::from(*lambda_region),
+            ce_band(ce),
+            f64::from(*lambda_ce),
+        )),
+        mc::Loss::RegionFocal {
+            region: t,
+            focal: fc,
+            lambda_region,
+            lambda_focal,
+        } => focal(fc)
+            .map(|fb| region(t).combine(f64::from(*lambda_region), fb, f64::from(*lambda_focal))),
     })
 }
 
 // ------------------------------------------------------------- multilabel
 
 fn ml_loss_error(l: &ml::Loss) -> Option<Error> {
-    let bad = Error::InvalidParameter { name: "", value: 0.0 };
+    let bad = Error::InvalidParameter {
+        name: "",
+        value: 0.0,
+    };
     let (r, f) = ml_parts(l);
     if r.is_some_and(|t| !valid_tversky(t)) || f.is_some_and(|f| !valid_focal(f)) {
         return Some(bad);
     }
-    if let ml::Loss::RegionFocal { region, focal, lambda_region, lambda_focal } = l {
-        if !(*lambda_region >= 0.0 && lambda_region.is_finite() && *lambda_focal >= 0.0 && lambda_focal.is_finite()) {
+    if let ml::Loss::RegionFocal {
+        region,
+        focal,
+        lambda_region,
+        lambda_focal,
+    } = l
+    {
+        if !(*lambda_region >= 0.0
+            && lambda_region.is_finite()
+            && *lambda_focal >= 0.0
+            && lambda_focal.is_finite())
+        {
             return Some(bad);
         }
         if region.region.from_logits != focal.from_logits {
-            return Some(Error::ConfigMismatch { field: "from_logits" });
+            return Some(Error::ConfigMismatch {
+                field: "from_logits",
+            });
         }
         if region.region.ignore_index != focal.ignore_index {
-            return Some(Error::ConfigMismatch { field: "ignore_index" });
+            return Some(Error::ConfigMismatch {
+                field: "ignore_index",
+            });
         }
     }
     None
@@ -266,7 +408,9 @@ fn ml_loss_error(l: &ml::Loss) -> Option<Error> {
 
 fn run_ml<T: Target + Into<f64> + core::fmt::Debug>(cs: &Case, target: &[T]) {
     let [n, c, s] = cs.dims;
-    let Ok(shape) = Shape::new(n, c, s) else { return }; // checked by run_mc
+    let Ok(shape) = Shape::new(n, c, s) else {
+        return;
+    }; // checked by run_mc
     let ys: Vec<f64> = target.iter().map(|&t| t.into()).collect();
     let classes = Classes::default()
         .with_classes(cs.classes.as_deref())
@@ -276,34 +420,98 @@ fn run_ml<T: Target + Into<f64> + core::fmt::Debug>(cs: &Case, target: &[T]) {
     let losses = [
         ml::Loss::Region(cs.tversky),
         ml::Loss::Focal(cs.focal),
-        ml::Loss::RegionFocal { region: cs.tversky, focal: cs.focal, lambda_region: la, lambda_focal: lb },
+        ml::Loss::RegionFocal {
+            region: cs.tversky,
+            focal: cs.focal,
+            lambda_region: la,
+            lambda_focal: lb,
+        },
     ];
     for l in &losses {
         let what = format!("multilabel {l:?}");
         let got = ml::loss(&cs.pred, target, shape, l, &classes);
         expect_value(&what, &got, ml_expected(cs, l, shape, target, &ys));
         for (k, f) in [
-            (1, ml::loss_fixed::<1, T>(&cs.pred, target, shape, l, &classes)),
-            (3, ml::loss_fixed::<3, T>(&cs.pred, target, shape, l, &classes)),
-            (4, ml::loss_fixed::<4, T>(&cs.pred, target, shape, l, &classes)),
+            (
+                1,
+                ml::loss_fixed::<1, T>(&cs.pred, target, shape, l, &classes),
+            ),
+            (
+                3,
+                ml::loss_fixed::<3, T>(&cs.pred, target, shape, l, &classes),
+            ),
+            (
+                4,
+                ml::loss_fixed::<4, T>(&cs.pred, target, shape, l, &classes),
+            ),
         ] {
             if c == k {
                 same(&format!("{what} loss_fixed::<{k}>"), &f, &got);
             } else {
-                check_error(&what, &f, &Error::ShapeMismatch { expected: k, found: c });
+                check_error(
+                    &what,
+                    &f,
+                    &Error::ShapeMismatch {
+                        expected: k,
+                        found: c,
+                    },
+                );
             }
         }
     }
     let r = &cs.tversky.region;
-    same("ml dice", &ml::dice(&cs.pred, target, shape, r, &classes), &ml::loss(&cs.pred, target, shape, &ml::Loss::Region(Tversky::dice(*r)), &classes));
-    same("ml jaccard", &ml::jaccard(&cs.pred, target, shape, r, &classes), &ml::loss(&cs.pred, target, shape, &ml::Loss::Region(Tversky::jaccard(*r)), &classes));
-    same("ml tversky", &ml::tversky(&cs.pred, target, shape, &cs.tversky, &classes), &ml::loss(&cs.pred, target, shape, &losses[0], &classes));
-    same("ml focal", &ml::focal(&cs.pred, target, shape, &cs.focal, &classes), &ml::loss(&cs.pred, target, shape, &losses[1], &classes));
-    let dfo = ml::Loss::RegionFocal { region: Tversky::dice(*r), focal: cs.focal, lambda_region: la, lambda_focal: lb };
-    same("ml dice_focal", &ml::dice_focal(&cs.pred, target, shape, r, &cs.focal, cs.lambdas, &classes), &ml::loss(&cs.pred, target, shape, &dfo, &classes));
+    same(
+        "ml dice",
+        &ml::dice(&cs.pred, target, shape, r, &classes),
+        &ml::loss(
+            &cs.pred,
+            target,
+            shape,
+            &ml::Loss::Region(Tversky::dice(*r)),
+            &classes,
+        ),
+    );
+    same(
+        "ml jaccard",
+        &ml::jaccard(&cs.pred, target, shape, r, &classes),
+        &ml::loss(
+            &cs.pred,
+            target,
+            shape,
+            &ml::Loss::Region(Tversky::jaccard(*r)),
+            &classes,
+        ),
+    );
+    same(
+        "ml tversky",
+        &ml::tversky(&cs.pred, target, shape, &cs.tversky, &classes),
+        &ml::loss(&cs.pred, target, shape, &losses[0], &classes),
+    );
+    same(
+        "ml focal",
+        &ml::focal(&cs.pred, target, shape, &cs.focal, &classes),
+        &ml::loss(&cs.pred, target, shape, &losses[1], &classes),
+    );
+    let dfo = ml::Loss::RegionFocal {
+        region: Tversky::dice(*r),
+        focal: cs.focal,
+        lambda_region: la,
+        lambda_focal: lb,
+    };
+    same(
+        "ml dice_focal",
+        &ml::dice_focal(&cs.pred, target, shape, r, &cs.focal, cs.lambdas, &classes),
+        &ml::loss(&cs.pred, target, shape, &dfo, &classes),
+    );
 }
 
-fn ml_expected<T: Target + Into<f64>>(cs: &Case, l: &ml::Loss, shape: Shape, target: &[T], ys: &[f64]) -> Result<Option<Band>, Error> {
+fn ml_expected<T: Target + Into<f64>>(
+    cs: &Case,
+    l: &ml::Loss,
+    shape: Shape,
+    target: &[T],
+    ys: &[f64],
+) -> Result<Option<Band>, Error> {
     let [n, c, s] = cs.dims;
     if let Some(e) = ml_loss_error(l) {
         return Err(e);
@@ -312,10 +520,16 @@ fn ml_expected<T: Target + Into<f64>>(cs: &Case, l: &ml::Loss, shape: Shape, tar
         return Err(e);
     }
     if cs.pred.len() != shape.len() {
-        return Err(Error::ShapeMismatch { expected: shape.len(), found: cs.pred.len() });
+        return Err(Error::ShapeMismatch {
+            expected: shape.len(),
+            found: cs.pred.len(),
+        });
     }
     if target.len() != shape.len() {
-        return Err(Error::ShapeMismatch { expected: shape.len(), found: target.len() });
+        return Err(Error::ShapeMismatch {
+            expected: shape.len(),
+            found: target.len(),
+        });
     }
     let (r, f) = ml_parts(l);
     let ignore = match (r, f) {
@@ -358,15 +572,29 @@ fn ml_expected<T: Target + Into<f64>>(cs: &Case, l: &ml::Loss, shape: Shape, tar
     let ig = ignore.map(f64::from);
     let region = |t: &Tversky| {
         let probs = probs(&x64, logits);
-        multi::region(t, &probs, ys, dims, false, ig, cs.classes.as_deref(), w, cs.per_image)
+        multi::region(
+            t,
+            &probs,
+            ys,
+            dims,
+            false,
+            ig,
+            cs.classes.as_deref(),
+            w,
+            cs.per_image,
+        )
     };
     let focal = |f: &Focal| multi::focal(f, &x64, ys, dims, false, ig, w, 0.0);
     Ok(match l {
         ml::Loss::Region(t) => Some(region(t)),
         ml::Loss::Focal(f) => focal(f),
-        ml::Loss::RegionFocal { region: t, focal: fc, lambda_region, lambda_focal } => {
-            focal(fc).map(|fb| region(t).combine(f64::from(*lambda_region), fb, f64::from(*lambda_focal)))
-        }
+        ml::Loss::RegionFocal {
+            region: t,
+            focal: fc,
+            lambda_region,
+            lambda_focal,
+        } => focal(fc)
+            .map(|fb| region(t).combine(f64::from(*lambda_region), fb, f64::from(*lambda_focal))),
     })
 }
 

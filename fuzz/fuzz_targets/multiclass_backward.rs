@@ -505,9 +505,8 @@ fn run_mc<L: Id>(cs: &Case, scale: f32, grad_sel: u8) {
             .collect();
         let res = r.map_or(0.0, |t| {
             let lambda = match l {
-                mc::Loss::RegionCe { lambda_region, .. } | mc::Loss::RegionFocal { lambda_region, .. } => {
-                    f64::from(*lambda_region)
-                }
+                mc::Loss::RegionCe { lambda_region, .. }
+                | mc::Loss::RegionFocal { lambda_region, .. } => f64::from(*lambda_region),
                 _ => 1.0,
             };
             lambda.abs()
@@ -547,7 +546,9 @@ fn margins_in_fd(pred: &[f32], [n, c, s]: [usize; 3]) -> bool {
     (0..n * s).all(|px| {
         let (b, j) = (px / s, px % s);
         let xs = (0..c).map(|k| f64::from(pred[(b * c + k) * s + j]));
-        let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+        let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
         c == 0 || hi - lo <= FD_LOGIT
     })
 }

@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use segloss::{
-    BceWithLogits, BinaryAccumulator, Bce, Error, Focal, HardMcc, Mcc, Reduction, Region,
+    Bce, BceWithLogits, BinaryAccumulator, Error, Focal, HardMcc, Mcc, Reduction, Region,
     SigmoidFocal, SoftBce, StatsConfig, Tversky,
 };
 use segloss_fuzz::*;
@@ -30,7 +30,12 @@ struct Input {
     data: Vec<(Num, Num)>,
 }
 
-fn feed<T: segloss::Target>(acc: &mut BinaryAccumulator, pred: &[f32], t: &[T], splits: &[u16]) -> Result<(), Error> {
+fn feed<T: segloss::Target>(
+    acc: &mut BinaryAccumulator,
+    pred: &[f32],
+    t: &[T],
+    splits: &[u16],
+) -> Result<(), Error> {
     let mut start = 0;
     for &s in splits {
         let end = (start + usize::from(s) % 64).min(pred.len());
@@ -54,10 +59,19 @@ fn run<T: segloss::Target + Into<f64>>(inp: &Input, pred: &[f32], t: &[T]) {
     };
     let acc = BinaryAccumulator::new(cfg);
     if !valid_stats(&cfg) {
-        check_error("StatsConfig", &acc, &Error::InvalidParameter { name: "", value: 0.0 });
+        check_error(
+            "StatsConfig",
+            &acc,
+            &Error::InvalidParameter {
+                name: "",
+                value: 0.0,
+            },
+        );
         return;
     }
-    let Ok(mut a) = acc else { fail("BinaryAccumulator::new", format!("{acc:?}")) };
+    let Ok(mut a) = acc else {
+        fail("BinaryAccumulator::new", format!("{acc:?}"))
+    };
     let mut b = a;
     let m = usize::from(inp.merge_at) % (pred.len() + 1);
     let ra = feed(&mut a, &pred[..m], &t[..m], &inp.splits);
@@ -78,17 +92,30 @@ fn run<T: segloss::Target + Into<f64>>(inp: &Input, pred: &[f32], t: &[T]) {
     // A different configuration cannot be merged.
     let other = BinaryAccumulator::new(cfg.with_from_logits(!cfg.from_logits));
     if let Ok(o) = other {
-        check_error("merge", &a.clone().merge(&o), &Error::ConfigMismatch { field: "StatsConfig" });
+        check_error(
+            "merge",
+            &a.clone().merge(&o),
+            &Error::ConfigMismatch {
+                field: "StatsConfig",
+            },
+        );
     }
 
     let ys: Vec<f64> = t.iter().map(|&v| v.into()).collect();
     let (kp, ky) = kept(pred, &ys, ignore);
     let n_all = pred.len();
-    let red = if inp.sum { Reduction::Sum } else { Reduction::Mean };
+    let red = if inp.sum {
+        Reduction::Sum
+    } else {
+        Reduction::Mean
+    };
     let lo = inp.from_logits;
     let mismatch = |what: &str, r: &Result<f32, Error>| {
         if !matches!(r, Err(Error::ConfigMismatch { .. })) {
-            fail(what, format!("wrong mode must be ConfigMismatch, got {r:?}"));
+            fail(
+                what,
+                format!("wrong mode must be ConfigMismatch, got {r:?}"),
+            );
         }
     };
     let need = |what: &str, r: &Result<f32, Error>, nonempty: usize| -> Option<f32> {
@@ -99,17 +126,30 @@ fn run<T: segloss::Target + Into<f64>>(inp: &Input, pred: &[f32], t: &[T]) {
         }
     };
 
-    let region = Region::default().with_from_logits(lo).with_ignore_index(ignore);
-    for t in [Tversky::dice(region), Tversky::jaccard(region), Tversky::new(0.3, 0.7, 1.5).map(|t| t.with_region(region)).unwrap_or_default()] {
+    let region = Region::default()
+        .with_from_logits(lo)
+        .with_ignore_index(ignore);
+    for t in [
+        Tversky::dice(region),
+        Tversky::jaccard(region),
+        Tversky::new(0.3, 0.7, 1.5)
+            .map(|t| t.with_region(region))
+            .unwrap_or_default(),
+    ] {
         if let Some(v) = need("tversky", &a.tversky(&t), n_all) {
             cmp_region("acc tversky", v, &t, pred, &ys);
         }
     }
     let bce = a.bce(&Bce { reduction: red });
     let bl = a.bce_with_logits(&BceWithLogits::default().with_reduction(red));
-    let sbc = SoftBce::default().with_ignore_index(ignore).with_reduction(red).with_smooth_factor(Some(0.1));
+    let sbc = SoftBce::default()
+        .with_ignore_index(ignore)
+        .with_reduction(red)
+        .with_smooth_factor(Some(0.1));
     let sb = a.soft_bce(&sbc);
-    let sfc = SigmoidFocal::default().with_gamma(cfg.gamma).with_reduction(red);
+    let sfc = SigmoidFocal::default()
+        .with_gamma(cfg.gamma)
+        .with_reduction(red);
     let sf = a.sigmoid_focal(&sfc);
     if lo {
         mismatch("acc bce", &bce);
@@ -140,22 +180,40 @@ fn run<T: segloss::Target + Into<f64>>(inp: &Input, pred: &[f32], t: &[T]) {
         .with_alpha(Some(0.25));
     if let Some(v) = need("acc focal", &a.focal(&fc), n_all) {
         if kp.is_empty() && red == Reduction::Mean && !v.is_nan() {
-            fail("acc focal", format!("mean of no kept element must be NaN, got {v}"));
+            fail(
+                "acc focal",
+                format!("mean of no kept element must be NaN, got {v}"),
+            );
         }
         cmp_focal("acc focal", v, &fc, pred, &ys);
     }
     // A γ that surely differs (γ + 1 == γ for γ ≥ 2^24).
-    let other_gamma = if cfg.gamma == 0.0 { 1.0 } else { cfg.gamma * 0.5 };
+    let other_gamma = if cfg.gamma == 0.0 {
+        1.0
+    } else {
+        cfg.gamma * 0.5
+    };
     mismatch("acc focal gamma", &a.focal(&fc.with_gamma(other_gamma)));
     let mc = Mcc::default().with_from_logits(lo);
     if let Some(v) = need("acc mcc", &a.mcc(&mc), n_all) {
         cmp_mcc("acc mcc", v, lo, mc.eps, &kp, &ky);
     }
-    let hm = HardMcc::default().with_from_logits(lo).with_threshold(cfg.threshold);
+    let hm = HardMcc::default()
+        .with_from_logits(lo)
+        .with_threshold(cfg.threshold);
     if let Some(v) = need("acc hard_mcc", &a.hard_mcc(&hm), n_all) {
         let kp32: Vec<f32> = kp.iter().map(|&v| v as f32).collect();
         if in_domain(&kp32, &ky, lo, None) {
-            cmp_hard("acc confusion", a.confusion(), Some(v), lo, hm.threshold, hm.eps, &kp, &ky);
+            cmp_hard(
+                "acc confusion",
+                a.confusion(),
+                Some(v),
+                lo,
+                hm.threshold,
+                hm.eps,
+                &kp,
+                &ky,
+            );
         }
     }
 }
@@ -165,7 +223,13 @@ fuzz_target!(|inp: Input| {
     let pred: Vec<f32> = inp
         .data
         .iter()
-        .map(|d| if inp.from_logits { d.0.logit() } else { d.0.prob() })
+        .map(|d| {
+            if inp.from_logits {
+                d.0.logit()
+            } else {
+                d.0.prob()
+            }
+        })
         .collect();
     if inp.use_u8 {
         let t: Vec<u8> = inp.data.iter().map(|d| d.1.mask(ignore)).collect();

@@ -98,7 +98,11 @@ pub fn scale_of(n: crate::Num) -> f32 {
     match n.sel >> 5 {
         0..=3 => 1.0,
         4 | 5 => crate::Num { sel: 0, raw: n.raw }.param(-4.0, 4.0),
-        6 => crate::Num { sel: 10, raw: n.raw }.param(0.0, 1.0),
+        6 => crate::Num {
+            sel: 10,
+            raw: n.raw,
+        }
+        .param(0.0, 1.0),
         _ => f32::from_bits(n.raw),
     }
 }
@@ -129,7 +133,8 @@ pub fn check(what: &str, got: &[f32], want: &[Want]) {
                 } else if value.is_infinite() || g.is_infinite() {
                     g64 == value || (value as f32) == g
                 } else {
-                    let bound = GRAD_CASE * case_max + slack + 2.0 * U32 * value.abs() + F32_MIN_NORMAL;
+                    let bound =
+                        GRAD_CASE * case_max + slack + 2.0 * U32 * value.abs() + F32_MIN_NORMAL;
                     (g64 - value).abs() <= bound || (value as f32) == g
                 }
             }
@@ -137,7 +142,10 @@ pub fn check(what: &str, got: &[f32], want: &[Want]) {
         if !ok {
             fail(
                 what,
-                format!("grad[{i}] = {g:e}, want {w:?} (case max {case_max:e}, {} elements)", got.len()),
+                format!(
+                    "grad[{i}] = {g:e}, want {w:?} (case max {case_max:e}, {} elements)",
+                    got.len()
+                ),
             );
         }
     }
@@ -159,8 +167,18 @@ pub fn elems(pred: &[f32], ys: &[f64], from_logits: bool, ignore: Option<f32>) -
         .zip(ys)
         .map(|(&x, &y)| {
             let x = f64::from(x);
-            let (p, q) = if from_logits { (oracle::sigmoid(x), oracle::sigmoid(-x)) } else { (x, 1.0 - x) };
-            Elem { x, y, kept: ignore.map(f64::from) != Some(y), p, q }
+            let (p, q) = if from_logits {
+                (oracle::sigmoid(x), oracle::sigmoid(-x))
+            } else {
+                (x, 1.0 - x)
+            };
+            Elem {
+                x,
+                y,
+                kept: ignore.map(f64::from) != Some(y),
+                p,
+                q,
+            }
         })
         .collect()
 }
@@ -179,7 +197,12 @@ fn near(a: f64, b: f64, rel: f64) -> bool {
 /// moves FP, one with `p < y` moves I and −FN. The outer factor
 /// `K(s) = scale·γ·L^(γ−1)·∂loss/∂s` is taken as an interval over the
 /// score's error. `None`: the case is outside the compared domain.
-pub fn region(t: &segloss::Tversky, scale: f64, es: &[Elem], from_logits: bool) -> Option<Vec<Want>> {
+pub fn region(
+    t: &segloss::Tversky,
+    scale: f64,
+    es: &[Elem],
+    from_logits: bool,
+) -> Option<Vec<Want>> {
     let r = &t.region;
     let (alpha, beta, gamma) = (f64::from(t.alpha), f64::from(t.beta), f64::from(t.gamma));
     let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
@@ -215,7 +238,11 @@ pub fn region(t: &segloss::Tversky, scale: f64, es: &[Elem], from_logits: bool) 
         } else {
             (1.0 - s, -1.0)
         };
-        let dpow = if gamma == 1.0 { 1.0 } else { gamma * l.powf(gamma - 1.0) };
+        let dpow = if gamma == 1.0 {
+            1.0
+        } else {
+            gamma * l.powf(gamma - 1.0)
+        };
         scale * dpow * dl
     };
     let ks = [k_of(s), k_of(s - ds), k_of(s + ds)];
@@ -320,7 +347,10 @@ pub fn bce(k: f64, es: &[Elem]) -> Vec<Want> {
     es.iter()
         .map(|e| {
             let value = k * (e.p - e.y) / (e.p * (1.0 - e.p)).max(1e-12);
-            Want::Near { value, slack: elem_rel(0.0) * value.abs() + k.abs() * F32_MIN_NORMAL }
+            Want::Near {
+                value,
+                slack: elem_rel(0.0) * value.abs() + k.abs() * F32_MIN_NORMAL,
+            }
         })
         .collect()
 }
@@ -378,22 +408,35 @@ pub fn sigmoid_focal(k: f64, alpha: f64, gamma: f64, es: &[Elem]) -> Option<Vec<
                 // `(1 − p_t)^(γ−1)` alone overflows f64 and made the reference ∞
                 // where the gradient is 0 (found by `backward`, seed
                 // `sigmoid-focal-f64-subnormal-base`).
-                let dpw_pq = if gamma == 0.0 || omp == 0.0 { 0.0 } else { gamma * pw * (e.p * e.q / omp) };
+                let dpw_pq = if gamma == 0.0 || omp == 0.0 {
+                    0.0
+                } else {
+                    gamma * pw * (e.p * e.q / omp)
+                };
                 let dce = z * e.p - y * e.q;
                 let a = dce * pw;
                 let b = oracle::mul0(dpw_pq * (z - y), ce);
-                let at = if alpha >= 0.0 { alpha * y + (1.0 - alpha) * z } else { 1.0 };
+                let at = if alpha >= 0.0 {
+                    alpha * y + (1.0 - alpha) * z
+                } else {
+                    1.0
+                };
                 let value = k * at * (a + b);
                 // A subnormal f32 modulator (γ = 88, 1 − p_t = 0.33: 4e-43) is
                 // accurate to 2^-149 only; ce (up to 1e30·|y − ½|) multiplies it
                 // (`crate::modulator_floor`).
-                let ratio = if omp > 0.0 { (e.p * e.q * (z - y) / omp).abs() } else { 0.0 };
+                let ratio = if omp > 0.0 {
+                    (e.p * e.q * (z - y) / omp).abs()
+                } else {
+                    0.0
+                };
                 let sub = F32_SUBNORMAL * (dce.abs() + gamma * oracle::mul0(ratio, ce.abs()));
                 // `dce` is a difference of two terms of f32 σ's: judged by their size
                 // (a soft target near p cancels them; found by `backward`, seed
                 // `sigmoid-focal-soft-target-cancellation`).
                 let a_size = ((z * e.p).abs() + (y * e.q).abs()) * pw;
-                let slack = el * (k * at).abs() * (a_size + b.abs()) + (k * at).abs() * (F32_MIN_NORMAL + sub);
+                let slack = el * (k * at).abs() * (a_size + b.abs())
+                    + (k * at).abs() * (F32_MIN_NORMAL + sub);
                 Want::Near { value, slack }
             })
             .collect(),
@@ -430,7 +473,11 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
     for e in es.iter().filter(|e| e.kept) {
         let (y, z) = (e.y, 1.0 - e.y);
         let (u, du, du_size) = if f.from_logits {
-            (oracle::bce_with_logits(e.x, y, 1.0), z * e.p - y * e.q, (z * e.p).abs() + (y * e.q).abs())
+            (
+                oracle::bce_with_logits(e.x, y, 1.0),
+                z * e.p - y * e.q,
+                (z * e.p).abs() + (y * e.q).abs(),
+            )
         } else {
             let (a, b) = (-(-e.p).ln_1p(), -e.p.ln());
             // The clamp switches: not compared within SWITCH.
@@ -491,7 +538,15 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
         if huge(focal) || huge(focal * u) || huge(u * dfocal) {
             return None;
         }
-        parts.push(Parts { u, du, du_size, focal, dfocal, at, reduced });
+        parts.push(Parts {
+            u,
+            du,
+            du_size,
+            focal,
+            dfocal,
+            at,
+            reduced,
+        });
     }
     let kept = parts.len();
     let k = match f.reduction {
@@ -499,7 +554,10 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
         segloss::Reduction::Sum => scale,
     };
     let m: f64 = parts.iter().map(|p| p.focal).sum();
-    let w: f64 = parts.iter().map(|p| oracle::mul0(p.at * p.focal, p.u)).sum();
+    let w: f64 = parts
+        .iter()
+        .map(|p| oracle::mul0(p.at * p.focal, p.u))
+        .sum();
     let (c1, c2) = if f.normalized {
         if near(m, 1e-6, SWITCH.max(elem_rel(gamma))) {
             return None;
@@ -524,10 +582,16 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
                 if !e.kept {
                     return Want::Exact(0.0);
                 }
-                let Some(p) = it.next() else { return Want::Skip };
+                let Some(p) = it.next() else {
+                    return Want::Skip;
+                };
                 // Where `pt < r` focal is the constant 1: `u·∂focal/∂u` is 0
                 // even for u = ∞ (autograd's `where` passes no gradient).
-                let udf = if p.reduced { 0.0 } else { oracle::mul0(p.u, p.dfocal) };
+                let udf = if p.reduced {
+                    0.0
+                } else {
+                    oracle::mul0(p.u, p.dfocal)
+                };
                 let dl = p.at * (udf + p.focal);
                 let (a, b) = (dl * c1, p.dfocal * c2);
                 let value = (a - b) * p.du;
@@ -537,17 +601,26 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
                 } else {
                     p.dfocal / ((-p.u).exp()) * 4.0 * U32
                 };
-                let pt_err = if dfocal_pt == 0.0 { 0.0 } else { dfocal_pt * ((p.at * p.u * c1).abs() + c2.abs()) };
+                let pt_err = if dfocal_pt == 0.0 {
+                    0.0
+                } else {
+                    dfocal_pt * ((p.at * p.u * c1).abs() + c2.abs())
+                };
                 // The f32 coefficients c1, c2 may be subnormal (1/M' with
                 // M' = Σ((1 − pt)/r)^γ near f32's top when r^−γ is): each then
                 // carries 2^-150 absolute, times its per-element factor.
                 let coef_sub = (dl.abs() + p.dfocal.abs()) * F32_SUBNORMAL;
                 // A subnormal f32 modulator `((1 − pt)/r)^γ` (2^-149 absolute)
                 // in ∂l/∂u = α_t·(focal + γ·focal·(u/base)/r·pt) and ∂focal/∂u.
-                let mod_sub = F32_SUBNORMAL * (1.0 + gamma * (p.u * r / (1.0 - (-p.u).exp())).max(1.0))
+                let mod_sub = F32_SUBNORMAL
+                    * (1.0 + gamma * (p.u * r / (1.0 - (-p.u).exp())).max(1.0))
                     * ((p.at * c1).abs() + c2.abs());
                 let mod_sub = if mod_sub.is_finite() { mod_sub } else { 0.0 };
-                let slack = (el * (a.abs() + b.abs()) + coef * (a.abs() + 2.0 * b.abs()) + pt_err + coef_sub + mod_sub)
+                let slack = (el * (a.abs() + b.abs())
+                    + coef * (a.abs() + 2.0 * b.abs())
+                    + pt_err
+                    + coef_sub
+                    + mod_sub)
                     * p.du_size
                     + (c1.abs() + c2.abs()) * F32_MIN_NORMAL;
                 Want::Near { value, slack }

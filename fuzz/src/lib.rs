@@ -288,7 +288,10 @@ pub fn input_error_grad<T: Copy + Into<f64>>(
     grad_len: usize,
 ) -> Option<Error> {
     if pred.len() == target.len() && !pred.is_empty() && grad_len != pred.len() {
-        return Some(Error::GradientLength { expected: pred.len(), got: grad_len });
+        return Some(Error::GradientLength {
+            expected: pred.len(),
+            got: grad_len,
+        });
     }
     input_error(pred, target, is_mask, ignore)
 }
@@ -333,7 +336,10 @@ pub fn check_rel(what: &str, got: f32, want: f64) {
 pub fn check_rel_abs(what: &str, got: f32, want: f64, abs: f64) {
     let d = REL * want.abs() + abs;
     if !within(got, want, want - d, want + d) {
-        fail(what, format!("got {got:e}, oracle {want:e} (relative bound {REL:e}, absolute {abs:e})"));
+        fail(
+            what,
+            format!("got {got:e}, oracle {want:e} (relative bound {REL:e}, absolute {abs:e})"),
+        );
     }
 }
 
@@ -390,7 +396,10 @@ pub fn check_focal_abs(what: &str, got: f32, want: f64, gamma: f32, abs: f64) {
     let rel = REL.max(f64::from(gamma) * MODULATOR_BASE);
     let d = rel * want.abs() + abs;
     if !within(got, want, want - d, want + d) {
-        fail(what, format!("got {got:e}, oracle {want:e} (relative bound {rel:e}, gamma {gamma:e})"));
+        fail(
+            what,
+            format!("got {got:e}, oracle {want:e} (relative bound {rel:e}, gamma {gamma:e})"),
+        );
     }
 }
 
@@ -404,7 +413,11 @@ pub fn check_focal_abs(what: &str, got: f32, want: f64, gamma: f32, abs: f64) {
 /// `|α_t|·ce` (already divided by the reduction's and normalisation's
 /// divisors by the caller).
 pub fn modulator_floor(multipliers: impl Iterator<Item = f64>) -> f64 {
-    F32_SUBNORMAL * multipliers.map(f64::abs).filter(|m| m.is_finite()).sum::<f64>()
+    F32_SUBNORMAL
+        * multipliers
+            .map(f64::abs)
+            .filter(|m| m.is_finite())
+            .sum::<f64>()
 }
 
 /// [`modulator_floor`] of smp focal over the kept `(x, y)` of one group
@@ -415,16 +428,28 @@ pub fn smp_focal_floor(f: &segloss::Focal, orc: &oracle::Focal, xs: &[f64], ys: 
         segloss::Reduction::Sum => 1.0,
     };
     if f.normalized {
-        let m: f64 = xs.iter().zip(ys).map(|(&x, &y)| oracle::focal_elem(orc, x, y).0).sum();
+        let m: f64 = xs
+            .iter()
+            .zip(ys)
+            .map(|(&x, &y)| oracle::focal_elem(orc, x, y).0)
+            .sum();
         div *= m.max(1e-6);
     }
     let at = |y: f64| orc.alpha.map_or(1.0, |a| a * y + (1.0 - a) * (1.0 - y));
-    modulator_floor(xs.iter().zip(ys).map(|(&x, &y)| at(y) * oracle::bce_with_logits(x, y, 1.0) / div))
+    modulator_floor(
+        xs.iter()
+            .zip(ys)
+            .map(|(&x, &y)| at(y) * oracle::bce_with_logits(x, y, 1.0) / div),
+    )
 }
 
 /// [`modulator_floor`] of torchvision's sigmoid focal, per element.
 pub fn sigmoid_focal_floor(x: f64, y: f64, alpha: f64) -> f64 {
-    let at = if alpha >= 0.0 { alpha * y + (1.0 - alpha) * (1.0 - y) } else { 1.0 };
+    let at = if alpha >= 0.0 {
+        alpha * y + (1.0 - alpha) * (1.0 - y)
+    } else {
+        1.0
+    };
     modulator_floor(core::iter::once(at * oracle::bce_with_logits(x, y, 1.0)))
 }
 
@@ -461,7 +486,10 @@ pub fn check_region(what: &str, got: f32, want: f64, o: &RegionOracle, t: &seglo
     if !within(got, want, lo, hi) {
         fail(
             what,
-            format!("got {got:e}, oracle {want:e}, allowed [{lo:e}, {hi:e}] (score {:?})", o.score),
+            format!(
+                "got {got:e}, oracle {want:e}, allowed [{lo:e}, {hi:e}] (score {:?})",
+                o.score
+            ),
         );
     }
 }
@@ -487,21 +515,38 @@ pub fn region_oracle(t: &segloss::Tversky, probs: &[f64], ys: &[f64]) -> RegionO
     let r = &t.region;
     let (alpha, beta, gamma) = (f64::from(t.alpha), f64::from(t.beta), f64::from(t.gamma));
     let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
-    let nan_or = |p: f64, y: f64, v: f64| if p.is_nan() || y.is_nan() { f64::NAN } else { v };
-    let (i, fp, fn_) = probs.iter().zip(ys).fold((0.0, 0.0, 0.0), |(i, fp, fn_), (&p, &y)| {
-        (
-            i + nan_or(p, y, p.min(y)),
-            fp + nan_or(p, y, (p - y).max(0.0)),
-            fn_ + nan_or(p, y, (y - p).max(0.0)),
-        )
-    });
+    let nan_or = |p: f64, y: f64, v: f64| {
+        if p.is_nan() || y.is_nan() {
+            f64::NAN
+        } else {
+            v
+        }
+    };
+    let (i, fp, fn_) = probs
+        .iter()
+        .zip(ys)
+        .fold((0.0, 0.0, 0.0), |(i, fp, fn_), (&p, &y)| {
+            (
+                i + nan_or(p, y, p.min(y)),
+                fp + nan_or(p, y, (p - y).max(0.0)),
+                fn_ + nan_or(p, y, (y - p).max(0.0)),
+            )
+        });
     let sy = i + fn_;
     let score = (i + smooth) / oracle::maxp(i + alpha * fp + beta * fn_ + smooth, eps);
-    let l = if r.log_loss { -oracle::maxp(score, eps).ln() } else { 1.0 - score };
+    let l = if r.log_loss {
+        -oracle::maxp(score, eps).ln()
+    } else {
+        1.0 - score
+    };
     // Empty-class rule: smp multiplies by the mask `Σy > 0` (NaN·0 = NaN).
     let l = if sy > 0.0 || l.is_nan() { l } else { 0.0 };
     let value = if gamma == 1.0 { l } else { l.powf(gamma) };
-    let score = if sy > 0.0 || sy.is_nan() { Some(score) } else { None };
+    let score = if sy > 0.0 || sy.is_nan() {
+        Some(score)
+    } else {
+        None
+    };
     RegionOracle { value, score }
 }
 
@@ -544,13 +589,17 @@ pub fn near_threshold(p: &[f64], t: f64, from_logits: bool) -> usize {
     if !from_logits {
         return 0; // exact comparison on both sides
     }
-    p.iter().filter(|&&p| (p - t).abs() <= 1e-5 * t.abs().max(1e-30)).count()
+    p.iter()
+        .filter(|&&p| (p - t).abs() <= 1e-5 * t.abs().max(1e-30))
+        .count()
 }
 
 /// Number of focal elements within `1e-5` (relative) of the
 /// `reduced_threshold` switch `pt < r`.
 pub fn near_reduced(f: &oracle::Focal, xs: &[f64], ys: &[f64]) -> usize {
-    let Some(r) = f.reduced_threshold else { return 0 };
+    let Some(r) = f.reduced_threshold else {
+        return 0;
+    };
     xs.iter()
         .zip(ys)
         .filter(|&(&x, &y)| {
@@ -570,7 +619,11 @@ pub fn near_reduced(f: &oracle::Focal, xs: &[f64], ys: &[f64]) -> usize {
 /// `eps = 2.3e-38`); the library clamps `−ln(1 − p)` to
 /// `[−ln(1 − eps), −ln eps]` computed in f64, i.e. exactly. The f64 oracle
 /// then evaluates the from-logits focal loss of these logits.
-pub fn focal_oracle(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> (f64, oracle::Focal, Vec<f64>) {
+pub fn focal_oracle(
+    f: &segloss::Focal,
+    pred: &[f64],
+    ys: &[f64],
+) -> (f64, oracle::Focal, Vec<f64>) {
     let orc = oracle::Focal {
         gamma: f64::from(f.gamma),
         alpha: f.alpha.map(f64::from),
@@ -644,7 +697,9 @@ pub fn bce_ref(pred: &[f64], ys: &[f64], red: segloss::Reduction) -> f64 {
     let s: f64 = pred
         .iter()
         .zip(ys)
-        .map(|(&p, &y)| -(y * oracle::maxp(p.ln(), -100.0) + (1.0 - y) * oracle::maxp((-p).ln_1p(), -100.0)))
+        .map(|(&p, &y)| {
+            -(y * oracle::maxp(p.ln(), -100.0) + (1.0 - y) * oracle::maxp((-p).ln_1p(), -100.0))
+        })
         .sum();
     match red {
         segloss::Reduction::Mean => s / pred.len() as f64,
@@ -653,13 +708,25 @@ pub fn bce_ref(pred: &[f64], ys: &[f64], red: segloss::Reduction) -> f64 {
 }
 
 /// BCE with logits over `(pred, ys)` (already filtered).
-pub fn cmp_bce_logits(what: &str, got: f32, pw: f32, red: segloss::Reduction, pred: &[f64], ys: &[f64]) {
+pub fn cmp_bce_logits(
+    what: &str,
+    got: f32,
+    pw: f32,
+    red: segloss::Reduction,
+    pred: &[f64],
+    ys: &[f64],
+) {
     let p32: Vec<f32> = pred.iter().map(|&v| v as f32).collect();
     if !in_domain(&p32, ys, true, None) {
         return;
     }
     let abs = bce_floor(f64::from(pw), pred.len(), red);
-    check_rel_abs(what, got, oracle::bce_logits(pred, ys, f64::from(pw), reduction(red)), abs);
+    check_rel_abs(
+        what,
+        got,
+        oracle::bce_logits(pred, ys, f64::from(pw), reduction(red)),
+        abs,
+    );
 }
 
 /// smp's soft BCE in f64, as `oracle::soft_bce` but with both smoothed
@@ -761,7 +828,10 @@ pub fn focal_excluded(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> bool {
     // normaliser `Σ focal` by percents. Not compared.
     f.normalized
         && f.gamma < 1.0
-        && xs.iter().zip(ys).any(|(&x, &y)| oracle::bce_with_logits(x, y, 1.0) < f64::from(f32::MIN_POSITIVE))
+        && xs
+            .iter()
+            .zip(ys)
+            .any(|(&x, &y)| oracle::bce_with_logits(x, y, 1.0) < f64::from(f32::MIN_POSITIVE))
 }
 
 /// torchvision's elementwise sigmoid focal loss in f64, as
@@ -772,11 +842,21 @@ pub fn sigmoid_focal_elem_ref(x: f64, y: f64, alpha: f64, gamma: f64) -> f64 {
     let ce = oracle::bce_with_logits(x, y, 1.0);
     let one_m_pt = oracle::sigmoid(x) * (1.0 - y) + oracle::sigmoid(-x) * y;
     let l = oracle::mul0(one_m_pt.powf(gamma), ce);
-    if alpha >= 0.0 { oracle::mul0(alpha * y + (1.0 - alpha) * (1.0 - y), l) } else { l }
+    if alpha >= 0.0 {
+        oracle::mul0(alpha * y + (1.0 - alpha) * (1.0 - y), l)
+    } else {
+        l
+    }
 }
 
 /// torchvision sigmoid focal over `(pred, ys)` (already filtered).
-pub fn cmp_sigmoid_focal(what: &str, got: f32, c: &segloss::SigmoidFocal, pred: &[f64], ys: &[f64]) {
+pub fn cmp_sigmoid_focal(
+    what: &str,
+    got: f32,
+    c: &segloss::SigmoidFocal,
+    pred: &[f64],
+    ys: &[f64],
+) {
     let p32: Vec<f32> = pred.iter().map(|&v| v as f32).collect();
     if !in_domain(&p32, ys, true, None) {
         return;
@@ -784,11 +864,19 @@ pub fn cmp_sigmoid_focal(what: &str, got: f32, c: &segloss::SigmoidFocal, pred: 
     // Soft target against an infinite logit: `(1 − p_t)^γ = y^γ` underflows
     // in f32 (y = 1e-38, γ = 5) and segloss gives ∞·0 = NaN (as PyTorch f32)
     // where the f64 oracle gives ∞. Reported; not compared.
-    if pred.iter().zip(ys).any(|(&x, &y)| x.is_infinite() && y != 0.0 && y != 1.0) {
+    if pred
+        .iter()
+        .zip(ys)
+        .any(|(&x, &y)| x.is_infinite() && y != 0.0 && y != 1.0)
+    {
         return;
     }
     let (a, g) = (f64::from(c.alpha), f64::from(c.gamma));
-    let sum: f64 = pred.iter().zip(ys).map(|(&x, &y)| sigmoid_focal_elem_ref(x, y, a, g)).sum();
+    let sum: f64 = pred
+        .iter()
+        .zip(ys)
+        .map(|(&x, &y)| sigmoid_focal_elem_ref(x, y, a, g))
+        .sum();
     let want = match c.reduction {
         segloss::Reduction::Mean => sum / pred.len() as f64,
         segloss::Reduction::Sum => sum,
@@ -797,7 +885,11 @@ pub fn cmp_sigmoid_focal(what: &str, got: f32, c: &segloss::SigmoidFocal, pred: 
         segloss::Reduction::Mean => pred.len() as f64,
         segloss::Reduction::Sum => 1.0,
     };
-    let abs: f64 = pred.iter().zip(ys).map(|(&x, &y)| sigmoid_focal_floor(x, y, a) / div).sum();
+    let abs: f64 = pred
+        .iter()
+        .zip(ys)
+        .map(|(&x, &y)| sigmoid_focal_floor(x, y, a) / div)
+        .sum();
     check_focal_abs(what, got, want, c.gamma, abs);
 }
 
@@ -807,7 +899,9 @@ pub fn cmp_mcc(what: &str, got: f32, from_logits: bool, eps: f32, pred: &[f64], 
     if !in_domain(&p32, ys, from_logits, None) {
         return;
     }
-    let Some((want, floor)) = mcc_ref(pred, ys, from_logits, f64::from(eps)) else { return };
+    let Some((want, floor)) = mcc_ref(pred, ys, from_logits, f64::from(eps)) else {
+        return;
+    };
     let d = 1e-6 * want.abs().max(1.0) + floor;
     if !within(got, want, want - d, want + d) {
         fail(what, format!("got {got:e}, oracle {want:e} (bound {d:e})"));
@@ -827,7 +921,11 @@ pub fn cmp_mcc(what: &str, got: f32, from_logits: bool, eps: f32, pred: &[f64], 
 pub fn mcc_ref(pred: &[f64], ys: &[f64], from_logits: bool, eps: f64) -> Option<(f64, f64)> {
     let (mut tp, mut fp, mut fn_, mut tn) = (eps, eps, eps, eps);
     for (&x, &y) in pred.iter().zip(ys) {
-        let (p, q) = if from_logits { (oracle::sigmoid(x), oracle::sigmoid(-x)) } else { (x, 1.0 - x) };
+        let (p, q) = if from_logits {
+            (oracle::sigmoid(x), oracle::sigmoid(-x))
+        } else {
+            (x, 1.0 - x)
+        };
         tp += p * y;
         fp += p * (1.0 - y);
         fn_ += q * y;

@@ -17,7 +17,9 @@
 //!
 //! Combined losses `λ_a·region + λ_b·other` add the two intervals.
 
-use crate::{F32_SUBNORMAL, REGION_SCORE, REL, focal_excluded, focal_oracle, oracle, region_oracle};
+use crate::{
+    F32_SUBNORMAL, REGION_SCORE, REL, focal_excluded, focal_oracle, oracle, region_oracle,
+};
 
 /// A value with its allowed interval (before the final f32 rounding).
 #[derive(Clone, Copy, Debug)]
@@ -30,7 +32,11 @@ pub struct Band {
 impl Band {
     /// Exactly `v`.
     pub fn exact(v: f64) -> Band {
-        Band { want: v, lo: v, hi: v }
+        Band {
+            want: v,
+            lo: v,
+            hi: v,
+        }
     }
     /// `λ·self + μ·o` (λ, μ ≥ 0).
     pub fn combine(self, lambda: f64, o: Band, mu: f64) -> Band {
@@ -42,7 +48,11 @@ impl Band {
     }
     /// Relative band `±rel·|v|`.
     pub fn rel(v: f64, rel: f64) -> Band {
-        Band { want: v, lo: v - rel * v.abs(), hi: v + rel * v.abs() }
+        Band {
+            want: v,
+            lo: v - rel * v.abs(),
+            hi: v + rel * v.abs(),
+        }
     }
 }
 
@@ -85,7 +95,11 @@ pub fn region_class(t: &segloss::Tversky, ps: &[f64], ys: &[f64]) -> Band {
     let r = &t.region;
     let l_of = |score: f64| {
         let eps = f64::from(r.eps);
-        if r.log_loss { -(score.max(eps)).ln() } else { 1.0 - score }
+        if r.log_loss {
+            -(score.max(eps)).ln()
+        } else {
+            1.0 - score
+        }
     };
     // `region_oracle` applies γ; the class loss here is before it.
     let t1 = segloss::Tversky { gamma: 1.0, ..*t };
@@ -94,7 +108,11 @@ pub fn region_class(t: &segloss::Tversky, ps: &[f64], ys: &[f64]) -> Band {
         None => Band::exact(v),
         Some(s) => {
             let (a, b) = (l_of(s + REGION_SCORE), l_of(s - REGION_SCORE));
-            Band { want: v, lo: a.min(b), hi: a.max(b) }
+            Band {
+                want: v,
+                lo: a.min(b),
+                hi: a.max(b),
+            }
         }
     }
 }
@@ -103,8 +121,13 @@ pub fn region_class(t: &segloss::Tversky, ps: &[f64], ys: &[f64]) -> Band {
 pub fn weighted_mean(bands: &[Band], keep: &[usize], weights: Option<&[f32]>) -> Band {
     let w = |k: usize| weights.map_or(1.0, |w| f64::from(w[k]));
     let den: f64 = keep.iter().map(|&k| w(k)).sum();
-    let sum = |f: &dyn Fn(&Band) -> f64| keep.iter().map(|&k| w(k) * f(&bands[k])).sum::<f64>() / den;
-    Band { want: sum(&|b| b.want), lo: sum(&|b| b.lo), hi: sum(&|b| b.hi) }
+    let sum =
+        |f: &dyn Fn(&Band) -> f64| keep.iter().map(|&k| w(k) * f(&bands[k])).sum::<f64>() / den;
+    Band {
+        want: sum(&|b| b.want),
+        lo: sum(&|b| b.lo),
+        hi: sum(&|b| b.hi),
+    }
 }
 
 /// `band^γ` (γ = 1: itself): the image of the interval under `v^γ`, which is
@@ -117,14 +140,24 @@ pub fn power(b: Band, gamma: f64) -> Band {
     if gamma == 1.0 {
         return b;
     }
-    let p = |v: f64| if v < 0.0 && gamma.fract() != 0.0 { 0.0f64.powf(gamma) } else { v.powf(gamma) };
+    let p = |v: f64| {
+        if v < 0.0 && gamma.fract() != 0.0 {
+            0.0f64.powf(gamma)
+        } else {
+            v.powf(gamma)
+        }
+    };
     let mut c = vec![p(b.lo), p(b.hi)];
     if b.lo < 0.0 && b.hi > 0.0 {
         c.push(p(0.0));
     }
     let lo = c.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = c.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    Band { want: b.want.powf(gamma), lo, hi }
+    Band {
+        want: b.want.powf(gamma),
+        lo,
+        hi,
+    }
 }
 
 /// The region loss of a multiclass / multilabel case.
@@ -145,7 +178,8 @@ pub fn region(
     let mean_of = |images: core::ops::Range<usize>| {
         let bands: Vec<Band> = (0..c)
             .map(|k| {
-                let (ps, ys) = class_pairs(probs, labels, shape, k, images.clone(), multiclass, ignore);
+                let (ps, ys) =
+                    class_pairs(probs, labels, shape, k, images.clone(), multiclass, ignore);
                 region_class(t, &ps, &ys)
             })
             .collect();
@@ -171,7 +205,12 @@ const U64: f64 = f64::EPSILON / 2.0;
 /// absolute in `p` and in the score: where `L_c` is itself far below them
 /// (`1 − score` with a score within 1e-5 of 1, `FN = Σ(1 − p)` of a
 /// saturated softmax) the reference moves in steps of `2^-53`, not of `L_c`.
-fn region_class_resolution(t: &segloss::Tversky, ps: &[f64], ys: &[f64], p_ulps: f64) -> (f64, f64) {
+fn region_class_resolution(
+    t: &segloss::Tversky,
+    ps: &[f64],
+    ys: &[f64],
+    p_ulps: f64,
+) -> (f64, f64) {
     let r = &t.region;
     let (alpha, beta) = (f64::from(t.alpha), f64::from(t.beta));
     let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
@@ -191,13 +230,20 @@ fn region_class_resolution(t: &segloss::Tversky, ps: &[f64], ys: &[f64], p_ulps:
     let den = i + alpha * fp + beta * fn_ + smooth;
     let dnum = di + U64 * num;
     // Clamped to eps: the denominator is a constant.
-    let dden = if den < eps { 0.0 } else { di + alpha * dfp + beta * dfn + 4.0 * U64 * den };
+    let dden = if den < eps {
+        0.0
+    } else {
+        di + alpha * dfp + beta * dfn + 4.0 * U64 * den
+    };
     let d = den.max(eps);
     let score = num / d;
     let ds = dnum / d + num * dden / (d * d) + U64 * score;
     let (l, dl) = if r.log_loss {
         let l = -score.max(eps).ln();
-        (l, if score > eps { ds / score } else { 0.0 } + U64 * l.abs())
+        (
+            l,
+            if score > eps { ds / score } else { 0.0 } + U64 * l.abs(),
+        )
     } else {
         let l = 1.0 - score;
         (l, ds + U64 * l.abs())
@@ -299,13 +345,19 @@ pub fn focal(
         // `dice-focal-huge-lambda`: λ = 7.7e31 times a focal loss of 3.8e-53).
         let kept = xs.len() as f64;
         let per = if f.normalized { 1e6 } else { 1.0 };
-        let abs = F32_SUBNORMAL * per * match f.reduction {
-            segloss::Reduction::Mean => 1.0,
-            segloss::Reduction::Sum => kept,
-        };
+        let abs = F32_SUBNORMAL
+            * per
+            * match f.reduction {
+                segloss::Reduction::Mean => 1.0,
+                segloss::Reduction::Sum => kept,
+            };
         let (v, orc, lx) = focal_oracle(f, &xs, &ys);
         let abs = abs + crate::smp_focal_floor(f, &orc, &lx, &ys);
-        vals.push(Band { want: v, lo: v - abs, hi: v + abs });
+        vals.push(Band {
+            want: v,
+            lo: v - abs,
+            hi: v + abs,
+        });
     }
     let m = weighted_mean(&vals, &(0..c).collect::<Vec<_>>(), weights);
     if f64::from(f.gamma) > crate::GAMMA_DOMAIN {
@@ -314,7 +366,11 @@ pub fn focal(
     let g = f64::from(f.gamma);
     let rel = REL.max(g * crate::MODULATOR_BASE + (g + 1.0) * logit_mag * LOGIT_ROUND);
     let r = Band::rel(m.want, rel);
-    Some(Band { want: m.want, lo: r.lo - (m.want - m.lo), hi: r.hi + (m.hi - m.want) })
+    Some(Band {
+        want: m.want,
+        lo: r.lo - (m.want - m.lo),
+        hi: r.hi + (m.hi - m.want),
+    })
 }
 
 /// PyTorch's multiclass cross entropy in f64: pixel `i` gives
@@ -356,7 +412,11 @@ pub fn cross_entropy(
                 .filter(|&(k, _)| Some(k) != top)
                 .map(|(_, &x)| (x - m).exp())
                 .sum();
-            let lsum = if top.is_some() { rest.ln_1p() } else { f64::NAN };
+            let lsum = if top.is_some() {
+                rest.ln_1p()
+            } else {
+                f64::NAN
+            };
             let nl = |k: usize| (m - xs[k]) + lsum;
             let mut l = oracle::mul0((1.0 - ls) * w(y), nl(y));
             if ls != 0.0 {
@@ -379,5 +439,9 @@ pub fn cross_entropy(
         segloss::Reduction::Sum => (total, sub),
     };
     let b = Band::rel(v, REL);
-    Band { lo: b.lo - abs, hi: b.hi + abs, ..b }
+    Band {
+        lo: b.lo - abs,
+        hi: b.hi + abs,
+        ..b
+    }
 }

@@ -1,13 +1,13 @@
 //! The fused single passes and the partial sums they produce.
 //!
-//! # How a pass accumulates (every binary kernel goes through [`pass`])
+//! # How a pass accumulates (every binary kernel goes through `pass`)
 //!
-//! The input is walked in vectors of [`LANES`] = 8 elements (`wide::f32x8`).
+//! The input is walked in vectors of `LANES` = 8 elements (`wide::f32x8`).
 //! A kernel maps each vector to `K` per-element terms (where the target has
 //! no SIMD the kernel runs on `f32`, one element at a time, each term added
 //! into the lane sum it would have in the vector: `pass_scalar`,
 //! `accumulate/vector.rs`); the terms are added in
-//! `f32` lanes for a block of [`BLOCK`] = 16 vectors (so each lane adds at most
+//! `f32` lanes for a block of `BLOCK` = 16 vectors (so each lane adds at most
 //! 16 non-negative terms: relative error ≤ 15·2⁻²⁴ < 1e-6 before widening),
 //! then every lane of every block is widened and added into `f64` lane
 //! totals. At the end the eight lane totals are folded pairwise in a fixed

@@ -17,8 +17,8 @@
 //! first maximum are also summed apart (`rest`), so a confident pixel keeps
 //! `1 − p_max = rest/Σe` and `ln Σe = log1p(rest)` accurate.
 //!
-//! Every term is non-negative. As in [`super::pass`], each term is added in
-//! `f32` lanes for a block of [`BLOCK`] vectors, then each lane is widened to
+//! Every term is non-negative. As in `accumulate::pass`, each term is added in
+//! `f32` lanes for a block of `BLOCK` vectors, then each lane is widened to
 //! `f64` and the eight lanes are folded pairwise in a fixed order into the
 //! per-class `f64` totals. The last partial vector is a masked vector.
 //! Ignored pixels are masked (their `p` and `y` count as 0, also when the
@@ -34,7 +34,7 @@
 //!
 //! Labels are decoded once per block of `BLOCK·LANES` pixels (the only code
 //! that knows the id type, which also validates the ids); everything else
-//! takes the ids as an [`Ids`] slice of any id type. So the kernels are
+//! takes the ids as an `Ids` slice of any id type. So the kernels are
 //! compiled once, in this crate, and shared by `u8`, `u16`, `i32` and `i64`
 //! labels: the public entry points, generic over [`ClassId`], only wrap the
 //! slice.

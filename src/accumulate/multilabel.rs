@@ -4,7 +4,7 @@
 //!
 //! In an `N·C·S` NCHW tensor each (image, channel) plane is a contiguous
 //! `S` slice, so a multilabel pass is the binary pass driver
-//! ([`super::pass`]: f32 blocks of 16 vectors, widened to f64, fixed fold
+//! (`accumulate::pass`: f32 blocks of 16 vectors, widened to f64, fixed fold
 //! order, masked last vector, ignore mask) run on each plane with the binary
 //! per-element terms (σ, region terms, smp focal terms). The sums of one
 //! channel over the batch are the sums of its `N` planes, added in image

@@ -1,5 +1,5 @@
 //! Binary mode backward passes: `LOSS(pred, target, cfg, grad, scale)`
-//! returns the loss of [`crate::binary::LOSS`] and writes
+//! returns the loss of `crate::binary::LOSS` and writes
 //! `scale · ∂loss/∂pred` into `grad` (see [`crate::backward`] for the
 //! conventions).
 //!

@@ -12,7 +12,7 @@
 //! respect to the logits when the loss reads logits (`from_logits`, and
 //! always for `bce_with_logits`, `soft_bce`, `sigmoid_focal`), else with
 //! respect to the probabilities. `grad` must have `pred`'s length
-//! ([`Error::GradientLength`](crate::Error::GradientLength) otherwise); its
+//! ([`Error::GradientLength`] otherwise); its
 //! content is unspecified when an error is returned. Every loss except
 //! `hard_mcc` (a metric) has a backward form.
 //!
