@@ -554,43 +554,31 @@ proptest! {
     }
 }
 
-/// Calls `$body` with `C` bound to the const class count equal to `$c`.
+/// `Some($body)` with `C` bound to the const class count equal to `$c`, for
+/// the counts the suite instantiates (1, 3, 4 and 17: the smallest, two
+/// below the smallest capacity and one above the largest, 16); `None` for
+/// any other count, which the runtime-C paths still cover. Each count is a
+/// whole copy of the kernel tables in the test build, so the list is short.
 macro_rules! with_const_c {
     ($c:expr, |$C:ident| $body:expr) => {
         match $c {
             1 => {
                 const $C: usize = 1;
-                $body
-            }
-            2 => {
-                const $C: usize = 2;
-                $body
+                Some($body)
             }
             3 => {
                 const $C: usize = 3;
-                $body
+                Some($body)
             }
             4 => {
                 const $C: usize = 4;
-                $body
-            }
-            5 => {
-                const $C: usize = 5;
-                $body
-            }
-            8 => {
-                const $C: usize = 8;
-                $body
-            }
-            16 => {
-                const $C: usize = 16;
-                $body
+                Some($body)
             }
             17 => {
                 const $C: usize = 17;
-                $body
+                Some($body)
             }
-            other => unreachable!("no const instantiation for C = {other}"),
+            _ => None,
         }
     };
 }
@@ -599,8 +587,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     /// Across block boundaries (128 pixels) and partial vectors: the loss
-    /// equals the forward's bit for bit; const-C and runtime-C, and every
-    /// label type, give the same gradient bits.
+    /// equals the forward's bit for bit; const-C (for the counts of
+    /// `with_const_c!`) and runtime-C, and every label type, give the same
+    /// gradient bits.
     #[test]
     fn paths_and_label_types_agree(
         seed in any::<u64>(),
@@ -617,11 +606,11 @@ proptest! {
         let mut b = vec![f32::NAN; len];
         if multilabel {
             let (t, l) = (g.targets(), g.ml_loss());
-            let lb = with_const_c!(c, |C| bml::loss_fixed::<C, f32>(
+            if let Some(lb) = with_const_c!(c, |C| bml::loss_fixed::<C, f32>(
                 &g.pred, &t, shape, &l, &cl, &mut b, g.scale
-            ))
-            .unwrap();
-            prop_assert_eq!((la.to_bits(), bits(&a)), (lb.to_bits(), bits(&b)));
+            )) {
+                prop_assert_eq!((la.to_bits(), bits(&a)), (lb.unwrap().to_bits(), bits(&b)));
+            }
             if t.iter().all(|&v| v == 0.0 || v == 1.0 || v == IGNORE as f32) {
                 let t8: Vec<u8> = t.iter().map(|&v| v as u8).collect();
                 let lb = bml::loss(&g.pred, &t8, shape, &l, &cl, &mut b, g.scale).unwrap();
@@ -629,11 +618,11 @@ proptest! {
             }
         } else {
             let (ids, l) = (g.ids(), g.mc_loss());
-            let lb = with_const_c!(c, |C| bmc::loss_fixed::<C, i64>(
+            if let Some(lb) = with_const_c!(c, |C| bmc::loss_fixed::<C, i64>(
                 &g.pred, &ids, shape, &l, &cl, &mut b, g.scale
-            ))
-            .unwrap();
-            prop_assert_eq!((la.to_bits(), bits(&a)), (lb.to_bits(), bits(&b)));
+            )) {
+                prop_assert_eq!((la.to_bits(), bits(&a)), (lb.unwrap().to_bits(), bits(&b)));
+            }
             // u8, u16, i32 (CE's default ignore −100 does not fit u8/u16).
             let i32s: Vec<i32> = ids.iter().map(|&v| v as i32).collect();
             let lb = bmc::loss(&g.pred, &i32s, shape, &l, &cl, &mut b, g.scale).unwrap();
@@ -643,11 +632,11 @@ proptest! {
                 let lb = bmc::loss(&g.pred, &u8s, shape, &l, &cl, &mut b, g.scale).unwrap();
                 prop_assert_eq!((la.to_bits(), bits(&a)), (lb.to_bits(), bits(&b)));
                 let u16s: Vec<u16> = ids.iter().map(|&v| v as u16).collect();
-                let lb = with_const_c!(c, |C| bmc::loss_fixed::<C, u16>(
+                if let Some(lb) = with_const_c!(c, |C| bmc::loss_fixed::<C, u16>(
                     &g.pred, &u16s, shape, &l, &cl, &mut b, g.scale
-                ))
-                .unwrap();
-                prop_assert_eq!((la.to_bits(), bits(&a)), (lb.to_bits(), bits(&b)));
+                )) {
+                    prop_assert_eq!((la.to_bits(), bits(&a)), (lb.unwrap().to_bits(), bits(&b)));
+                }
             }
         }
     }
