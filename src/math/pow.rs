@@ -17,6 +17,8 @@
 //!   split, with a bias so only logical shifts are needed), and
 //!   ln z = 2·atanh(s), s = (z − 1)/(z + 1), |s| ≤ 0.172: the odd series to
 //!   s^15 (truncation < 4e-14 relative). One f64 division per lane.
+//!   Both polynomials are evaluated in Estrin's scheme (short dependent
+//!   chains, as `super::poly`).
 //! - e^t = 2^n·e^r with n = round(t·log2 e) by the magic-number trick (the
 //!   same as [`super::exp`], in f64) and |r| ≲ 0.35: Taylor to degree 10
 //!   (truncation < 3e-13). t is clamped to [−120, 100], where the f32 result
@@ -37,11 +39,33 @@ const MAGIC: f64 = 6_755_399_441_055_744.0;
 const TWO52_BITS: u64 = 0x4330_0000_0000_0000;
 const TWO52: f64 = 4_503_599_627_370_496.0;
 
-/// `first·x^N + rest[0]·x^(N−1) + … + rest[N−1]` by Horner's rule.
+/// `c[0] + c[1]·x + … + c[7]·x⁷` in Estrin's scheme (as `super::poly` in
+/// f32): four independent pairs combined with `x²` and `x⁴`, the small
+/// high-order part added to the low-order part last. A dependent chain of 5 operations where Horner's rule
+/// has 14: this polynomial and [`estrin10`] are the whole latency of `pow`.
 #[inline(always)]
-fn horner<W: Lanes64, const N: usize>(x: W, first: f64, rest: [f64; N]) -> W {
-    rest.into_iter()
-        .fold(W::splat(first), |p, c| p * x + W::splat(c))
+fn estrin7<W: Lanes64>(x: W, c: [f64; 8]) -> W {
+    let [c0, c1, c2, c3, c4, c5, c6, c7] = c;
+    let k = W::splat;
+    let x2 = x * x;
+    let x4 = x2 * x2;
+    let lo = (k(c0) + k(c1) * x) + (k(c2) + k(c3) * x) * x2;
+    let hi = (k(c4) + k(c5) * x) + (k(c6) + k(c7) * x) * x2;
+    lo + hi * x4
+}
+
+/// `c[0] + c[1]·x + … + c[10]·x¹⁰` in Estrin's scheme (see [`estrin7`]).
+#[inline(always)]
+fn estrin10<W: Lanes64>(x: W, c: [f64; 11]) -> W {
+    let [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10] = c;
+    let k = W::splat;
+    let x2 = x * x;
+    let x4 = x2 * x2;
+    let x8 = x4 * x4;
+    let lo = (k(c0) + k(c1) * x) + (k(c2) + k(c3) * x) * x2;
+    let mid = (k(c4) + k(c5) * x) + (k(c6) + k(c7) * x) * x2;
+    let hi = (k(c8) + k(c9) * x) + k(c10) * x2;
+    lo + (mid * x4 + hi * x8)
 }
 
 /// ln x for a finite x > 0 (f64 lanes; x comes from an f32, so it is normal).
@@ -56,17 +80,17 @@ fn ln_pos<W: Lanes64>(x: W) -> W {
     let one = W::splat(1.0);
     let s = (z - one) / (z + one);
     let w = s * s;
-    let p = horner(
+    let p = estrin7(
         w,
-        1.0 / 15.0,
         [
-            1.0 / 13.0,
-            1.0 / 11.0,
-            1.0 / 9.0,
-            1.0 / 7.0,
-            1.0 / 5.0,
-            1.0 / 3.0,
             1.0,
+            1.0 / 3.0,
+            1.0 / 5.0,
+            1.0 / 7.0,
+            1.0 / 9.0,
+            1.0 / 11.0,
+            1.0 / 13.0,
+            1.0 / 15.0,
         ],
     );
     k * W::splat(core::f64::consts::LN_2) + (s + s) * p
@@ -78,21 +102,21 @@ fn exp_bounded<W: Lanes64>(t: W) -> W {
     let sum = t * W::splat(core::f64::consts::LOG2_E) + W::splat(MAGIC);
     let n = sum - W::splat(MAGIC);
     let r = t - n * W::splat(core::f64::consts::LN_2);
-    // Taylor coefficients 1/10!, 1/9!, …, 1/1!, 1/0!.
-    let e = horner(
+    // Taylor coefficients 1/0!, 1/1!, …, 1/10!.
+    let e = estrin10(
         r,
-        1.0 / 3_628_800.0,
         [
-            1.0 / 362_880.0,
-            1.0 / 40_320.0,
-            1.0 / 5_040.0,
-            1.0 / 720.0,
-            1.0 / 120.0,
-            1.0 / 24.0,
-            1.0 / 6.0,
+            1.0,
+            1.0,
             0.5,
-            1.0,
-            1.0,
+            1.0 / 6.0,
+            1.0 / 24.0,
+            1.0 / 120.0,
+            1.0 / 720.0,
+            1.0 / 5_040.0,
+            1.0 / 40_320.0,
+            1.0 / 362_880.0,
+            1.0 / 3_628_800.0,
         ],
     );
     // The low bits of `sum` are 2^51 + n; shifted up by 52 only n is left.
