@@ -41,8 +41,9 @@ const TWO52: f64 = 4_503_599_627_370_496.0;
 
 /// `c[0] + c[1]·x + … + c[7]·x⁷` in Estrin's scheme (as `super::poly` in
 /// f32): four independent pairs combined with `x²` and `x⁴`, the small
-/// high-order part added to the low-order part last. A dependent chain of 5 operations where Horner's rule
-/// has 14: this polynomial and [`estrin10`] are the whole latency of `pow`.
+/// high-order part added to the low-order part last. Its dependent chain
+/// is 6 operations long where Horner's rule has 14 (and [`estrin10`]'s 7
+/// where it has 20): these two polynomials were most of `pow`'s latency.
 #[inline(always)]
 fn estrin7<W: Lanes64>(x: W, c: [f64; 8]) -> W {
     let [c0, c1, c2, c3, c4, c5, c6, c7] = c;
