@@ -398,8 +398,10 @@ impl Loss {
 
 /// Runs the pass image by image and returns the totals and, with
 /// `per_image`, the sum over images of the region class means. `each` sees
-/// every image's totals in order (the backward pass writes that image's
-/// gradient there).
+/// every image's totals in order, and its part of `keep` (the backward pass
+/// writes that image's gradient there). With `keep` (a gradient buffer of
+/// `pred`'s layout) the softmax's `e^(x−m)` of every logit is stored there,
+/// for the backward's gradient pass to read instead of recomputing it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn drive<
     M: Modulator,
@@ -414,22 +416,23 @@ pub(crate) fn drive<
     target: Ids<'_>,
     shape: Shape,
     per_image: Option<(&Tversky, &Classes)>,
-    mut each: impl FnMut(&McTotals<CC>) -> Result<(), Error>,
+    keep: Option<&mut [f32]>,
+    mut each: impl FnMut(&McTotals<CC>, Option<&mut [f32]>) -> Result<(), Error>,
 ) -> Result<(McTotals<CC>, f64), Error> {
     let (c, s) = (shape.c, shape.s);
+    let size = c.saturating_mul(s);
     let mut total = McTotals::<CC>::default();
     let mut image_sum = 0.0;
-    for (img, labels) in pred
-        .chunks_exact(c.saturating_mul(s))
-        .zip(target.chunks_exact(s))
-    {
+    let mut keeps = keep.map(|g| g.chunks_exact_mut(size));
+    for (img, labels) in pred.chunks_exact(size).zip(target.chunks_exact(s)) {
         let mut t = McTotals::<CC>::default();
-        k.image::<CC, LOGITS, R, CE, F>(c, s, img, labels, &mut t)?;
+        let mut g = keeps.as_mut().and_then(Iterator::next);
+        k.image::<CC, LOGITS, R, CE, F>(c, s, img, labels, &mut t, g.as_deref_mut())?;
         if let Some((tv, classes)) = per_image {
             image_sum += region_mean(&t.region, c, tv, classes);
         }
         total.merge(&t);
-        each(&t)?;
+        each(&t, g)?;
     }
     Ok((total, image_sum))
 }
@@ -638,7 +641,7 @@ fn run<const CC: usize>(
     let st = Setup::new::<CC>(pred, target, shape, loss, classes)?;
     let (tot, image_sum) = dispatch!(
         &st,
-        drive::<CC>(pred, target, shape, st.per_image, |_| Ok(()))
+        drive::<CC>(pred, target, shape, st.per_image, None, |_, _| Ok(()))
     )?;
     Ok(st.value(&tot, image_sum) as f32)
 }

@@ -700,6 +700,106 @@ pub(crate) fn load_partial<const CC: usize>(
     x
 }
 
+/// Where a block's output planes go (the multiclass gradient, and before it
+/// the softmax's `e^(x−m)` that the backward keeps there between its
+/// passes): arrays of vectors for a whole block, the planes themselves for
+/// the last, partial block of an image.
+pub(crate) enum Dest<'a, 'b, const CC: usize> {
+    Full([Option<&'a mut [[f32; LANES]; BLOCK]>; CC]),
+    Partial(&'a mut [&'b mut [f32]; CC]),
+}
+
+impl<'a, 'b, const CC: usize> Dest<'a, 'b, CC> {
+    /// The block from pixel `start` of `out`'s `c` planes: `full` as
+    /// [`full_block`] found for the input.
+    #[inline(always)]
+    pub(crate) fn new(
+        out: &'a mut [&'b mut [f32]; CC],
+        c: usize,
+        start: usize,
+        full: bool,
+    ) -> Self {
+        if full {
+            let mut d: [Option<&mut [[f32; LANES]; BLOCK]>; CC] = [const { None }; CC];
+            for (d, p) in d.iter_mut().zip(out.iter_mut()).take(c) {
+                let block = p.get_mut(start..start.saturating_add(BLOCK * LANES));
+                *d = block.and_then(|b| b.as_chunks_mut::<LANES>().0.try_into().ok());
+            }
+            Dest::Full(d)
+        } else {
+            Dest::Partial(out)
+        }
+    }
+
+    /// Writes vector `i` of every plane (the valid lanes of a partial one).
+    #[inline(always)]
+    pub(crate) fn put(&mut self, c: usize, start: usize, i: usize, npix: usize, v: &[f32x8; CC]) {
+        match self {
+            Dest::Full(d) => {
+                for (d, v) in d.iter_mut().zip(v).take(c) {
+                    if let Some(d) = d.as_mut().and_then(|d| d.get_mut(i)) {
+                        *d = v.to_array();
+                    }
+                }
+            }
+            Dest::Partial(out) => store_partial(out, c, start, i, npix, v),
+        }
+    }
+
+    /// Reads vector `i` of every plane back (lanes past the end 0, as
+    /// [`load`]).
+    #[inline(always)]
+    pub(crate) fn get(&self, c: usize, start: usize, i: usize, npix: usize) -> [f32x8; CC] {
+        match self {
+            Dest::Full(d) => {
+                let mut x = [ZERO; CC];
+                for (x, d) in x.iter_mut().zip(d).take(c) {
+                    *x = d
+                        .as_ref()
+                        .and_then(|d| d.get(i))
+                        .map_or(ZERO, |a| f32x8::new(*a));
+                }
+                x
+            }
+            Dest::Partial(out) => {
+                let view: [&[f32]; CC] =
+                    core::array::from_fn(|k| out.get(k).map_or(&[][..], |p| &**p));
+                load_partial(&view, c, start, i, npix)
+            }
+        }
+    }
+}
+
+/// Vector `i` of every plane of a partial block (see [`load_partial`]).
+#[cold]
+#[inline(never)]
+fn store_partial<const CC: usize>(
+    out: &mut [&mut [f32]; CC],
+    c: usize,
+    start: usize,
+    i: usize,
+    npix: usize,
+    g: &[f32x8; CC],
+) {
+    let o = i.saturating_mul(LANES);
+    let n = npix.saturating_sub(o).min(LANES);
+    for (d, v) in out.iter_mut().zip(g).take(c) {
+        store(d, start.saturating_add(o), n, *v);
+    }
+}
+
+/// Writes `v`'s first `n` lanes into `plane` at pixel offset `o`.
+#[inline(always)]
+fn store(plane: &mut [f32], o: usize, n: usize, v: f32x8) {
+    let a = v.to_array();
+    if let Some(d) = plane.get_mut(o..o.saturating_add(n)) {
+        match <&mut [f32; LANES]>::try_from(&mut *d) {
+            Ok(d) => *d = a,
+            Err(_) => d.iter_mut().zip(a).for_each(|(d, s)| *d = s),
+        }
+    }
+}
+
 /// The per-image scratch: block accumulators, decoded labels, constants.
 pub(crate) struct Scratch<const CC: usize> {
     block: Block<CC>,
@@ -728,7 +828,20 @@ impl<M: Modulator> Kernel<'_, M> {
         img: &[f32],
         labels: Ids<'_>,
         out: &mut McTotals<CC>,
+        keep: Option<&mut [f32]>,
     ) -> Result<(), Error> {
+        // The image's part of a gradient buffer, where the backward keeps
+        // the softmax's e^(x−m) between its passes (only a softmax has one).
+        let mut kp: [&mut [f32]; CC] = core::array::from_fn(|_| Default::default());
+        let keeping = match keep {
+            Some(g) => {
+                for (d, p) in kp.iter_mut().zip(g.chunks_exact_mut(s.max(1))).take(c) {
+                    *d = p;
+                }
+                LOGITS && (R || CE)
+            }
+            None => false,
+        };
         let mut sc = Scratch::<CC> {
             block: Block::new(),
             dec: Decoded::new(),
@@ -745,7 +858,8 @@ impl<M: Modulator> Kernel<'_, M> {
         let ignore = (self.ignore_a, self.ignore_b);
         for (start, ids) in (0..s).step_by(step).zip(labels.chunks(step)) {
             sc.dec.decode(ids, c, ignore, R, CE || F)?;
-            self.blocks::<CC, LOGITS, R, CE, F>(c, img, s, start, ids.len(), &mut sc, out);
+            let keep = if keeping { Some(&mut kp) } else { None };
+            self.blocks::<CC, LOGITS, R, CE, F>(c, img, s, start, ids.len(), &mut sc, out, keep);
         }
         Ok(())
     }
@@ -764,11 +878,12 @@ impl<M: Modulator> Kernel<'_, M> {
         npix: usize,
         sc: &mut Scratch<CC>,
         out: &mut McTotals<CC>,
+        keep: Option<&mut [&mut [f32]; CC]>,
     ) {
         if CC <= 16 && c == CC {
-            self.blocks_n::<CC, LOGITS, R, CE, F>(CC, img, s, start, npix, sc, out);
+            self.blocks_n::<CC, LOGITS, R, CE, F>(CC, img, s, start, npix, sc, out, keep);
         } else {
-            self.blocks_n::<CC, LOGITS, R, CE, F>(c, img, s, start, npix, sc, out);
+            self.blocks_n::<CC, LOGITS, R, CE, F>(c, img, s, start, npix, sc, out, keep);
         }
     }
 
@@ -789,12 +904,14 @@ impl<M: Modulator> Kernel<'_, M> {
         npix: usize,
         sc: &mut Scratch<CC>,
         out: &mut McTotals<CC>,
+        keep: Option<&mut [&mut [f32]; CC]>,
     ) {
         let mut planes: [&[f32]; CC] = [&[]; CC];
         for (d, p) in planes.iter_mut().zip(img.chunks_exact(s.max(1))).take(c) {
             *d = p;
         }
         let full = full_block(&planes, c, start, npix);
+        let mut keep = keep.map(|k| Dest::new(k, c, start, full.is_some()));
         let Scratch { block, dec, wv, kf } = sc;
         let vecs = dec.lab.iter().zip(&dec.keep_a).zip(&dec.keep_b);
         for (i, ((lab, keep_a), keep_b)) in vecs.enumerate().take(npix.div_ceil(LANES)) {
@@ -802,7 +919,10 @@ impl<M: Modulator> Kernel<'_, M> {
                 Some(f) => gather(f, c, i),
                 None => load_partial(&planes, c, start, i, npix),
             };
-            self.step::<CC, LOGITS, R, CE, F>(c, x, wv, kf, *lab, *keep_a, *keep_b, block);
+            let e = self.step::<CC, LOGITS, R, CE, F>(c, x, wv, kf, *lab, *keep_a, *keep_b, block);
+            if let Some(d) = keep.as_mut() {
+                d.put(c, start, i, npix, &e);
+            }
         }
         block.widen::<R, CE, F>(c, out);
     }
@@ -821,7 +941,7 @@ impl<M: Modulator> Kernel<'_, M> {
         keep_a: f32x8,
         keep_b: f32x8,
         b: &mut Block<CC>,
-    ) {
+    ) -> [f32x8; CC] {
         // The vertical softmax: max, exp, sum, one exact reciprocal. `rest`
         // sums the exps of every class but the first maximum (whose exp is
         // e^0 = 1 exactly), so that a confident pixel keeps `1 − p_max =
@@ -859,6 +979,10 @@ impl<M: Modulator> Kernel<'_, M> {
                 }
             }
         }
+
+        // The exps as computed, for a backward that keeps them (`e` itself
+        // may be reused below).
+        let exps = e;
 
         if R {
             let inv = ONE / sum;
@@ -929,6 +1053,7 @@ impl<M: Modulator> Kernel<'_, M> {
         if CE || F {
             b.kept_b += ONE & keep_b;
         }
+        exps
     }
 }
 

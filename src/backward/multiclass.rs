@@ -42,11 +42,15 @@
 //!
 //! 1. The forward's statistics pass (the same kernel, the same dispatch, so
 //!    the same sums and the same loss bits): per-class region sums, focal
-//!    sums, cross-entropy totals.
+//!    sums, cross-entropy totals. From logits (region or cross-entropy
+//!    part) it also stores each logit's `e^(x − m)`, the softmax's exp, in
+//!    the gradient buffer.
 //! 2. A gradient pass that walks the same blocks of `BLOCK·LANES` pixels,
 //!    decodes the labels the same way, loads one vector from each of the `C`
-//!    planes and recomputes the forward's vertical softmax (max, `exp`, sum,
-//!    one reciprocal), then writes each plane's vector of gradients. Every
+//!    planes and redoes the forward's vertical softmax from the stored exps
+//!    (max, sum, one reciprocal: no `exp`, the same operations in the same
+//!    order, so the same bits), then overwrites each plane's vector with its
+//!    gradients. Every
 //!    loss-specific quantity is a scalar coefficient computed once in `f64`
 //!    from the totals (`Coeffs`: three region slopes per class, two focal
 //!    coefficients per class, three cross-entropy factors; `scale`, the
@@ -87,7 +91,7 @@ use super::binary::{
 use super::{check_grad, mean_dpow};
 use crate::accumulate::binary::{clamp_hi, clamp_lo};
 use crate::accumulate::multiclass::{
-    ClassId, Decoded, Excess, FirstMax, Ids, Kernel, McTotals, exp_v, full_block, gather,
+    ClassId, Decoded, Dest, Excess, FirstMax, Ids, Kernel, McTotals, full_block, gather,
     load_partial,
 };
 use crate::accumulate::{BLOCK, LANES};
@@ -227,36 +231,6 @@ impl<const CC: usize> Coeffs<CC> {
     }
 }
 
-/// Vector `i` of the gradient of a partial block (see [`load_partial`]).
-#[cold]
-#[inline(never)]
-fn store_partial<const CC: usize>(
-    out: &mut [&mut [f32]; CC],
-    c: usize,
-    start: usize,
-    i: usize,
-    npix: usize,
-    g: &[f32x8; CC],
-) {
-    let o = i.saturating_mul(LANES);
-    let n = npix.saturating_sub(o).min(LANES);
-    for (d, v) in out.iter_mut().zip(g).take(c) {
-        store(d, start.saturating_add(o), n, *v);
-    }
-}
-
-/// Writes `v`'s first `n` lanes into `plane` at pixel offset `o`.
-#[inline(always)]
-fn store(plane: &mut [f32], o: usize, n: usize, v: f32x8) {
-    let a = v.to_array();
-    if let Some(d) = plane.get_mut(o..o.saturating_add(n)) {
-        match <&mut [f32; LANES]>::try_from(&mut *d) {
-            Ok(d) => *d = a,
-            Err(_) => d.iter_mut().zip(a).for_each(|(d, s)| *d = s),
-        }
-    }
-}
-
 /// The gradient of eight pixels (`n` of them real) at offset `o`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -275,9 +249,12 @@ fn step<
     lab: f32x8,
     keep_a: f32x8,
     keep_b: f32x8,
+    e: [f32x8; CC],
 ) -> [f32x8; CC] {
-    // The forward's vertical softmax (max, exp, sum, one exact reciprocal):
-    // the probabilities `sm`.
+    // The forward's vertical softmax from its exps `e` (kept in the gradient
+    // buffer by the statistics pass): max, sum, one exact reciprocal, the
+    // same operations in the same order, so the probabilities `sm` are the
+    // forward's bits.
     let mut m = ZERO;
     let mut sm = [ZERO; CC];
     // The forward's `rest` and reciprocal, for the region part's `p − y`.
@@ -289,8 +266,8 @@ fn step<
             .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
         let mut sum = ZERO;
         let mut first_max = FirstMax::new(m);
-        for (d, v) in sm.iter_mut().zip(&x).take(c) {
-            *d = exp_v(*v - m);
+        for ((d, v), ek) in sm.iter_mut().zip(&x).zip(&e).take(c) {
+            *d = *ek;
             sum += *d;
             rest += first_max.next(*v).select(*d - ONE, *d);
         }
@@ -439,41 +416,21 @@ fn block_n<
     // checks); the last, partial block of an image goes through `load` and
     // `store`, out of line.
     let full = full_block(planes, c, start, npix);
-    let mut dest = match full {
-        Some(_) => {
-            let mut d: [Option<&mut [[f32; LANES]; BLOCK]>; CC] = [const { None }; CC];
-            for (d, p) in d.iter_mut().zip(out.iter_mut()).take(c) {
-                let block = p.get_mut(start..start.saturating_add(BLOCK * LANES));
-                *d = block.and_then(|b| b.as_chunks_mut::<LANES>().0.try_into().ok());
-            }
-            Dest::Full(d)
-        }
-        None => Dest::Partial(out),
-    };
+    let mut dest = Dest::new(out, c, start, full.is_some());
     for (i, (lab, keep_a, keep_b)) in dec.vectors().enumerate().take(npix.div_ceil(LANES)) {
         let x = match &full {
             Some(f) => gather(f, c, i),
             None => load_partial(planes, c, start, i, npix),
         };
-        let g = step::<M, CC, LOGITS, R, CE, F>(k, co, c, x, lab, keep_a, keep_b);
-        match &mut dest {
-            Dest::Full(d) => {
-                for (d, v) in d.iter_mut().zip(&g).take(c) {
-                    if let Some(d) = d.as_mut().and_then(|d| d.get_mut(i)) {
-                        *d = v.to_array();
-                    }
-                }
-            }
-            Dest::Partial(out) => store_partial(out, c, start, i, npix, &g),
-        }
+        // The softmax's exps, where the statistics pass kept them.
+        let e = if LOGITS && (R || CE) {
+            dest.get(c, start, i, npix)
+        } else {
+            [ZERO; CC]
+        };
+        let g = step::<M, CC, LOGITS, R, CE, F>(k, co, c, x, lab, keep_a, keep_b, e);
+        dest.put(c, start, i, npix, &g);
     }
-}
-
-/// Where a block's gradient goes: arrays of vectors for a whole block, the
-/// planes themselves for the last, partial block of an image.
-enum Dest<'a, 'b, const CC: usize> {
-    Full([Option<&'a mut [[f32; LANES]; BLOCK]>; CC]),
-    Partial(&'a mut [&'b mut [f32]; CC]),
 }
 
 /// Writes the gradient of one image (`c` planes of `s` pixels).
@@ -548,24 +505,29 @@ fn pass<
     let lambda_r = scale * st.plan.lambdas.0;
     let size = c.saturating_mul(s);
     let each_image = |grad| images(pred, target, grad, size, s);
+    // The statistics pass, keeping the softmax's exps in `grad`; `each` sees
+    // every image's totals and its part of `grad`.
+    type Each<'e, const CC: usize> =
+        dyn FnMut(&McTotals<CC>, Option<&mut [f32]>) -> Result<(), Error> + 'e;
+    let stats = |grad: &mut [f32], each: &mut Each<'_, CC>| {
+        drive::<M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, Some(grad), each)
+    };
     if let (true, Some((t, classes)), false, false) = (R, st.per_image, CE, F)
         && t.gamma == 1.0
     {
         // Each image's statistics, then at once its gradient.
         let mut co = Coeffs::<CC>::new(k, st, None, scale);
-        let mut it = each_image(grad);
-        let (tot, image_sum) =
-            drive::<M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, |ti| {
-                let Some((g, (img, labels))) = it.next() else {
-                    return Ok(());
-                };
-                co.set_region(&ti.region, t, classes, c, lambda_r / images_n);
-                image::<M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
-            })?;
+        let mut inputs = pred.chunks_exact(size).zip(target.chunks_exact(s));
+        let (tot, image_sum) = stats(grad, &mut |ti, g| {
+            let (Some(g), Some((img, labels))) = (g, inputs.next()) else {
+                return Ok(());
+            };
+            co.set_region(&ti.region, t, classes, c, lambda_r / images_n);
+            image::<M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
+        })?;
         return Ok(st.value(&tot, image_sum) as f32);
     }
-    let (tot, image_sum) =
-        drive::<M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, |_| Ok(()))?;
+    let (tot, image_sum) = stats(&mut *grad, &mut |_, _| Ok(()))?;
     let value = st.value(&tot, image_sum);
     let mut co = Coeffs::<CC>::new(k, st, Some(&tot), scale);
     match (R, st.plan.region, st.per_image) {
@@ -574,7 +536,7 @@ fn pass<
             for (g, (img, labels)) in each_image(grad) {
                 // This image's region sums (the forward's, recomputed).
                 let mut ti = McTotals::<CC>::default();
-                k.image::<CC, LOGITS, true, false, false>(c, s, img, labels, &mut ti)?;
+                k.image::<CC, LOGITS, true, false, false>(c, s, img, labels, &mut ti, None)?;
                 co.set_region(&ti.region, t, classes, c, kr);
                 image::<M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
             }
