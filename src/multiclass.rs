@@ -398,8 +398,8 @@ impl Loss {
 
 /// Runs the pass image by image and returns the totals and, with
 /// `per_image`, the sum over images of the region class means. `each` sees
-/// every image's totals in order, and its part of `keep` (the backward pass
-/// writes that image's gradient there). With `keep` (a gradient buffer of
+/// every image's totals in order, with its logits, its labels and its part
+/// of `keep` (the backward pass writes that image's gradient there). With `keep` (a gradient buffer of
 /// `pred`'s layout) the softmax's `e^(x−m)` of every logit is stored there,
 /// for the backward's gradient pass to read instead of recomputing it.
 #[allow(clippy::too_many_arguments)]
@@ -417,7 +417,7 @@ pub(crate) fn drive<
     shape: Shape,
     per_image: Option<(&Tversky, &Classes)>,
     keep: Option<&mut [f32]>,
-    mut each: impl FnMut(&McTotals<CC>, Option<&mut [f32]>) -> Result<(), Error>,
+    mut each: impl FnMut(&McTotals<CC>, &[f32], Ids<'_>, Option<&mut [f32]>) -> Result<(), Error>,
 ) -> Result<(McTotals<CC>, f64), Error> {
     let (c, s) = (shape.c, shape.s);
     let size = c.saturating_mul(s);
@@ -432,7 +432,7 @@ pub(crate) fn drive<
             image_sum += region_mean(&t.region, c, tv, classes);
         }
         total.merge(&t);
-        each(&t, g)?;
+        each(&t, img, labels, g)?;
     }
     Ok((total, image_sum))
 }
@@ -641,7 +641,7 @@ fn run<const CC: usize>(
     let st = Setup::new::<CC>(pred, target, shape, loss, classes)?;
     let (tot, image_sum) = dispatch!(
         &st,
-        drive::<CC>(pred, target, shape, st.per_image, None, |_, _| Ok(()))
+        drive::<CC>(pred, target, shape, st.per_image, None, |_, _, _, _| Ok(()))
     )?;
     Ok(st.value(&tot, image_sum) as f32)
 }

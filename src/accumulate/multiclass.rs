@@ -700,6 +700,14 @@ pub(crate) fn load_partial<const CC: usize>(
     x
 }
 
+/// Whether a pass computes the softmax (from logits, for a region or
+/// cross-entropy part): then the forward's statistics pass keeps its exps
+/// for the backward's gradient pass, which reads them back. One rule for
+/// both sides.
+pub(crate) const fn softmax(logits: bool, region: bool, ce: bool) -> bool {
+    logits && (region || ce)
+}
+
 /// Where a block's output planes go (the multiclass gradient, and before it
 /// the softmax's `e^(x−m)` that the backward keeps there between its
 /// passes): arrays of vectors for a whole block, the planes themselves for
@@ -838,7 +846,7 @@ impl<M: Modulator> Kernel<'_, M> {
                 for (d, p) in kp.iter_mut().zip(g.chunks_exact_mut(s.max(1))).take(c) {
                     *d = p;
                 }
-                LOGITS && (R || CE)
+                softmax(LOGITS, R, CE)
             }
             None => false,
         };
@@ -953,7 +961,7 @@ impl<M: Modulator> Kernel<'_, M> {
         // Σ e^(x−m)·δ, δ the rounding error of `x − m` (cross entropy only).
         let mut rest_err = ZERO;
         let mut e = [ZERO; CC];
-        if LOGITS && (R || CE) {
+        if softmax(LOGITS, R, CE) {
             m = x
                 .iter()
                 .take(c)

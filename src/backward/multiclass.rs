@@ -92,7 +92,7 @@ use super::{check_grad, mean_dpow};
 use crate::accumulate::binary::{clamp_hi, clamp_lo};
 use crate::accumulate::multiclass::{
     ClassId, Decoded, Dest, Excess, FirstMax, Ids, Kernel, McTotals, full_block, gather,
-    load_partial,
+    load_partial, softmax,
 };
 use crate::accumulate::{BLOCK, LANES};
 use crate::config::{Focal, Reduction, Region, Tversky};
@@ -259,7 +259,7 @@ fn step<
     let mut sm = [ZERO; CC];
     // The forward's `rest` and reciprocal, for the region part's `p − y`.
     let (mut rest, mut inv) = (ZERO, ONE);
-    if LOGITS && (R || CE) {
+    if softmax(LOGITS, R, CE) {
         m = x
             .iter()
             .take(c)
@@ -423,7 +423,7 @@ fn block_n<
             None => load_partial(planes, c, start, i, npix),
         };
         // The softmax's exps, where the statistics pass kept them.
-        let e = if LOGITS && (R || CE) {
+        let e = if softmax(LOGITS, R, CE) {
             dest.get(c, start, i, npix)
         } else {
             [ZERO; CC]
@@ -506,9 +506,9 @@ fn pass<
     let size = c.saturating_mul(s);
     let each_image = |grad| images(pred, target, grad, size, s);
     // The statistics pass, keeping the softmax's exps in `grad`; `each` sees
-    // every image's totals and its part of `grad`.
+    // every image's totals, logits, labels and part of `grad`.
     type Each<'e, const CC: usize> =
-        dyn FnMut(&McTotals<CC>, Option<&mut [f32]>) -> Result<(), Error> + 'e;
+        dyn FnMut(&McTotals<CC>, &[f32], Ids<'_>, Option<&mut [f32]>) -> Result<(), Error> + 'e;
     let stats = |grad: &mut [f32], each: &mut Each<'_, CC>| {
         drive::<M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, Some(grad), each)
     };
@@ -517,9 +517,8 @@ fn pass<
     {
         // Each image's statistics, then at once its gradient.
         let mut co = Coeffs::<CC>::new(k, st, None, scale);
-        let mut inputs = pred.chunks_exact(size).zip(target.chunks_exact(s));
-        let (tot, image_sum) = stats(grad, &mut |ti, g| {
-            let (Some(g), Some((img, labels))) = (g, inputs.next()) else {
+        let (tot, image_sum) = stats(grad, &mut |ti, img, labels, g| {
+            let Some(g) = g else {
                 return Ok(());
             };
             co.set_region(&ti.region, t, classes, c, lambda_r / images_n);
@@ -527,7 +526,7 @@ fn pass<
         })?;
         return Ok(st.value(&tot, image_sum) as f32);
     }
-    let (tot, image_sum) = stats(&mut *grad, &mut |_, _| Ok(()))?;
+    let (tot, image_sum) = stats(&mut *grad, &mut |_, _, _, _| Ok(()))?;
     let value = st.value(&tot, image_sum);
     let mut co = Coeffs::<CC>::new(k, st, Some(&tot), scale);
     match (R, st.plan.region, st.per_image) {
