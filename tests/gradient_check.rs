@@ -4,7 +4,8 @@
 //! gradient-length error.
 //!
 //! FD comparison: `tolerance::GRADIENT` (1e-5 of the case's largest
-//! |gradient|), and `tolerance::MCC_GRADIENT_FD` for the soft MCC (see there). Elements whose own kink or jump lies within the stencil are
+//! |gradient|), `tolerance::MCC_GRADIENT_FD` for the soft MCC and
+//! `tolerance::GRADIENT_TERMS_FD` for the elementwise losses (see there). Elements whose own kink or jump lies within the stencil are
 //! not compared (their gradient is a convention, checked by the conformance
 //! data): `|p − y| < 1e-3` for the region losses' `|p − y|`, and
 //! `|pt − r| < 1e-3` for focal's `reduced_threshold` r. Probabilities are
@@ -16,7 +17,7 @@ use proptest::prelude::*;
 use support::cases::{Case, Params};
 use support::oracle;
 use support::run::{GradOutcome, Outcome, grad, value};
-use support::tolerance::{GRADIENT, MCC_GRADIENT_FD, Tol};
+use support::tolerance::{GRADIENT, GRADIENT_TERMS_FD, MCC_GRADIENT_FD, Tol};
 
 const KINDS: &[&str] = &[
     "dice",
@@ -216,6 +217,60 @@ fn mcc_condition(c: &Case) -> f64 {
     (tp * tn + fp * fn_) / (tp * tn - fp * fn_).abs()
 }
 
+/// Each element's term scale `S_i` (see `tolerance::GRADIENT_TERMS_FD`) for
+/// the elementwise losses, `None` for the others.
+fn term_scales(c: &Case) -> Option<Vec<f64>> {
+    let k = match c.params.reduction.as_deref() {
+        Some("sum") => 1.0,
+        _ => 1.0 / c.pred.len() as f64,
+    };
+    let w = c.params.pos_weight.unwrap_or(1.0);
+    let f = c.params.smooth_factor.flatten().unwrap_or(0.0);
+    let pairs = c
+        .pred
+        .iter()
+        .zip(&c.target)
+        .map(|(&x, &y)| (f64::from(x), y));
+    match c.kind.as_str() {
+        "bce" => Some(
+            pairs
+                .map(|(p, y)| k * (y / p + (1.0 - y) / (1.0 - p)))
+                .collect(),
+        ),
+        "bce_logits" | "soft_bce" => Some(
+            pairs
+                .map(|(x, y)| {
+                    let ys = (1.0 - y) * f + y * (1.0 - f);
+                    let ns = y * f + (1.0 - y) * (1.0 - f);
+                    k * (ns * oracle::sigmoid(x) + w * ys * oracle::sigmoid(-x))
+                })
+                .collect(),
+        ),
+        "focal" | "sigmoid_focal" => {
+            let at = |v: f64| {
+                let t: Vec<f64> = c
+                    .target
+                    .iter()
+                    .map(|&y| if y == IGNORE { y } else { v })
+                    .collect();
+                oracle::grad_fd(
+                    &c.kind,
+                    "binary",
+                    c.from_logits,
+                    c.shape,
+                    &c.params,
+                    &c.pred_f64(),
+                    &t,
+                )
+            };
+            let (g0, g1) = (at(0.0), at(1.0));
+            let scale = |((&y, a), b): ((&f64, &f64), &f64)| (1.0 - y) * a.abs() + y * b.abs();
+            Some(c.target.iter().zip(&g0).zip(&g1).map(scale).collect())
+        }
+        _ => None,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -237,6 +292,7 @@ proptest! {
             &c.kind, "binary", c.from_logits, c.shape, &c.params, &c.pred_f64(), &c.target,
         );
         let max = fd.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+        let terms = term_scales(&c);
         for (i, (&g, &w)) in got.iter().zip(&fd).enumerate() {
             if c.target[i] == IGNORE {
                 prop_assert_eq!(g, 0.0, "ignored element {} has gradient {}", i, g);
@@ -247,6 +303,8 @@ proptest! {
             }
             let tol = if c.kind == "mcc" {
                 Tol { rel: GRADIENT.rel + MCC_GRADIENT_FD.rel * mcc_condition(&c), ..GRADIENT }
+            } else if let Some(s) = terms.as_ref().and_then(|t| t.get(i)) {
+                Tol { abs: GRADIENT_TERMS_FD.rel * s, ..GRADIENT }
             } else {
                 GRADIENT
             };

@@ -84,6 +84,30 @@ pub const MCC_GRADIENT_FD: Tol = Tol {
     source: "f32 confusion terms, cancellation in TP·TN − FP·FN",
 };
 
+/// Elementwise gradients (the BCE family, the focal losses) against finite
+/// differences of the f64 oracle: the bound is `GRADIENT.rel` of the case's
+/// largest |gradient| plus `rel` of the element's own term scale `S_i`.
+/// Each element's gradient is a difference of two non-negative terms, the
+/// target's pull and the prediction's push (BCE with logits:
+/// `(1 − y)·σ(x) − w·y·σ(−x)`), each formed in f32 from σ (within 2.83 ulp)
+/// with a few roundings; near the element's minimum they cancel, and the
+/// error stays a few units of 2⁻²⁴ of `S_i` = the sum of their magnitudes
+/// (times the reduction's 1/n) while the gradient itself goes to 0. In a
+/// case of one element the largest |gradient| is that small gradient, so
+/// `GRADIENT` alone would ask for more than f32's σ holds. Seen: 2.8e-5 of
+/// the gradient (6.3e-4) with `S_i` = 0.23 (soft BCE, one element, soft
+/// target 0.93, pos_weight 0.58, smoothing 0.098): 1.25 units of 2⁻²⁴ of
+/// `S_i`. For the focal losses `S_i` is taken from the f64 gradients with
+/// the target at 0 and at 1, `(1 − y)·|g₀| + y·|g₁|` (exact where the loss
+/// is linear in `y`, as the BCE family is).
+pub const GRADIENT_TERMS_FD: Tol = Tol {
+    name: "elementwise gradient vs f64 finite differences (per unit of the element's term scale)",
+    abs: 0.0,
+    rel: 8.0 / 16_777_216.0,
+    scale: Scale::MaxOfCase,
+    source: "f32 σ and products, cancellation at an element's minimum",
+};
+
 /// Multiclass / multilabel region-loss gradients against finite differences
 /// of the f64 oracle: the bound is `GRADIENT.rel + rel·κ` of the case's
 /// largest |gradient|, with `κ = max_c n_c / (FP_c + FN_c)` over the classes
@@ -110,6 +134,7 @@ pub const TABLE: &[Tol] = &[
     CROSS_ENTROPY,
     GRADIENT,
     MCC_GRADIENT_FD,
+    GRADIENT_TERMS_FD,
     REGION_GRADIENT_FD,
 ];
 
