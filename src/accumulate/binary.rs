@@ -189,8 +189,10 @@ pub(crate) trait Modulator: Copy {
     fn gamma(self) -> f32;
 }
 
-/// Integer γ: `base^G` as `G` multiplications.
+/// Integer γ: `base^G` as `G` multiplications. (On bare metal only the
+/// multiclass and multilabel dispatch tables use it: see [`with_gamma`].)
 #[derive(Clone, Copy)]
+#[cfg_attr(any(target_os = "none", segloss_scalar), allow(dead_code))]
 pub(crate) struct IntGamma<const G: u32>;
 
 impl<const G: u32> Modulator for IntGamma<G> {
@@ -206,6 +208,54 @@ impl<const G: u32> Modulator for IntGamma<G> {
             r *= base;
         }
         r
+    }
+}
+
+/// γ as a run-time value: [`IntGamma`]'s multiplications in the same order
+/// where γ is one of 0..=4 (the same bits), [`RealGamma`]'s `pow`
+/// otherwise; one kernel for every γ, with a branch per element. Where
+/// flash counts (bare metal, see [`with_gamma`]) it stands for both.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(any(target_os = "none", segloss_scalar)), allow(dead_code))]
+pub(crate) struct AnyGamma {
+    /// γ as a count of multiplications, if it is one of 0..=4.
+    pub(crate) count: Option<u32>,
+    /// γ.
+    pub(crate) real: RealGamma,
+}
+
+#[cfg_attr(not(any(target_os = "none", segloss_scalar)), allow(dead_code))]
+impl AnyGamma {
+    /// The modulator for `gamma`.
+    pub(crate) fn new(gamma: f32) -> Self {
+        AnyGamma {
+            count: [0u32, 1, 2, 3, 4].into_iter().find(|&n| gamma == n as f32),
+            real: RealGamma(gamma),
+        }
+    }
+}
+
+impl Modulator for AnyGamma {
+    #[inline(always)]
+    fn gamma(self) -> f32 {
+        match self.count {
+            Some(n) => n as f32,
+            None => self.real.gamma(),
+        }
+    }
+
+    #[inline(always)]
+    fn pow<L: Vector>(self, base: L) -> L {
+        match self.count {
+            Some(n) => {
+                let mut r = L::ONE;
+                for _ in 0..n {
+                    r *= base;
+                }
+                r
+            }
+            None => self.real.pow(base),
+        }
     }
 }
 
@@ -226,11 +276,20 @@ impl Modulator for RealGamma {
 }
 
 /// Runs `$body` with `$m` bound to the modulator for `$gamma`: a const
-/// generic for γ in 0..=4, a runtime `pow` otherwise.
+/// generic for γ in 0..=4, a runtime `pow` otherwise. On bare metal (and
+/// under `--cfg segloss_scalar`, which tests that path on the host) γ in
+/// every γ is an [`AnyGamma`] instead: the same bits, and one kernel per
+/// loss instead of six (flash).
 macro_rules! with_gamma {
     ($gamma:expr, |$m:ident| $body:expr) => {{
         let g: f32 = $gamma;
-        if g == 2.0 {
+        #[cfg(any(target_os = "none", segloss_scalar))]
+        let r = {
+            let $m = $crate::accumulate::binary::AnyGamma::new(g);
+            $body
+        };
+        #[cfg(not(any(target_os = "none", segloss_scalar)))]
+        let r = if g == 2.0 {
             let $m = $crate::accumulate::binary::IntGamma::<2>;
             $body
         } else if g == 1.0 {
@@ -248,7 +307,8 @@ macro_rules! with_gamma {
         } else {
             let $m = $crate::accumulate::binary::RealGamma(g);
             $body
-        }
+        };
+        r
     }};
 }
 pub(crate) use with_gamma;

@@ -27,7 +27,8 @@ pub mod multilabel;
 pub(crate) mod vector;
 
 use crate::error::Error;
-pub(crate) use vector::{V, Vector, dispatch, dispatch_ref, splat};
+use core::marker::PhantomData;
+pub(crate) use vector::{V, Vector, WriteKernel, dispatch_ref, splat};
 use wide::{f32x8, i16x8, i32x8, u8x16};
 
 /// Elements per vector.
@@ -205,10 +206,9 @@ fn pass_with<T: Target, const K: usize, O: Output<K, V>>(
             target: target.len(),
         });
     }
-    let terms = dispatch(&mut terms);
     match ignore {
-        None => V::pass::<T, K, O, false, _>(pred, target, 0.0, out, terms),
-        Some(v) => V::pass::<T, K, O, true, _>(pred, target, v, out, terms),
+        None => V::pass::<T, K, O, false, _>(pred, target, 0.0, out, &mut terms),
+        Some(v) => V::pass::<T, K, O, true, _>(pred, target, v, out, &mut terms),
     }
 }
 
@@ -480,15 +480,64 @@ where
 }
 }
 
-lane_inline! {
+/// The most sums a pass has (the fused statistics pass's).
+pub(crate) const MAX_SUMS: usize = 20;
+
+/// A kernel of the scalar driver ([`sums_scalar`]) with its sum count
+/// erased: it adds its terms into the first `K` rows of the driver's lane
+/// sums and returns the value to store (unused unless the pass stores). On
+/// bare metal the driver calls it through `dyn`, so the driver is compiled
+/// once per target type, not once per kernel and sum count (10 KiB of the
+/// Cortex-M4F loss code); and a `dyn ScalarTerms` vtable holds this one
+/// method, where a `dyn FnMut` vtable also holds `FnOnce::call_once`, a
+/// second copy of every kernel's body that no caller reaches (7 KiB).
+pub(crate) trait ScalarTerms {
+    /// Adds the terms of the element `(x, y)` into lane `lane` of the first
+    /// `K` rows of `acc` (nothing when `skip`), and returns the value to
+    /// store.
+    fn add(
+        &mut self,
+        x: f32,
+        y: f32,
+        skip: bool,
+        lane: usize,
+        acc: &mut [[f32; LANES]; MAX_SUMS],
+    ) -> f32;
+}
+
+/// A `K`-sum `f32` kernel as a [`ScalarTerms`].
+struct Erased<'f, F: ?Sized, O, const K: usize>(&'f mut F, PhantomData<fn() -> O>);
+
+impl<F, O, const K: usize> ScalarTerms for Erased<'_, F, O, K>
+where
+    O: Output<K, f32>,
+    F: FnMut(f32, f32) -> O + ?Sized,
+{
+    #[inline(always)]
+    fn add(
+        &mut self,
+        x: f32,
+        y: f32,
+        skip: bool,
+        lane: usize,
+        acc: &mut [[f32; LANES]; MAX_SUMS],
+    ) -> f32 {
+        let (v, o) = (self.0)(x, y).parts();
+        if !skip {
+            for (a, v) in acc.iter_mut().zip(v) {
+                if let Some(a) = a.get_mut(lane) {
+                    *a += v;
+                }
+            }
+        }
+        o
+    }
+}
+
 /// [`pass_masked`] for `f32` kernels (targets without SIMD, see
-/// `accumulate/vector.rs`): one element at a time, each term added into the
-/// `f32` lane sum the vector driver would add it to (lane `i mod 8` of its
-/// block of [`BLOCK`] vectors; the last partial vector in sums of its own),
-/// so the totals are the vector driver's bits. Ignored elements and the
-/// padding of the last vector are skipped rather than masked: their masked
-/// terms are +0, and a lane sum that starts at +0 can never be −0, so adding
-/// +0 changes nothing.
+/// `accumulate/vector.rs`): [`sums_scalar`] with the kernel's sum count
+/// erased ([`ScalarTerms`]).
+#[inline(always)]
 pub(crate) fn pass_scalar<T, const K: usize, O, const IGNORE: bool, F>(
     pred: &[f32],
     target: &[T],
@@ -501,57 +550,108 @@ where
     O: Output<K, f32>,
     F: FnMut(f32, f32) -> O + ?Sized,
 {
-    let mut run = Running::<K>::new();
+    const { assert!(K <= MAX_SUMS, "a pass has at most MAX_SUMS sums") };
+    let mut sums = [0.0f64; K];
+    let mut kernel = Erased::<F, O, K>(terms, PhantomData);
+    let out = if O::STORES { out } else { &mut [] };
+    let ignore = IGNORE.then_some(ignore);
+    // On bare metal the kernel is called through `dyn`: one driver per
+    // target type, for flash (under `--cfg segloss_scalar` too, so the host
+    // tests that path). Elsewhere (wasm32 without simd128) the kernel is
+    // inlined into a driver per kernel: `dyn` cost wasm 30–40% of its
+    // throughput.
+    #[cfg(any(target_os = "none", segloss_scalar))]
+    let (count, kept) =
+        sums_scalar::<T, dyn ScalarTerms>(pred, target, ignore, out, &mut kernel, &mut sums)?;
+    #[cfg(not(any(target_os = "none", segloss_scalar)))]
+    let (count, kept) = sums_scalar::<T, _>(pred, target, ignore, out, &mut kernel, &mut sums)?;
+    Ok(Totals { sums, count, kept })
+}
+
+lane_inline! {
+/// The scalar driver: one element at a time, each term added into the `f32`
+/// lane sum the vector driver would add it to (lane `i mod 8` of its block
+/// of [`BLOCK`] vectors; the last partial vector in sums of its own), so the
+/// totals are the vector driver's bits (the same widening into `f64` lane
+/// totals, the same [`fold`]). Ignored elements and the padding of the last
+/// vector are skipped rather than masked: their masked terms are +0, and a
+/// lane sum that starts at +0 can never be −0, so adding +0 changes
+/// nothing. Skips the elements whose target is `ignore`, writes the
+/// `sums.len()` (≤ [`MAX_SUMS`]) totals into `sums`, stores into `out` when
+/// it is not empty, and returns the element and kept counts. The sum count,
+/// the output and the ignore mode are run-time values.
+fn sums_scalar<T: Target, S: ScalarTerms + ?Sized>(
+    pred: &[f32],
+    target: &[T],
+    ignore: Option<f32>,
+    out: &mut [f32],
+    kernel: &mut S,
+    sums: &mut [f64],
+) -> Result<(u64, u64), Error> {
+    let k = sums.len();
+    let mut wide = [[0.0f64; LANES]; MAX_SUMS];
+    let mut kept_wide = [0.0f64; LANES];
     let mut top = 0.0f32;
-    let mut outs = out.iter_mut();
-    let mut add = |p: &[f32], t: &[T], run: &mut Running<K>, last: bool| {
-        let mut acc = [[0.0f32; LANES]; K];
+    let (ignoring, ign) = (ignore.is_some(), ignore.unwrap_or(0.0));
+    // One block (or the last partial vector): `o` is its part of `out`,
+    // empty unless the pass stores.
+    let mut add = |p: &[f32], t: &[T], o: &mut [f32], wide: &mut [[f64; LANES]; MAX_SUMS]| {
+        let mut acc = [[0.0f32; LANES]; MAX_SUMS];
         let mut kept = [0.0f32; LANES];
         for (i, (&x, &t)) in p.iter().zip(t).enumerate() {
             let y = t.value();
-            let skip = IGNORE && y == ignore;
-            let (v, o) = terms(x, y).parts();
-            if O::STORES
-                && let Some(d) = outs.next()
-            {
-                *d = if skip { 0.0 } else { o };
+            let skip = ignoring && y == ign;
+            let lane = i % LANES;
+            let v = kernel.add(x, y, skip, lane, &mut acc);
+            if let Some(d) = o.get_mut(i) {
+                *d = if skip { 0.0 } else { v };
             }
             if skip {
                 continue;
             }
-            let lane = i % LANES;
-            for (a, v) in acc.iter_mut().zip(v) {
-                if let Some(a) = a.get_mut(lane) {
-                    *a += v;
-                }
-            }
-            if let Some(k) = kept.get_mut(lane) {
-                *k += 1.0;
+            if let Some(c) = kept.get_mut(lane) {
+                *c += 1.0;
             }
             if T::IS_MASK && y > top {
                 top = y;
             }
         }
-        let kept = f32x8::new(kept);
-        let acc = acc.map(f32x8::new);
-        if last || IGNORE {
-            run.add_block::<true>(&acc, kept);
-        } else {
-            run.add_block::<false>(&acc, kept);
+        for (w, a) in wide.iter_mut().zip(&acc).take(k) {
+            for (w, a) in w.iter_mut().zip(a) {
+                *w += f64::from(*a);
+            }
+        }
+        if ignoring {
+            for (w, c) in kept_wide.iter_mut().zip(kept) {
+                *w += f64::from(c);
+            }
         }
     };
     let full = pred.len().saturating_sub(pred.len() % LANES);
     let (p_full, p_tail) = pred.split_at(full.min(pred.len()));
     let (t_full, t_tail) = target.split_at(full.min(target.len()));
+    let (o_full, o_tail) = out.split_at_mut(full.min(out.len()));
+    let mut o_blocks = o_full.chunks_mut(LANES * BLOCK);
     let blocks = p_full.chunks(LANES * BLOCK).zip(t_full.chunks(LANES * BLOCK));
     for (p, t) in blocks {
-        add(p, t, &mut run, false);
+        add(p, t, o_blocks.next().unwrap_or_default(), &mut wide);
     }
     if !p_tail.is_empty() {
-        add(p_tail, t_tail, &mut run, true);
+        add(p_tail, t_tail, o_tail, &mut wide);
     }
-    run.top = f32x8::splat(top);
-    run.finish::<T, IGNORE>(pred.len())
+    if T::IS_MASK && top > 1.0 {
+        return Err(Error::InvalidMask { value: top as u8 });
+    }
+    for (s, w) in sums.iter_mut().zip(wide) {
+        *s = fold(w);
+    }
+    let count = pred.len() as u64;
+    let kept = if ignore.is_some() {
+        fold(kept_wide) as u64
+    } else {
+        count
+    };
+    Ok((count, kept))
 }
 }
 
@@ -602,7 +702,7 @@ pub(crate) fn write_masked<T, const IGNORE: bool, const IN_PLACE: bool, F>(
     f: &F,
 ) where
     T: Target,
-    F: Fn(f32x8, f32x8) -> f32x8 + ?Sized,
+    F: WriteKernel<f32x8> + ?Sized,
 {
     let ign = f32x8::splat(ignore);
     let g_of = |x: f32x8, y: f32x8| {
@@ -653,7 +753,7 @@ pub(crate) fn write_scalar<T, const IGNORE: bool, const IN_PLACE: bool, F>(
     f: &F,
 ) where
     T: Target,
-    F: Fn(f32, f32) -> f32 + ?Sized,
+    F: WriteKernel<f32> + ?Sized,
 {
     let xs: &[f32] = if IN_PLACE { &[] } else { pred };
     let mut xs = xs.iter();
@@ -667,7 +767,11 @@ pub(crate) fn write_scalar<T, const IGNORE: bool, const IN_PLACE: bool, F>(
             }
         };
         let y = t.value();
-        *g = if IGNORE && y == ignore { 0.0 } else { f(x, y) };
+        *g = if IGNORE && y == ignore {
+            0.0
+        } else {
+            f.call(x, y)
+        };
     }
 }
 
@@ -675,7 +779,7 @@ lane_inline! {
 /// The value of one vector of eight elements: the only place
 /// [`write_masked`] calls its kernel (one copy where kernels stay out of
 /// line, see `lane_inline!`).
-fn eval_value<F: Fn(f32x8, f32x8) -> f32x8 + ?Sized>(f: &F, x: f32x8, y: f32x8) -> f32x8 {
-    f(x, y)
+fn eval_value<F: WriteKernel<f32x8> + ?Sized>(f: &F, x: f32x8, y: f32x8) -> f32x8 {
+    f.call(x, y)
 }
 }

@@ -10,8 +10,8 @@
 //!   code. On `f32` the kernel is one copy, and its pass driver
 //!   (`accumulate::pass_scalar`, chosen by [`Vector::pass`]) goes one element
 //!   at a time. On bare metal that driver calls the kernel through `dyn`
-//!   ([`dispatch`]), so it exists once per sum count instead of once per
-//!   kernel.
+//!   (`accumulate::ScalarTerms`), so it exists once per target type
+//!   instead of once per kernel.
 //!
 //! The bits do not depend on the choice: the `f32` instantiation of every
 //! math primitive gives the lane's bits (`src/math`), a kernel's arithmetic
@@ -47,14 +47,7 @@ mod pick {
     /// module docs).
     pub(crate) type V = wide::f32x8;
 
-    /// A kernel as the pass drivers call it: itself (inlined into the
-    /// driver's loop).
-    #[inline(always)]
-    pub(crate) fn dispatch<F: ?Sized>(f: &mut F) -> &mut F {
-        f
-    }
-
-    /// [`dispatch`] for a gradient kernel.
+    /// A gradient kernel as the write drivers call it: itself.
     #[inline(always)]
     pub(crate) fn dispatch_ref<F: ?Sized>(f: &F) -> &F {
         f
@@ -74,34 +67,22 @@ mod pick {
     /// module docs).
     pub(crate) type V = f32;
 
-    /// A kernel as the pass drivers call it. On bare metal
+    /// A gradient kernel as the write drivers call it. On bare metal
     /// (`target_os = "none"`, and under `--cfg segloss_scalar` so the host
-    /// tests this path) through `dyn`, so the driver (block loop, masked
-    /// last vector, totals) is compiled once per target type, sum count,
-    /// output and ignore mode, not once per kernel: a call per element costs
-    /// little beside the kernel's math, and flash is what counts there
-    /// (Cortex-M4F loss code 120 → 64.5 KiB). Elsewhere (wasm32 without
-    /// simd128) the kernel itself, inlined into its driver: dispatch through
-    /// `dyn` cost wasm 30–40% of its throughput there.
+    /// tests this path) through `dyn`, so the driver is compiled once per
+    /// target type, ignore mode and source, not once per kernel: a call per
+    /// element costs little beside the kernel's math, and flash is what
+    /// counts there. Elsewhere (wasm32 without simd128) the kernel itself,
+    /// inlined into its driver: dispatch through `dyn` cost wasm 30–40% of
+    /// its throughput there. (The pass driver makes the same choice:
+    /// `accumulate::pass_scalar`.)
     #[cfg(any(target_os = "none", segloss_scalar))]
-    pub(crate) fn dispatch<O>(f: &mut impl FnMut(V, V) -> O) -> &mut dyn FnMut(V, V) -> O {
+    pub(crate) fn dispatch_ref(f: &impl super::WriteKernel<V>) -> &dyn super::WriteKernel<V> {
         f
     }
 
-    /// [`dispatch`] for a gradient kernel.
-    #[cfg(any(target_os = "none", segloss_scalar))]
-    pub(crate) fn dispatch_ref(f: &impl Fn(V, V) -> V) -> &dyn Fn(V, V) -> V {
-        f
-    }
-
-    /// A kernel as the pass drivers call it (see the bare-metal version).
-    #[cfg(not(any(target_os = "none", segloss_scalar)))]
-    #[inline(always)]
-    pub(crate) fn dispatch<F: ?Sized>(f: &mut F) -> &mut F {
-        f
-    }
-
-    /// [`dispatch`] for a gradient kernel.
+    /// A gradient kernel as the write drivers call it (see the bare-metal
+    /// version).
     #[cfg(not(any(target_os = "none", segloss_scalar)))]
     #[inline(always)]
     pub(crate) fn dispatch_ref<F: ?Sized>(f: &F) -> &F {
@@ -109,7 +90,25 @@ mod pick {
     }
 }
 
-pub(crate) use pick::{V, dispatch, dispatch_ref};
+pub(crate) use pick::{V, dispatch_ref};
+
+/// A per-element write's kernel (a gradient), `(x, y) ↦ value` on lanes
+/// `L`, as the drivers call it: every `Fn(L, L) -> L` closure is one. A
+/// trait of its own rather than `Fn` because of [`dispatch_ref`]: a
+/// `dyn WriteKernel` vtable holds this one method, where a `dyn Fn` vtable
+/// also holds `call_mut` and `call_once`, copies of every kernel's body that
+/// no caller reaches.
+pub(crate) trait WriteKernel<L> {
+    /// The value written for the lanes `x` and `y`.
+    fn call(&self, x: L, y: L) -> L;
+}
+
+impl<L, F: Fn(L, L) -> L> WriteKernel<L> for F {
+    #[inline(always)]
+    fn call(&self, x: L, y: L) -> L {
+        self(x, y)
+    }
+}
 
 /// What a kernel needs beyond the math primitives' [`Lanes`]: the names
 /// follow `wide` (`simd_eq`, …), so a kernel reads the same on `f32x8` and
@@ -169,7 +168,7 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
         f: &F,
     ) where
         T: Target,
-        F: Fn(Self, Self) -> Self + ?Sized;
+        F: WriteKernel<Self> + ?Sized;
 }
 
 impl Vector for f32x8 {
@@ -197,7 +196,7 @@ impl Vector for f32x8 {
         f: &F,
     ) where
         T: Target,
-        F: Fn(Self, Self) -> Self + ?Sized,
+        F: WriteKernel<Self> + ?Sized,
     {
         write_masked::<T, IGNORE, IN_PLACE, F>(pred, target, ignore, grad, f);
     }
@@ -262,7 +261,7 @@ impl Vector for f32 {
         f: &F,
     ) where
         T: Target,
-        F: Fn(Self, Self) -> Self + ?Sized,
+        F: WriteKernel<Self> + ?Sized,
     {
         write_scalar::<T, IGNORE, IN_PLACE, F>(pred, target, ignore, grad, f);
     }

@@ -20,8 +20,8 @@
 
 use super::{check_grad, sigmoid_two_pass, write_each};
 use crate::accumulate::binary::{
-    FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess, link, mul00,
-    mul0, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
+    AnyGamma, FocalTerm, IntGamma, Modulator, RealGamma, bce_term, bce_terms, clamp_lo, excess,
+    link, mul00, mul0, sigmoid_focal_terms, sigmoid_region_terms, soft_terms, with_gamma,
 };
 use crate::accumulate::{Target, Totals, V, Vector, check_lengths, pass, pass_storing, splat};
 use crate::config::{
@@ -72,6 +72,31 @@ impl<const G: u32> Derivative for IntGamma<G> {
             r *= base;
         }
         r
+    }
+}
+
+impl Derivative for AnyGamma {
+    #[inline(always)]
+    fn dpow<L: Vector>(self, base: L) -> L {
+        match self.count {
+            Some(0) => L::ZERO,
+            Some(n) => {
+                let mut r = L::splat(n as f32);
+                for _ in 1..n {
+                    r *= base;
+                }
+                r
+            }
+            None => self.real.dpow(base),
+        }
+    }
+
+    #[inline(always)]
+    fn dpow_mul<L: Vector>(self, base: L, v: L) -> L {
+        match self.count {
+            Some(_) => self.dpow(base) * v,
+            None => self.real.dpow_mul(base, v),
+        }
     }
 }
 
