@@ -185,6 +185,17 @@ pub(crate) fn bce_term<L: Vector>(l: &Logistic<L>, y: L) -> L {
 pub(crate) trait Modulator: Copy {
     /// `base^γ` for `base ≥ 0` (above 1 with a `reduced_threshold`).
     fn pow<L: Vector>(self, base: L) -> L;
+    /// [`Self::pow`] for a base whose logarithm is also known as
+    /// `ln_base + ln_scale` (−∞ where it is not): a real γ takes the lanes
+    /// whose base is below f32's normal range from the logarithm, where the
+    /// f32 base has lost its digits (subnormal) or underflowed to 0 while
+    /// `base^γ` is still a normal number (γ < 1). An integer γ has nothing
+    /// to gain: `base^G` is then below the normal range too.
+    #[inline(always)]
+    fn pow_ln<L: Vector>(self, base: L, ln_base: L, ln_scale: f64) -> L {
+        let _ = (ln_base, ln_scale);
+        self.pow(base)
+    }
     /// γ.
     fn gamma(self) -> f32;
 }
@@ -257,6 +268,14 @@ impl Modulator for AnyGamma {
             None => self.real.pow(base),
         }
     }
+
+    #[inline(always)]
+    fn pow_ln<L: Vector>(self, base: L, ln_base: L, ln_scale: f64) -> L {
+        match self.count {
+            Some(_) => self.pow(base),
+            None => self.real.pow_ln(base, ln_base, ln_scale),
+        }
+    }
 }
 
 /// Any other γ: a runtime `pow`.
@@ -272,6 +291,18 @@ impl Modulator for RealGamma {
     #[inline(always)]
     fn pow<L: Vector>(self, base: L) -> L {
         math::pow_nonneg(base, self.0)
+    }
+
+    #[inline(always)]
+    fn pow_ln<L: Vector>(self, base: L, ln_base: L, ln_scale: f64) -> L {
+        let p = self.pow(base);
+        let tiny = base.simd_lt(L::splat(f32::MIN_POSITIVE))
+            & ln_base.simd_gt(L::splat(f32::NEG_INFINITY));
+        if L::any(tiny) {
+            L::select(tiny, math::pow_from_ln(ln_base, ln_scale, self.0), p)
+        } else {
+            p
+        }
     }
 }
 
@@ -323,20 +354,27 @@ pub(crate) struct FocalTerm<L> {
     pub(crate) inv_r: L,
     /// `−ln(reduced_threshold)`: `pt < r ⟺ logpt > −ln r` (+∞ without one).
     pub(crate) neg_ln_r: L,
+    /// ln(1/reduced_threshold) in f64 (0 without one): the modulator's base
+    /// is `(1 − pt)/r`, so its logarithm is ln(1 − pt) plus this.
+    pub(crate) ln_inv_r: f64,
 }
 
 impl<L: Vector> FocalTerm<L> {
     pub(crate) fn new(eps: f32, reduced_threshold: Option<f32>) -> Self {
         let eps = f64::from(eps);
-        let (inv_r, neg_ln_r) = match reduced_threshold {
-            Some(r) => (1.0 / r, -libm::log(f64::from(r)) as f32),
-            None => (1.0, f32::INFINITY),
+        let (inv_r, neg_ln_r, ln_inv_r) = match reduced_threshold {
+            Some(r) => {
+                let ln_r = libm::log(f64::from(r));
+                (1.0 / r, -ln_r as f32, -ln_r)
+            }
+            None => (1.0, f32::INFINITY, 0.0),
         };
         FocalTerm {
             lo: L::splat(-libm::log1p(-eps) as f32),
             hi: L::splat(-libm::log(eps) as f32),
             inv_r: L::splat(inv_r),
             neg_ln_r: L::splat(neg_ln_r),
+            ln_inv_r,
         }
     }
 
@@ -380,6 +418,31 @@ impl<L: Vector> FocalTerm<L> {
         )
     }
 
+    /// ln(1 − pt) where it is known without `1 − pt` itself: from logits
+    /// where the target is exactly 1 (0), −softplus(x) (−softplus(−x)),
+    /// the other side of `logpt`; −∞ elsewhere (see [`Modulator::pow_ln`]).
+    #[inline(always)]
+    pub(crate) fn ln_omp<const LOGITS: bool>(&self, l: &Logistic<L>, y: L) -> L {
+        let none = L::splat(f32::NEG_INFINITY);
+        if !LOGITS {
+            return none;
+        }
+        let (one, zero) = (y.simd_eq(L::ONE), y.simd_eq(L::ZERO));
+        L::select(one, -l.sp_pos, L::select(zero, -l.sp_neg, none))
+    }
+
+    /// smp's modulator `focal` for `logpt` and `omp = 1 − pt`
+    /// ([`Self::pt`]) with `ln_omp` = ln(1 − pt) ([`Self::ln_omp`]): 1
+    /// where `pt < reduced_threshold`, else `((1 − pt)/r)^γ`.
+    #[inline(always)]
+    pub(crate) fn modulator<M: Modulator>(&self, m: M, logpt: L, omp: L, ln_omp: L) -> L {
+        L::select(
+            logpt.simd_gt(self.neg_ln_r),
+            L::ONE,
+            m.pow_ln(omp * self.inv_r, ln_omp, self.ln_inv_r),
+        )
+    }
+
     /// `[Σ y·l, Σ (1 − y)·l, Σ focal]` of a prediction's link `l`:
     /// [`Self::terms_of`] with its `logpt` and `1 − pt`.
     #[inline(always)]
@@ -390,18 +453,14 @@ impl<L: Vector> FocalTerm<L> {
         y: L,
     ) -> [L; 3] {
         let logpt = self.logpt::<LOGITS>(l, y);
-        self.terms_of(m, logpt, self.pt::<LOGITS>(l, logpt, y).0, y)
+        let omp = self.pt::<LOGITS>(l, logpt, y).0;
+        let focal = self.modulator(m, logpt, omp, self.ln_omp::<LOGITS>(l, y));
+        Self::terms_of(focal, logpt, y)
     }
 
-    /// `[Σ y·l, Σ (1 − y)·l, Σ focal]` with `l = focal·logpt` and
-    /// `omp = 1 − pt` ([`Self::pt`]).
+    /// `[Σ y·l, Σ (1 − y)·l, Σ focal]` with `l = focal·logpt`.
     #[inline(always)]
-    pub(crate) fn terms_of<M: Modulator>(&self, m: M, logpt: L, omp: L, y: L) -> [L; 3] {
-        let focal = L::select(
-            logpt.simd_gt(self.neg_ln_r),
-            L::ONE,
-            m.pow(omp * self.inv_r),
-        );
+    pub(crate) fn terms_of(focal: L, logpt: L, y: L) -> [L; 3] {
         let l = focal * logpt;
         [mul0(y, l), mul0(L::ONE - y, l), focal]
     }

@@ -134,6 +134,8 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
     }
     /// Whether every lane of `m` is set.
     fn all(m: Self::Mask) -> bool;
+    /// Whether any lane of `m` is set.
+    fn any(m: Self::Mask) -> bool;
     /// `f(a, b, c, d)` in f64 lanes: every lane widened (exact), `f`
     /// applied, each result rounded once to f32.
     fn map4_f64(
@@ -223,6 +225,10 @@ impl Vector for f32x8 {
         m.all()
     }
     #[inline(always)]
+    fn any(m: Self::Mask) -> bool {
+        m.any()
+    }
+    #[inline(always)]
     fn map4_f64(
         a: Self,
         b: Self,
@@ -285,6 +291,10 @@ impl Vector for f32 {
     }
     #[inline(always)]
     fn all(m: bool) -> bool {
+        m
+    }
+    #[inline(always)]
+    fn any(m: bool) -> bool {
         m
     }
     #[inline(always)]

@@ -588,9 +588,9 @@ pub(crate) fn focal_parts<L: Vector, M: Modulator, const LOGITS: bool, const NOR
     let l = link::<_, LOGITS>(x);
     let u = ft.logpt::<LOGITS>(&l, y);
     let (omp, pt) = ft.pt::<LOGITS>(&l, u, y);
-    let terms = ft.terms_of(m, u, omp, y);
+    let focal = ft.modulator(m, u, omp, ft.ln_omp::<LOGITS>(&l, y));
+    let terms = FocalTerm::terms_of(focal, u, y);
     let reduced = u.simd_gt(ft.neg_ln_r);
-    let focal = L::select(reduced, L::ONE, m.pow(omp * ft.inv_r));
     let gamma = L::splat(m.gamma());
     // `∂focal/∂u·v/focal = γ·pt·(v/(1 − pt))`: 0 where the threshold holds
     // the modulator at 1 and where `1 − pt` = 0 (u = 0). An infinite `v`
@@ -620,8 +620,21 @@ pub(crate) fn focal_parts<L: Vector, M: Modulator, const LOGITS: bool, const NOR
     // (`mul0`; seed `focal-zero-alpha-subnormal-threshold`).
     let d = co.c1.weigh(y, z, focal, (L::ONE + log_slope(u)) * du);
     if NORM {
-        // `c2·∂focal/∂x`, 0 where `s·focal` is ∞ and the slope 0.
-        (terms, d - mul00(co.c2, mul00(focal * co.s, log_slope(du))))
+        // `c2·∂focal/∂x`, 0 where `s·focal` is ∞ and the slope 0. From
+        // logits with a hard target `du/(1 − pt)` is exactly ∓1 (`du` is
+        // −σ(−x) = −(1 − pt) where y = 1, σ(x) = 1 − pt where y = 0), also
+        // where `1 − pt` underflowed to 0 while a real γ < 1 keeps `focal`
+        // a normal number (`Modulator::pow_ln`).
+        let slope = if LOGITS {
+            let (one, zero) = (y.simd_eq(L::ONE), y.simd_eq(L::ZERO));
+            let hard = L::select(one, -L::ONE, L::ONE);
+            let ratio = L::select(omp.simd_eq(L::ZERO), L::ZERO, du / omp);
+            let ratio = L::select(one | zero, hard, ratio);
+            L::select(reduced, L::ZERO, gamma * pt * ratio)
+        } else {
+            log_slope(du)
+        };
+        (terms, d - mul00(co.c2, mul00(focal * co.s, slope)))
     } else {
         (terms, d)
     }

@@ -160,6 +160,21 @@ pub(crate) fn pow_nonneg_scalar(x: f32, g: f32) -> f32 {
 }
 
 lane_inline! {
+/// x^g from ln x = `a + b` (`b` in f64) for a real g > 0: a base whose f32
+/// value underflows but whose logarithm is known (see `pow.rs`).
+pub(crate) fn pow_from_ln<L: Lanes>(a: L, b: f64, g: f32) -> L {
+    pow::pow_from_ln_generic(a, b, g)
+}
+}
+
+/// Scalar twin of [`pow_from_ln`].
+#[inline(always)]
+#[cfg_attr(not(test), allow(dead_code))] // lanes == twin bits is tested; ports may call it
+pub(crate) fn pow_from_ln_scalar(a: f32, b: f64, g: f32) -> f32 {
+    pow::pow_from_ln_generic(a, b, g)
+}
+
+lane_inline! {
 /// ln(1 − p) for p in [0, 1], accurate for small p: p = 0 gives 0, p = 1 gives −∞.
 pub(crate) fn ln_one_minus<L: Lanes>(p: L) -> L {
     ln1m::ln_one_minus_generic(p)

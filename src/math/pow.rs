@@ -1,5 +1,6 @@
 //! x^g for x in [0, ∞] and a runtime g > 0: the focal modulator when γ is
-//! not an integer (integer γ never gets here, it is unrolled into products).
+//! not an integer (integer γ never gets here, it is unrolled into products);
+//! and x^g from ln x, for the modulator's bases that underflow in f32.
 //! The base is `1 − p_t` in `[0, 1]`, or `(1 − p_t)/reduced_threshold`,
 //! which can exceed 1 (and overflow to ∞ for a subnormal threshold).
 //!
@@ -124,14 +125,34 @@ fn exp_bounded<W: Lanes64>(t: W) -> W {
     e * sum.shl_bits(52).add_bits(1023 << 52)
 }
 
-/// x^g in f64 for a finite x > 0 (any other x is mended by the caller).
+/// e^t in f64 with t clamped to [−120, 100] (where the f32 result is
+/// already 0 or ∞).
 #[inline(always)]
-fn pow_pos<W: Lanes64>(x: W, g: f64) -> W {
-    let t = W::splat(g) * ln_pos(x);
+fn exp_clamped<W: Lanes64>(t: W) -> W {
     let (lo, hi) = (W::splat(-120.0), W::splat(100.0));
     let t = W::select(t.lt(lo), lo, t);
     let t = W::select(t.gt(hi), hi, t);
     exp_bounded(t)
+}
+
+/// x^g in f64 for a finite x > 0 (any other x is mended by the caller).
+#[inline(always)]
+fn pow_pos<W: Lanes64>(x: W, g: f64) -> W {
+    exp_clamped(W::splat(g) * ln_pos(x))
+}
+
+/// e^{g·(a + b)}: x^g from ln x = a + b, for a base below f32's normal
+/// range whose logarithm the caller has (the focal modulator of a confident
+/// logit, where `1 − p_t` = σ(−|x|) underflows but ln(1 − p_t) =
+/// −softplus(|x|) does not; `b` is ln(1/reduced_threshold), or 0). `a + b`
+/// and the rest are formed in f64 as in [`pow_generic`], with one rounding
+/// to f32. NaN propagates; a = −∞ gives 0.
+#[inline(always)]
+pub(crate) fn pow_from_ln_generic<V: Lanes>(a: V, b: f64, g: f32) -> V {
+    let splat = <V::Wide as Lanes64>::splat;
+    let (g, b) = (splat(f64::from(g)), splat(b));
+    let y = a.map_f64(|w| exp_clamped(g * (w + b)));
+    V::select(a.eq(a), y, a)
 }
 
 /// x^g for x in [0, ∞] (and the specials in the module docs), g > 0 finite.

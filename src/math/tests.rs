@@ -182,6 +182,19 @@ macro_rules! pow_case {
     };
 }
 
+/// `pow_from_ln` of the base e^{−x} (x ≥ 0: `a = −x`, `b = 0`), the
+/// modulator's underflow path, against e^{−g·x} in f64.
+macro_rules! pow_ln_case {
+    ($g:expr) => {
+        Case::<1> {
+            names: ["pow_from_ln"],
+            vector: |x| [pow_from_ln(-x, 0.0, $g)],
+            scalar: |x| [pow_from_ln_scalar(-x, 0.0, $g)],
+            oracle: |x| [libm::exp(-f64::from($g as f32) * f64::from(x))],
+        }
+    };
+}
+
 /// Max error per output and the input where it occurred.
 type Worst<const K: usize> = [(f64, f32); K];
 
@@ -376,6 +389,25 @@ fn sampled_ulp_pow_nonneg() {
     }
 }
 
+#[test]
+fn sampled_ulp_pow_from_ln() {
+    for c in [
+        pow_ln_case!(0.06),
+        pow_ln_case!(0.25),
+        pow_ln_case!(0.5),
+        pow_ln_case!(0.75),
+        pow_ln_case!(1.5),
+    ] {
+        assert_within(&c, &sweep(&c, &[POS], SAMPLE, 1), "sampled");
+    }
+    // With a threshold's ln(1/r) in f64 beside the f32 logarithm; NaN and −∞.
+    let (a, b, g) = (-120.0f32, core::f64::consts::LN_2, 0.5f32);
+    let want = libm::exp(f64::from(g) * (f64::from(a) + b)) as f32;
+    assert_eq!(pow_from_ln_scalar(a, b, g), want);
+    assert!(pow_from_ln_scalar(f32::NAN, 0.0, g).is_nan());
+    assert_eq!(pow_from_ln_scalar(f32::NEG_INFINITY, 0.0, g), 0.0);
+}
+
 // CI: cargo test --release --lib -- --ignored math_exhaustive
 #[test]
 #[ignore = "exhaustive over every finite f32; run in release"]
@@ -561,6 +593,7 @@ fn precision_table_is_complete() {
         "ln",
         "one_minus_exp_neg",
         "pow_nonneg",
+        "pow_from_ln",
         "ln_one_minus",
     ] {
         let b = max_ulp(name);
@@ -574,5 +607,5 @@ fn precision_table_is_complete() {
             row.name, row.max_ulp, row.measured, row.domain
         );
     }
-    assert_eq!(PRECISION.len(), 9);
+    assert_eq!(PRECISION.len(), 10);
 }
