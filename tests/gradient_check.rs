@@ -341,12 +341,26 @@ proptest! {
 /// from ln(1 − pt) = −softplus(|x|) (`Modulator::pow_ln`). Before, the
 /// forward lost these elements' share of Σ focal (`binary_props::focal`
 /// found 2.6e-6 relative: a logit of ~104, γ = 0.06) and the normalizer's
-/// gradient there was 0.
+/// gradient there was 0. The last set: `1 − pt` subnormal in f32 (a few
+/// bits) where a small reduced_threshold scales it back into the normal
+/// range: it is taken from the logarithm too (`binary_forward` found Σ
+/// focal 1.4e-6 off with r = 1e-7, γ = 0.004 and a logit of 99.8; the set
+/// here was 1.5e-4 off).
 #[test]
 fn focal_real_gamma_confident_logits() {
-    let pred = vec![120.0f32, -110.0, 95.0, 3.0, -0.5, 200.0, 90.0, -88.5];
-    let target = vec![1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0];
-    for (gamma, threshold) in [(0.06, None), (0.5, None), (0.9, None), (0.3, Some(0.7))] {
+    let pred = [120.0f32, -110.0, 95.0, 3.0, -0.5, 200.0, 90.0, -88.5];
+    let target = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0];
+    // σ(−102) = 5e-45 is 4 units of 2^-149: the old modulator was 1.5e-4 off.
+    let subnormal = [102.3f32, 101.6, -102.7, 2.0];
+    let subnormal_target = [1.0, 1.0, 0.0, 0.0];
+    for (pred, target, gamma, threshold) in [
+        (&pred[..], &target[..], 0.06, None),
+        (&pred, &target, 0.5, None),
+        (&pred, &target, 0.9, None),
+        (&pred, &target, 0.3, Some(0.7)),
+        (&subnormal, &subnormal_target, 0.004, Some(1e-7)),
+    ] {
+        let (pred, target) = (pred.to_vec(), target.to_vec());
         let c = Case {
             id: "focal-confident-logits".into(),
             kind: "focal".into(),

@@ -465,9 +465,13 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
         /// of `(1 − y)·p` and `y·q`, each from an f32 σ.
         du_size: f64,
         focal: f64,
-        dfocal: f64,
+        /// `u·∂focal/∂u` (0 where reduced).
+        udf: f64,
+        /// `∂focal/∂x = ∂focal/∂u·∂u/∂x`, and the size of its operands
+        /// (`|∂focal/∂u|·du_size`).
+        dfdx: f64,
+        dfs: f64,
         at: f64,
-        reduced: bool,
     }
     let mut parts = Vec::with_capacity(es.len());
     for e in es.iter().filter(|e| e.kept) {
@@ -502,22 +506,52 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
             return None;
         }
         let reduced = f.reduced_threshold.is_some() && pt < r;
-        let base = -(-u).exp_m1() / r;
-        let (focal, dfocal) = if reduced {
-            (1.0, 0.0)
-        } else if gamma == 0.0 || base == 0.0 {
-            (base.powf(gamma), 0.0)
+        let omp = -(-u).exp_m1();
+        let base = omp / r;
+        // From logits with a hard target, `ln(1 − pt)` is `−softplus(±x)`:
+        // where `1 − pt` is below f64's normal range (a logit beyond ±708
+        // on the target's side) the modulator is `e^(γ·ln(base))`, a normal
+        // number for γ < 1 (x = 3284, γ = 1e-7: 0.9997, where `base^γ` in f64
+        // gives 0), as segloss takes it (`Modulator::pow_ln`; found by
+        // `backward`). There `∂u/∂x/(1 − pt)` is exactly ∓1 and
+        // `u/(1 − pt)` → 1: `∂focal/∂x = ∓γ·focal·pt`.
+        let hard = f.from_logits && (y == 0.0 || y == 1.0);
+        let (focal, udf, dfdx, dfs) = if reduced {
+            (1.0, 0.0, 0.0, 0.0)
+        } else if gamma == 0.0 {
+            // `u·∂focal/∂u` = ∞·0 = NaN for an infinite `u`, as autograd.
+            (1.0, oracle::mul0(u, 0.0), 0.0, 0.0)
+        } else if hard && base < f64::MIN_POSITIVE {
+            let ln_omp = -oracle::bce_with_logits(e.x, z, 1.0);
+            let focal = (gamma * (ln_omp - r.ln())).exp();
+            let ratio = if omp == 0.0 { 1.0 } else { u / omp };
+            let slope = gamma * focal * pt;
+            (
+                focal,
+                slope * ratio,
+                if y == 1.0 { -slope } else { slope },
+                slope,
+            )
+        } else if base == 0.0 {
+            (0.0, oracle::mul0(u, 0.0), 0.0, 0.0)
         } else {
-            (base.powf(gamma), gamma * base.powf(gamma - 1.0) / r * pt)
+            let dfocal = gamma * base.powf(gamma - 1.0) / r * pt;
+            // An f64-subnormal base (a logit beyond ±709) with γ < 1 overflows
+            // `base^(γ−1)` in f64: the reference's `∂focal/∂u` is ∞ where every
+            // product it enters (`u·∂focal/∂u`, `∂u/∂x·∂focal/∂u`) is finite or
+            // below f32's range. Such a case is not compared (found by
+            // `backward`, seed `sigmoid-focal-f64-subnormal-base`).
+            if !dfocal.is_finite() && base.is_finite() {
+                return None;
+            }
+            let dfs = if dfocal == 0.0 {
+                0.0
+            } else {
+                dfocal.abs() * du_size
+            };
+            let dfdx = if dfocal == 0.0 { 0.0 } else { dfocal * du };
+            (base.powf(gamma), oracle::mul0(u, dfocal), dfdx, dfs)
         };
-        // An f64-subnormal base (a logit beyond ±709) with γ < 1 overflows
-        // `base^(γ−1)` in f64: the reference's `∂focal/∂u` is ∞ where every
-        // product it enters (`u·∂focal/∂u`, `∂u/∂x·∂focal/∂u`) is finite or
-        // below f32's range. Such a case is not compared (found by
-        // `backward`, seed `sigmoid-focal-f64-subnormal-base`).
-        if !dfocal.is_finite() && base.is_finite() {
-            return None;
-        }
         let at = match f.alpha {
             Some(a) => {
                 let a = f64::from(a);
@@ -525,17 +559,18 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
             }
             None => 1.0,
         };
-        // The f32 logpt is subnormal: its relative accuracy is gone, and with
-        // γ < 1 and `normalized` that reaches Σ focal and every element's
-        // gradient (the forward's exclusion in `cmp_focal`). Without
-        // `normalized` such an element's own gradient is below the floor.
-        if u < F32_MIN_NORMAL && u > 0.0 && gamma < 1.0 && f.normalized {
+        // The f32 logpt of a soft target is subnormal: its relative accuracy
+        // is gone, and with γ < 1 and `normalized` that reaches Σ focal and
+        // every element's gradient (the forward's exclusion in `cmp_focal`).
+        // Without `normalized` such an element's own gradient is below the
+        // floor. (A hard target's modulator comes from `ln(1 − pt)` there.)
+        if u < F32_MIN_NORMAL && u > 0.0 && gamma < 1.0 && f.normalized && !hard {
             return None;
         }
         // The f32 range of the element's terms (see `focal_excluded`).
         let big = f64::from(f32::MAX) / 16.0;
         let huge = |v: f64| v.is_finite() && v.abs() >= big; // ∞ from an infinite logit is the value
-        if huge(focal) || huge(focal * u) || huge(u * dfocal) {
+        if huge(focal) || huge(focal * u) || huge(udf) {
             return None;
         }
         parts.push(Parts {
@@ -543,9 +578,10 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
             du,
             du_size,
             focal,
-            dfocal,
+            udf,
+            dfdx,
+            dfs,
             at,
-            reduced,
         });
     }
     let kept = parts.len();
@@ -587,41 +623,32 @@ pub fn focal(f: &segloss::Focal, scale: f64, es: &[Elem]) -> Option<Vec<Want>> {
                 };
                 // Where `pt < r` focal is the constant 1: `u·∂focal/∂u` is 0
                 // even for u = ∞ (autograd's `where` passes no gradient).
-                let udf = if p.reduced {
-                    0.0
-                } else {
-                    oracle::mul0(p.u, p.dfocal)
-                };
-                let dl = p.at * (udf + p.focal);
-                let (a, b) = (dl * c1, p.dfocal * c2);
-                let value = (a - b) * p.du;
+                let dl = p.at * (p.udf + p.focal);
+                let a = dl * c1;
+                let value = a * p.du - c2 * p.dfdx;
+                // The sizes of the two parts' operands.
+                let (a_size, b_size) = ((a * p.du_size).abs(), (c2 * p.dfs).abs());
                 // f32 `pt = 1 − (1 − e^−u)` is absolute to ~4 ulp: through ∂focal/∂u.
-                let dfocal_pt = if p.dfocal == 0.0 || p.focal == 0.0 {
+                let pt_err = if p.dfs == 0.0 || p.focal == 0.0 {
                     0.0
                 } else {
-                    p.dfocal / ((-p.u).exp()) * 4.0 * U32
-                };
-                let pt_err = if dfocal_pt == 0.0 {
-                    0.0
-                } else {
-                    dfocal_pt * ((p.at * p.u * c1).abs() + c2.abs())
+                    p.dfs / ((-p.u).exp()) * 4.0 * U32 * ((p.at * p.u * c1).abs() + c2.abs())
                 };
                 // The f32 coefficients c1, c2 may be subnormal (1/M' with
                 // M' = Σ((1 − pt)/r)^γ near f32's top when r^−γ is): each then
                 // carries 2^-150 absolute, times its per-element factor.
-                let coef_sub = (dl.abs() + p.dfocal.abs()) * F32_SUBNORMAL;
+                let coef_sub = (dl.abs() * p.du_size + p.dfs) * F32_SUBNORMAL;
                 // A subnormal f32 modulator `((1 − pt)/r)^γ` (2^-149 absolute)
                 // in ∂l/∂u = α_t·(focal + γ·focal·(u/base)/r·pt) and ∂focal/∂u.
                 let mod_sub = F32_SUBNORMAL
                     * (1.0 + gamma * (p.u * r / (1.0 - (-p.u).exp())).max(1.0))
                     * ((p.at * c1).abs() + c2.abs());
                 let mod_sub = if mod_sub.is_finite() { mod_sub } else { 0.0 };
-                let slack = (el * (a.abs() + b.abs())
-                    + coef * (a.abs() + 2.0 * b.abs())
+                let slack = el * (a_size + b_size)
+                    + coef * (a_size + 2.0 * b_size)
                     + pt_err
                     + coef_sub
-                    + mod_sub)
-                    * p.du_size
+                    + mod_sub * p.du_size
                     + (c1.abs() + c2.abs()) * F32_MIN_NORMAL;
                 Want::Near { value, slack }
             })

@@ -822,16 +822,19 @@ pub fn focal_excluded(f: &segloss::Focal, pred: &[f64], ys: &[f64]) -> bool {
     if matches!(f.alpha, Some(a) if a == 0.0 || a == 1.0) && xs.iter().any(|x| x.is_infinite()) {
         return true;
     }
-    // `normalized` with γ < 1: an element whose `logpt` underflows f32
-    // (x = −200, y = 0: e^−200) has modulator 0 in f32 (segloss, PyTorch)
-    // but `logpt^γ` (e^−3.9 for γ = 0.0195) in f64, which moves the
-    // normaliser `Σ focal` by percents. Not compared.
+    // `normalized` with γ < 1: an element with a soft target whose `logpt`
+    // underflows f32 has modulator 0 in f32 (segloss, PyTorch) but
+    // `logpt^γ` (e^−3.9 for γ = 0.0195) in f64, which moves the normaliser
+    // `Σ focal` by percents. Not compared. (A hard target's modulator comes
+    // from `ln(1 − pt) = −softplus(±x)` there, in segloss and the oracle:
+    // x = −200, y = 0 gives e^(−200γ).)
     f.normalized
         && f.gamma < 1.0
-        && xs
-            .iter()
-            .zip(ys)
-            .any(|(&x, &y)| oracle::bce_with_logits(x, y, 1.0) < f64::from(f32::MIN_POSITIVE))
+        && xs.iter().zip(ys).any(|(&x, &y)| {
+            y != 0.0
+                && y != 1.0
+                && oracle::bce_with_logits(x, y, 1.0) < f64::from(f32::MIN_POSITIVE)
+        })
 }
 
 /// torchvision's elementwise sigmoid focal loss in f64, as

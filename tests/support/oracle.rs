@@ -462,14 +462,23 @@ impl Focal {
 /// smp's per-element focal term and loss for logit `x`, target `y`:
 /// returns `(focal, l)` with `focal = (1 − pt)^γ` (or the reduced form) and
 /// `l = focal·logpt·(α·y + (1 − α)(1 − y))`.
+///
+/// With a hard target (0 or 1), `ln(1 − pt)` is `−softplus(±x)`: where
+/// `1 − pt` is below f64's normal range (|x| beyond ~708 on the target's
+/// side) the modulator is `e^(γ·(ln(1 − pt) − ln r))`, which for γ < 1 is
+/// still a normal number (x = 3284, γ = 1e-7: 0.9997) where `powf` of the
+/// underflowed base gives 0.
 pub fn focal_elem(f: &Focal, x: f64, y: f64) -> (f64, f64) {
     let logpt = bce_with_logits(x, y, 1.0);
     let pt = (-logpt).exp();
     let one_m_pt = -(-logpt).exp_m1();
-    let focal = match f.reduced_threshold {
-        Some(r) if pt < r => 1.0,
-        Some(r) => (one_m_pt / r).powf(f.gamma),
-        None => one_m_pt.powf(f.gamma),
+    let r = f.reduced_threshold.unwrap_or(1.0);
+    let focal = if f.reduced_threshold.is_some() && pt < r {
+        1.0
+    } else if (y == 0.0 || y == 1.0) && one_m_pt < f64::MIN_POSITIVE && f.gamma != 0.0 {
+        (f.gamma * (-bce_with_logits(x, 1.0 - y, 1.0) - r.ln())).exp()
+    } else {
+        (one_m_pt / r).powf(f.gamma)
     };
     let mut l = mul0(focal, logpt);
     if let Some(a) = f.alpha {
