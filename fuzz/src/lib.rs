@@ -463,13 +463,20 @@ pub fn check_mcc(what: &str, got: f32, want: f64) {
 
 /// Region losses: `score` (from the oracle's sums) within [`REGION_SCORE`],
 /// carried through `log_loss` and the Tversky power as an interval.
-pub fn check_region(what: &str, got: f32, want: f64, o: &RegionOracle, t: &segloss::Tversky) {
+pub fn check_region(
+    what: &str,
+    got: f32,
+    want: f64,
+    o: &RegionOracle,
+    t: &segloss::Tversky,
+    band: (f64, f64),
+) {
     let r = &t.region;
     let (lo, hi) = match o.score {
         None => (want, want), // empty class: exactly 0 (or NaN)
         Some(s) => {
             let eps = f64::from(r.eps);
-            let (s_lo, s_hi) = (s - REGION_SCORE, s + REGION_SCORE);
+            let (s_lo, s_hi) = (band.0.min(s) - REGION_SCORE, band.1.max(s) + REGION_SCORE);
             let (l_lo, l_hi) = if r.log_loss {
                 (-(s_hi.max(eps)).ln(), -(s_lo.max(eps)).ln())
             } else {
@@ -499,6 +506,39 @@ pub fn check_region(what: &str, got: f32, want: f64, o: &RegionOracle, t: &seglo
 pub struct RegionOracle {
     pub value: f64,
     pub score: Option<f64>,
+}
+
+/// The region score's range over `p_i ± 4·2^-24·p_i` (the f32 σ of a logit,
+/// ≤ 2.83 ulp, and its rounding), from logits: `I`, `FP` and `FN` each move
+/// by at most `Σ δp` (min and max are 1-Lipschitz), so the score lies in
+/// `[(num − δ)/(den + (1 + α + β)δ), (num + δ)/(den − (1 + α + β)δ)]` (the
+/// denominator clamped to `eps` as the loss does; `+∞` above where it may
+/// reach 0). SPEC's absolute 1e-6 on the score assumes a well-conditioned
+/// score: with a huge α a rounding of `p` against `y` decides it (found by
+/// `binary_forward`, seed `tversky-huge-alpha-rounded-sigma`: α = 1e30,
+/// x = 1e-7, y = 0.5: σ(x) = 0.5 + 2.5e-8 is 0.5 in f32, so `FP` is 0 and
+/// the score 0.98 where the f64 score is 9e-23).
+pub fn sigma_band(t: &segloss::Tversky, probs: &[f64], ys: &[f64]) -> (f64, f64) {
+    let r = &t.region;
+    let (alpha, beta) = (f64::from(t.alpha), f64::from(t.beta));
+    let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
+    let (mut i, mut fp, mut fn_, mut dp) = (0.0, 0.0, 0.0, 0.0);
+    for (&p, &y) in probs.iter().zip(ys) {
+        i += p.min(y);
+        fp += (p - y).max(0.0);
+        fn_ += (y - p).max(0.0);
+        dp += 4.0 * grad::U32 * p.abs();
+    }
+    let den = i + alpha * fp + beta * fn_ + smooth;
+    let dden = (1.0 + alpha + beta) * dp;
+    let lo = (i + smooth - dp) / (den + dden).max(eps);
+    let hi_den = (den - dden).max(eps);
+    let hi = if hi_den > 0.0 {
+        (i + smooth + dp) / hi_den
+    } else {
+        f64::INFINITY
+    };
+    (lo, hi)
 }
 
 /// f64 region loss of `(p, y)` pairs that are kept (probabilities).
@@ -675,8 +715,14 @@ pub fn cmp_region(what: &str, got: f32, t: &segloss::Tversky, pred: &[f32], ys: 
         return;
     }
     let (p, y) = kept(pred, ys, r.ignore_index);
-    let o = region_oracle(t, &probs(&p, r.from_logits), &y);
-    check_region(what, got, o.value, &o, t);
+    let ps = probs(&p, r.from_logits);
+    let o = region_oracle(t, &ps, &y);
+    let band = if r.from_logits {
+        sigma_band(t, &ps, &y)
+    } else {
+        (f64::INFINITY, f64::NEG_INFINITY) // nothing beyond REGION_SCORE
+    };
+    check_region(what, got, o.value, &o, t, band);
 }
 
 /// PyTorch BCE on probabilities over `(pred, ys)` (already filtered).
