@@ -596,10 +596,9 @@ pub(crate) fn focal_parts<L: Vector, M: Modulator, const LOGITS: bool, const NOR
     // the modulator at 1 and where `1 − pt` = 0 (u = 0). An infinite `v`
     // (u = ∞: a logit of ±∞ on the wrong side) gives `0·∞` = NaN there even
     // for γ = 0, as autograd's `logpt·∂focal/∂logpt` does.
-    let log_slope = |v: L| {
-        let ratio = L::select(omp.simd_eq(L::ZERO), L::ZERO, v / omp);
-        L::select(reduced, L::ZERO, gamma * pt * ratio)
-    };
+    let ratio = |v: L| L::select(omp.simd_eq(L::ZERO), L::ZERO, v / omp);
+    let slope_of = |ratio: L| L::select(reduced, L::ZERO, gamma * pt * ratio);
+    let log_slope = |v: L| slope_of(ratio(v));
     let z = L::ONE - y;
     let du = if LOGITS {
         z * l.p - y * l.q
@@ -628,9 +627,7 @@ pub(crate) fn focal_parts<L: Vector, M: Modulator, const LOGITS: bool, const NOR
         let slope = if LOGITS {
             let (one, zero) = (y.simd_eq(L::ONE), y.simd_eq(L::ZERO));
             let hard = L::select(one, -L::ONE, L::ONE);
-            let ratio = L::select(omp.simd_eq(L::ZERO), L::ZERO, du / omp);
-            let ratio = L::select(one | zero, hard, ratio);
-            L::select(reduced, L::ZERO, gamma * pt * ratio)
+            slope_of(L::select(one | zero, hard, ratio(du)))
         } else {
             log_slope(du)
         };
