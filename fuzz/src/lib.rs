@@ -508,6 +508,20 @@ pub struct RegionOracle {
     pub score: Option<f64>,
 }
 
+/// The soft confusion `(I, FP, FN)` = `(Σ min(p, y), Σ max(p − y, 0),
+/// Σ max(y − p, 0))` in f64, and `Σ rel·|p|`: how far each sum can move when
+/// every `p` carries a relative error `rel` (min and max are 1-Lipschitz).
+pub fn confusion_spread(ps: &[f64], ys: &[f64], rel: f64) -> (f64, f64, f64, f64) {
+    let (mut i, mut fp, mut fn_, mut dp) = (0.0, 0.0, 0.0, 0.0);
+    for (&p, &y) in ps.iter().zip(ys) {
+        i += p.min(y);
+        fp += (p - y).max(0.0);
+        fn_ += (y - p).max(0.0);
+        dp += rel * p.abs();
+    }
+    (i, fp, fn_, dp)
+}
+
 /// The region score's range over `p_i ± 4·2^-24·p_i` (the f32 σ of a logit,
 /// ≤ 2.83 ulp, and its rounding), from logits: `I`, `FP` and `FN` each move
 /// by at most `Σ δp` (min and max are 1-Lipschitz), so the score lies in
@@ -522,13 +536,7 @@ pub fn sigma_band(t: &segloss::Tversky, probs: &[f64], ys: &[f64]) -> (f64, f64)
     let r = &t.region;
     let (alpha, beta) = (f64::from(t.alpha), f64::from(t.beta));
     let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
-    let (mut i, mut fp, mut fn_, mut dp) = (0.0, 0.0, 0.0, 0.0);
-    for (&p, &y) in probs.iter().zip(ys) {
-        i += p.min(y);
-        fp += (p - y).max(0.0);
-        fn_ += (y - p).max(0.0);
-        dp += 4.0 * grad::U32 * p.abs();
-    }
+    let (i, fp, fn_, dp) = confusion_spread(probs, ys, 4.0 * grad::U32);
     let den = i + alpha * fp + beta * fn_ + smooth;
     let dden = (1.0 + alpha + beta) * dp;
     let lo = (i + smooth - dp) / (den + dden).max(eps);

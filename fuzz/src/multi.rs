@@ -214,13 +214,7 @@ fn region_class_resolution(
     let r = &t.region;
     let (alpha, beta) = (f64::from(t.alpha), f64::from(t.beta));
     let (smooth, eps) = (f64::from(r.smooth), f64::from(r.eps));
-    let (mut i, mut fp, mut fn_, mut dp) = (0.0, 0.0, 0.0, 0.0);
-    for (&p, &y) in ps.iter().zip(ys) {
-        i += p.min(y);
-        fp += (p - y).max(0.0);
-        fn_ += (y - p).max(0.0);
-        dp += p_ulps * U64 * p.abs();
-    }
+    let (i, fp, fn_, dp) = crate::confusion_spread(ps, ys, p_ulps * U64);
     if !(i + fn_ > 0.0) {
         return (0.0, 0.0); // the empty-class rule: exactly 0 (or NaN, not compared)
     }
