@@ -79,6 +79,10 @@ install() {
   node --version
 }
 
+# These builds compile no bench, so they leave out criterion (Cargo.toml):
+# a third of the dev-dependency build, ~20 s a step.
+NO_BENCH="--cfg segloss_no_bench"
+
 # The crate's behaviour on the target: the unit tests and tests/cross.rs
 # (determinism fingerprint, conformance values and gradients of every case in
 # every mode, error cases, NaN/∞). The property and oracle suites stay on the
@@ -92,7 +96,7 @@ install() {
 # ulp sweeps then take every 9973rd bit pattern instead of every 997th
 # (SEGLOSS_SAMPLE_STEP, src/math/tests.rs), so the runs stay seconds under qemu.
 crate_tests() { # name target rustflags
-  local name=$1 target=$2 flags=$3
+  local name=$1 target=$2 flags="$3 $NO_BENCH"
   # shellcheck disable=SC2086
   (cd "$ROOT" && export CARGO_TARGET_DIR=$CARGO_TARGET_DIR/targets/$name RUSTFLAGS=$flags \
     PROPTEST_CASES=${PROPTEST_CASES:-32} CARGO_PROFILE_TEST_OPT_LEVEL=${CROSS_OPT_LEVEL:-0} \
@@ -103,7 +107,7 @@ crate_tests() { # name target rustflags
 # The conformance runner (examples/conformance.rs) on the shared reference file,
 # built in the test profile so it reuses crate_tests' artifacts.
 conformance() { # name target rustflags
-  local name=$1 target=$2 flags=$3
+  local name=$1 target=$2 flags="$3 $NO_BENCH"
   (cd "$ROOT" && CARGO_TARGET_DIR=$CARGO_TARGET_DIR/targets/$name RUSTFLAGS=$flags \
     CARGO_PROFILE_TEST_OPT_LEVEL=${CROSS_OPT_LEVEL:-0} \
     cargo run -j"$JOBS" --profile test --target "$target" --example conformance -- "$REF")
@@ -112,7 +116,7 @@ conformance() { # name target rustflags
 # examples/throughput.rs (its table goes to BENCHMARKS.md); THROUGHPUT_ARGS
 # (default --quick) chooses the sizes.
 throughput() { # name target rustflags
-  local name=$1 target=$2 flags=$3
+  local name=$1 target=$2 flags="$3 $NO_BENCH"
   if [ -f "$ROOT/examples/throughput.rs" ]; then
     (cd "$ROOT" && CARGO_TARGET_DIR=$CARGO_TARGET_DIR/targets/$name RUSTFLAGS=$flags \
       cargo run -j"$JOBS" --release --target "$target" --example throughput -- ${THROUGHPUT_ARGS:---quick})
