@@ -14,8 +14,8 @@
 #   the integration tests errors and nan_inf (every entry point on bad
 #   input, NaN and ±∞). tests/determinism.rs (the fingerprint) is not run:
 #   it takes > 4 min in the interpreter; targets.sh checks it natively on
-#   every target. A dev-dependency's build script compiles C for the target; Miri
-#   never links it, so the host gcc stands in for the missing cross compiler.
+#   every target. No dev-dependency compiles C (criterion, whose `alloca`
+#   did, is left out under Miri: Cargo.toml), so no cross compiler is needed.
 #
 # The math sweeps are thinned under cfg(miri) (src/math/tests.rs) and the
 # exhaustive ones are #[ignore]d. Doc tests, benches, the conformance, oracle
@@ -29,8 +29,6 @@ T="${MIRI_TIMEOUT:-480}"
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 export PROPTEST_CASES="${PROPTEST_CASES:-4}"
 BE=powerpc64-unknown-linux-gnu
-export CC_powerpc64_unknown_linux_gnu="${CC_powerpc64_unknown_linux_gnu:-cc}"
-export AR_powerpc64_unknown_linux_gnu="${AR_powerpc64_unknown_linux_gnu:-ar}"
 
 start=$SECONDS
 cargo +nightly miri setup >/dev/null
