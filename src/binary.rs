@@ -17,9 +17,10 @@
 //! ```
 
 use crate::accumulate::binary::{
-    FocalTerm, bce_term, bce_terms, hard_terms, link, prob, prob_pair, sigmoid_focal_terms,
-    sigmoid_region_terms, soft_terms, with_gamma,
+    FocalTerm, bce_term, bce_terms, hard_terms, link, prob, sigmoid_focal_terms, soft_terms,
+    with_gamma,
 };
+use crate::accumulate::region::region_sums;
 use crate::accumulate::{Target, Totals, check_lengths, pass, splat, write_each};
 use crate::config::{
     Bce, BceWithLogits, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce, Tversky,
@@ -29,7 +30,7 @@ use crate::loss::{
     bce::BceSums,
     focal::FocalSums,
     mcc::{Confusion, SoftConfusion},
-    region::{RegionSums, tversky_loss},
+    region::tversky_loss,
 };
 
 /// Runs `$body` with the const `LOGITS` chosen by `$from_logits`.
@@ -37,24 +38,6 @@ macro_rules! with_link {
     ($from_logits:expr, $body:ident ( $($arg:expr),* )) => {
         if $from_logits { $body::<T, true>($($arg),*) } else { $body::<T, false>($($arg),*) }
     };
-}
-
-fn region_sums<T: Target, const LOGITS: bool>(
-    pred: &[f32],
-    target: &[T],
-    ignore: Option<f32>,
-) -> Result<RegionSums, Error> {
-    let t = pass(
-        pred,
-        target,
-        ignore,
-        #[inline(always)]
-        |x, y| {
-            let (p, q) = prob_pair::<_, LOGITS>(x);
-            sigmoid_region_terms::<_, LOGITS>(p, q, y)
-        },
-    )?;
-    Ok(RegionSums::from_sums(t.sums))
 }
 
 /// Dice loss, smp `DiceLoss` in binary mode: Tversky with α = β = 0.5.
@@ -80,7 +63,7 @@ pub fn tversky<T: Target>(pred: &[f32], target: &[T], cfg: &Tversky) -> Result<f
     cfg.validate()?;
     check_lengths(pred, target)?;
     let r = &cfg.region;
-    let sums = with_link!(r.from_logits, region_sums(pred, target, r.ignore_index))?;
+    let (sums, _) = region_sums(pred, target, r.from_logits, r.ignore_index)?;
     Ok(tversky_loss(&sums, cfg) as f32)
 }
 

@@ -83,6 +83,7 @@ pub mod selftest;
 
 pub use accumulate::Target;
 pub use accumulate::binary::{BinaryAccumulator, BinaryStats, StatsConfig};
+pub use accumulate::region::RegionAccumulator;
 pub use config::{
     Bce, BceWithLogits, Focal, HardMcc, Mcc, Reduction, Region, SigmoidFocal, SoftBce, Tversky,
 };

@@ -1,5 +1,6 @@
-//! `BinaryAccumulator`: chunked updates and merges equal one pass, and the
-//! configuration checks of `merge` and of every finaliser.
+//! `BinaryAccumulator` and `RegionAccumulator`: chunked updates and merges
+//! equal one pass, and the configuration checks of `merge` and of every
+//! finaliser.
 //!
 //! Chunked and merged accumulation evaluate the same f32 per-element terms as
 //! one pass and only group the f64 totals differently, so every loss must
@@ -15,7 +16,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use segloss::{
     Bce, BceWithLogits, BinaryAccumulator, Error, Focal, HardMcc, Mcc, Reduction, Region,
-    SigmoidFocal, SoftBce, StatsConfig, Tversky, binary,
+    RegionAccumulator, SigmoidFocal, SoftBce, StatsConfig, Tversky, binary,
 };
 use support::tolerance::{CROSS_ENTROPY, REGION, Tol};
 
@@ -294,6 +295,164 @@ proptest! {
             close(&CROSS_ENTROPY, acc.soft_bce(&sb), call!(c.t, binary::soft_bce, &c.pred, &sb), "soft_bce")?;
         }
     }
+}
+
+/// The region losses a `RegionAccumulator` (or the one-shot functions, via
+/// `f`) gives for the accumulator's `region`: Dice, Jaccard with `log_loss`,
+/// and focal Tversky.
+fn region_losses(
+    region: Region,
+    mut f: impl FnMut(Tversky) -> Result<f32, Error>,
+) -> [(&'static str, Result<f32, Error>); 3] {
+    let tv = Tversky {
+        region,
+        alpha: 0.3,
+        beta: 0.7,
+        gamma: 4.0 / 3.0,
+    };
+    [
+        ("dice", f(Tversky::dice(region))),
+        ("jaccard", f(Tversky::jaccard(region.with_log_loss(true)))),
+        ("tversky", f(tv)),
+    ]
+}
+
+fn region_part<T: segloss::Target>(
+    pred: &[f32],
+    t: &[T],
+    lo: usize,
+    hi: usize,
+    acc: &mut RegionAccumulator,
+) -> Result<(), Error> {
+    acc.update(&pred[lo..hi], &t[lo..hi])
+}
+
+fn one_shot<T: segloss::Target>(pred: &[f32], t: &[T], cfg: &Tversky) -> Result<f32, Error> {
+    binary::tversky(pred, t, cfg)
+}
+
+fn bits(r: Result<f32, Error>) -> Result<u32, Error> {
+    r.map(f32::to_bits)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `RegionAccumulator`: one update over the whole input is the one-shot
+    /// call bit for bit; chunked updates, merged parts and the full
+    /// `BinaryAccumulator` agree with it within the region bound.
+    #[test]
+    fn region_accumulator_equals_one_shot(c in case()) {
+        let n = c.pred.len();
+        let region = Region::default()
+            .with_from_logits(c.cfg.from_logits)
+            .with_ignore_index(c.cfg.ignore_index)
+            .with_smooth(0.5);
+        let fresh = || RegionAccumulator::new(region).unwrap();
+        let mut whole = fresh();
+        prop_assert_eq!(call!(c.t, region_part, &c.pred, 0, n, &mut whole), Ok(()));
+        prop_assert_eq!(whole.count(), n as u64);
+        let want = region_losses(region, |tv| call!(c.t, one_shot, &c.pred, &tv));
+        let got = region_losses(region, |tv| whole.tversky(&tv));
+        for ((name, a), (_, b)) in got.into_iter().zip(want) {
+            prop_assert_eq!(bits(a), bits(b), "{} of one update", name);
+        }
+
+        let mut chunked = fresh();
+        let mut parts = Vec::new();
+        for w in c.cuts.windows(2) {
+            prop_assert_eq!(call!(c.t, region_part, &c.pred, w[0], w[1], &mut chunked), Ok(()));
+            let mut p = fresh();
+            prop_assert_eq!(call!(c.t, region_part, &c.pred, w[0], w[1], &mut p), Ok(()));
+            parts.push(p);
+        }
+        let mut merged = parts.pop().unwrap();
+        for p in parts.iter().rev() {
+            prop_assert_eq!(merged.merge(p), Ok(()));
+        }
+        prop_assert_eq!(chunked.count(), n as u64);
+        prop_assert_eq!(merged.count(), n as u64);
+        let full = acc_of(&c, 0, n);
+        let rows = [
+            ("chunked", region_losses(region, |tv| chunked.tversky(&tv))),
+            ("merged", region_losses(region, |tv| merged.tversky(&tv))),
+            ("BinaryAccumulator", region_losses(region, |tv| full.tversky(&tv))),
+        ];
+        for (how, losses) in rows {
+            for ((name, a), (_, b)) in losses.into_iter().zip(want) {
+                close(&REGION, a, b, &format!("{name}, {how}"))?;
+            }
+        }
+    }
+}
+
+#[test]
+fn region_accumulator_checks_its_configuration() {
+    let region = Region::default().with_ignore_index(Some(255.0));
+    let p = [2.0f32, -1.0, 0.5, 7.0, -3.0];
+    let mut acc = RegionAccumulator::new(region).unwrap();
+    // Nothing read yet.
+    assert_eq!(acc.dice(&region), Err(Error::Empty));
+    acc.update(&[], &[0u8; 0]).unwrap();
+    assert_eq!(acc.jaccard(&region), Err(Error::Empty));
+    acc.update(&p, &[1u8, 0, 255, 255, 1]).unwrap();
+    assert_eq!(acc.count(), 5);
+    // The ignored elements are skipped: the same sums as the kept ones alone.
+    let mut kept = RegionAccumulator::new(Region::default()).unwrap();
+    kept.update(&[2.0f32, -1.0, -3.0], &[1u8, 0, 1]).unwrap();
+    assert_eq!(acc.sums(), kept.sums());
+    assert_eq!(
+        acc.dice(&region),
+        kept.dice(&region.with_ignore_index(None))
+    );
+
+    // Finalisers and merges with another pass configuration.
+    mismatch(acc.dice(&region.with_from_logits(false)), "from_logits");
+    mismatch(acc.jaccard(&region.with_ignore_index(None)), "ignore_index");
+    mismatch(acc.tversky(&Tversky::default()), "ignore_index");
+    assert_eq!(
+        acc.merge(&kept),
+        Err(Error::ConfigMismatch {
+            field: "ignore_index"
+        })
+    );
+    let probs = RegionAccumulator::new(region.with_from_logits(false)).unwrap();
+    assert_eq!(
+        acc.merge(&probs),
+        Err(Error::ConfigMismatch {
+            field: "from_logits"
+        })
+    );
+    // smooth, eps and log_loss are the finaliser's to choose.
+    assert!(
+        acc.dice(&region.with_smooth(1.0).with_log_loss(true))
+            .is_ok()
+    );
+
+    // Bad input leaves the sums unchanged.
+    let before = acc;
+    assert_eq!(
+        acc.update(&[0.0f32], &[2u8]),
+        Err(Error::InvalidMask { value: 2 })
+    );
+    assert_eq!(
+        acc.update(&[0.0f32, 1.0], &[1.0f32]),
+        Err(Error::LengthMismatch { pred: 2, target: 1 })
+    );
+    assert_eq!(acc, before);
+
+    // Invalid parameters.
+    assert!(matches!(
+        RegionAccumulator::new(region.with_eps(0.0)),
+        Err(Error::InvalidParameter { name: "eps", .. })
+    ));
+    assert!(matches!(
+        acc.tversky(&Tversky {
+            gamma: -1.0,
+            ..Tversky::default().with_region(region)
+        }),
+        Err(Error::InvalidParameter { name: "gamma", .. })
+    ));
 }
 
 #[test]

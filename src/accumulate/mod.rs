@@ -24,6 +24,7 @@ pub mod binary;
 pub mod multiclass;
 #[cfg(feature = "nchw")]
 pub mod multilabel;
+pub mod region;
 pub(crate) mod vector;
 
 use crate::error::Error;
