@@ -1,7 +1,8 @@
-//! `BinaryAccumulator`: `update` over chunks at random split points, in two
-//! accumulators joined by `merge`, must give every loss within the oracle
-//! tolerance of a one-pass f64 evaluation (and so of the one-shot API);
-//! losses asked in the wrong mode give `ConfigMismatch`; nothing panics.
+//! `BinaryAccumulator` and `RegionAccumulator`: `update` over chunks at
+//! random split points, in two accumulators joined by `merge`, must give
+//! every loss within the oracle tolerance of a one-pass f64 evaluation (and
+//! so of the one-shot API); losses asked in the wrong mode give
+//! `ConfigMismatch`; nothing panics.
 //!
 //! Adding an entry family (a multiclass accumulator): build it from the same
 //! `Input`, feed the same splits, and compare its finalisers the same way.
@@ -10,7 +11,7 @@
 use libfuzzer_sys::fuzz_target;
 use segloss::{
     Bce, BceWithLogits, BinaryAccumulator, Error, Focal, HardMcc, Mcc, Reduction, Region,
-    SigmoidFocal, SoftBce, StatsConfig, Tversky,
+    RegionAccumulator, SigmoidFocal, SoftBce, StatsConfig, Tversky,
 };
 use segloss_fuzz::*;
 
@@ -30,8 +31,9 @@ struct Input {
     data: Vec<(Num, Num)>,
 }
 
+/// Calls `update` on consecutive chunks of `(pred, t)` cut at `splits`.
 fn feed<T: segloss::Target>(
-    acc: &mut BinaryAccumulator,
+    mut update: impl FnMut(&[f32], &[T]) -> Result<(), Error>,
     pred: &[f32],
     t: &[T],
     splits: &[u16],
@@ -39,10 +41,10 @@ fn feed<T: segloss::Target>(
     let mut start = 0;
     for &s in splits {
         let end = (start + usize::from(s) % 64).min(pred.len());
-        acc.update(&pred[start..end], &t[start..end])?;
+        update(&pred[start..end], &t[start..end])?;
         start = end;
     }
-    acc.update(&pred[start..], &t[start..])
+    update(&pred[start..], &t[start..])
 }
 
 fn run<T: segloss::Target + Into<f64>>(inp: &Input, pred: &[f32], t: &[T]) {
@@ -73,21 +75,39 @@ fn run<T: segloss::Target + Into<f64>>(inp: &Input, pred: &[f32], t: &[T]) {
         fail("BinaryAccumulator::new", format!("{acc:?}"))
     };
     let mut b = a;
+    let region = Region::default()
+        .with_from_logits(inp.from_logits)
+        .with_ignore_index(ignore);
+    let Ok(mut r) = RegionAccumulator::new(region) else {
+        fail("RegionAccumulator::new", format!("{region:?}"))
+    };
+    let mut rb = r;
     let m = usize::from(inp.merge_at) % (pred.len() + 1);
-    let ra = feed(&mut a, &pred[..m], &t[..m], &inp.splits);
-    let rb = feed(&mut b, &pred[m..], &t[m..], &inp.splits);
+    let (pa, ta, pb, tb) = (&pred[..m], &t[..m], &pred[m..], &t[m..]);
+    let results = [
+        feed(|p, y| a.update(p, y), pa, ta, &inp.splits),
+        feed(|p, y| b.update(p, y), pb, tb, &inp.splits),
+        feed(|p, y| r.update(p, y), pa, ta, &inp.splits),
+        feed(|p, y| rb.update(p, y), pb, tb, &inp.splits),
+    ];
     if let Some(e) = input_error(pred, t, T::IS_MASK, ignore).filter(|e| *e != Error::Empty) {
-        // A bad mask byte fails the update that reads it.
-        if ra.is_ok() && rb.is_ok() {
-            fail("update", format!("expected Err({e:?})"));
+        // A bad mask byte fails the update that reads it, in either kind.
+        if results[..2].iter().all(Result::is_ok) || results[2..].iter().all(Result::is_ok) {
+            fail("update", format!("expected Err({e:?}), got {results:?}"));
         }
         return;
     }
-    if let Err(e) = ra.and(rb) {
+    if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
         fail("update", format!("valid input gave Err({e:?})"));
     }
-    if let Err(e) = a.merge(&b) {
+    if let Err(e) = a.merge(&b).and(r.merge(&rb)) {
         fail("merge", format!("{e:?}"));
+    }
+    if r.count() != pred.len() as u64 {
+        fail(
+            "RegionAccumulator::count",
+            format!("{} of {}", r.count(), pred.len()),
+        );
     }
     // A different configuration cannot be merged.
     let other = BinaryAccumulator::new(cfg.with_from_logits(!cfg.from_logits));
@@ -126,9 +146,6 @@ fn run<T: segloss::Target + Into<f64>>(inp: &Input, pred: &[f32], t: &[T]) {
         }
     };
 
-    let region = Region::default()
-        .with_from_logits(lo)
-        .with_ignore_index(ignore);
     for t in [
         Tversky::dice(region),
         Tversky::jaccard(region),
@@ -139,7 +156,14 @@ fn run<T: segloss::Target + Into<f64>>(inp: &Input, pred: &[f32], t: &[T]) {
         if let Some(v) = need("tversky", &a.tversky(&t), n_all) {
             cmp_region("acc tversky", v, &t, pred, &ys);
         }
+        if let Some(v) = need("region acc tversky", &r.tversky(&t), n_all) {
+            cmp_region("region acc tversky", v, &t, pred, &ys);
+        }
     }
+    mismatch(
+        "region acc from_logits",
+        &r.dice(&region.with_from_logits(!lo)),
+    );
     let bce = a.bce(&Bce { reduction: red });
     let bl = a.bce_with_logits(&BceWithLogits::default().with_reduction(red));
     let sbc = SoftBce::default()
