@@ -3,15 +3,16 @@
 //! firmware (to produce the values under test). Every binary loss runs one
 //! shot on the whole mask, with `u8` and with `f32` targets, and streaming:
 //! a `BinaryAccumulator` fed one mask row at a time, and two half-mask
-//! accumulators merged.
+//! accumulators merged; and the region losses from a `RegionAccumulator`
+//! the same two ways.
 
 use segloss::{
     Bce, BceWithLogits, BinaryAccumulator, Error, Focal, HardMcc, Mcc, Reduction, Region,
-    SigmoidFocal, SoftBce, StatsConfig, Tversky, binary,
+    RegionAccumulator, SigmoidFocal, SoftBce, StatsConfig, Tversky, binary,
 };
 
 /// Number of results [`all`] produces.
-pub const COUNT: usize = 31;
+pub const COUNT: usize = 35;
 
 /// Stands for an `Err`: a NaN with a payload no loss produces. The host
 /// refuses to generate expected values that contain it.
@@ -55,6 +56,22 @@ fn stream<T: segloss::Target>(
     rows: core::ops::Range<usize>,
 ) -> Result<BinaryAccumulator, Error> {
     let mut acc = BinaryAccumulator::new(cfg)?;
+    for r in rows {
+        let row = r * cols..(r + 1) * cols;
+        acc.update(&pred[row.clone()], &target[row])?;
+    }
+    Ok(acc)
+}
+
+/// [`stream`] for the region sums alone.
+fn stream_region<T: segloss::Target>(
+    cfg: Region,
+    pred: &[f32],
+    target: &[T],
+    cols: usize,
+    rows: core::ops::Range<usize>,
+) -> Result<RegionAccumulator, Error> {
+    let mut acc = RegionAccumulator::new(cfg)?;
     for r in rows {
         let row = r * cols..(r + 1) * cols;
         acc.update(&pred[row.clone()], &target[row])?;
@@ -151,6 +168,24 @@ pub fn all(x: &Inputs<'_>) -> [(&'static str, f32); COUNT] {
     o.push("merge/dice", merged.and_then(|a| a.dice(&region)));
     o.push("merge/focal", merged.and_then(|a| a.focal(&focal)));
     o.push("merge/hard_mcc", merged.and_then(|a| a.hard_mcc(&hard_mcc)));
+
+    // The region sums alone: one row per update, and two halves merged.
+    let rs = stream_region(region, l, h, x.cols, 0..x.rows);
+    o.push("region_stream/dice", rs.and_then(|a| a.dice(&region)));
+    o.push(
+        "region_stream/tversky",
+        tversky.and_then(|t| rs.and_then(|a| a.tversky(&t))),
+    );
+    let rs_p = stream_region(region_p, p, s, x.cols, 0..x.rows);
+    o.push(
+        "region_stream/jaccard/prob/f32",
+        rs_p.and_then(|a| a.jaccard(&region_p)),
+    );
+    let rm = stream_region(region, l, h, x.cols, 0..half).and_then(|mut a| {
+        a.merge(&stream_region(region, l, h, x.cols, half..x.rows)?)?;
+        Ok(a)
+    });
+    o.push("region_merge/dice", rm.and_then(|a| a.dice(&region)));
 
     assert_eq!(o.len, COUNT, "checks::COUNT is out of date");
     o.items
