@@ -45,7 +45,8 @@ extern "C" {
 #define SEGLOSS_ERR_MASK (-5)
 /* A loss configuration that differs from the accumulator's statistics. */
 #define SEGLOSS_ERR_CONFIG_MISMATCH (-6)
-/* An accumulator not initialised with segloss_accumulator_init. */
+/* An accumulator not initialised with its init function
+   (segloss_accumulator_init, segloss_region_accumulator_init). */
 #define SEGLOSS_ERR_UNINIT (-7)
 /* An error this version of the header does not name. */
 #define SEGLOSS_ERR_OTHER (-99)
@@ -199,6 +200,40 @@ SEGLOSS_FINALISER(soft_bce, segloss_soft_bce_config)
 SEGLOSS_FINALISER(mcc, segloss_mcc_config)
 SEGLOSS_FINALISER(hard_mcc, segloss_hard_mcc_config)
 #undef SEGLOSS_FINALISER
+
+/* Streaming Dice, Jaccard and Tversky only: the three region sums, the pass
+   of segloss_dice (as fast; on Cortex-M4F about the one-shot call's flash
+   instead of the full accumulator's). The accumulator keeps the config's
+   from_logits and ignore_index; a finaliser's config must agree with them
+   (else SEGLOSS_ERR_CONFIG_MISMATCH); smooth, eps and log_loss are read when
+   the loss is computed. One update over all the data gives the one-shot
+   function's bits. */
+#define SEGLOSS_REGION_ACCUMULATOR_BYTES 64
+typedef struct {
+  SEGLOSS_ALIGN8 uint64_t opaque[SEGLOSS_REGION_ACCUMULATOR_BYTES / 8];
+} segloss_region_accumulator;
+
+/* Starts an empty region accumulator; cfg NULL: defaults. */
+int32_t segloss_region_accumulator_init(segloss_region_accumulator *acc,
+                                        const segloss_region_config *cfg);
+int32_t segloss_region_accumulator_update(segloss_region_accumulator *acc,
+                                          const float *pred,
+                                          const float *target, size_t len);
+int32_t segloss_region_accumulator_update_u8(segloss_region_accumulator *acc,
+                                             const float *pred,
+                                             const uint8_t *target,
+                                             size_t len);
+int32_t segloss_region_accumulator_merge(
+    segloss_region_accumulator *acc, const segloss_region_accumulator *other);
+int32_t segloss_region_accumulator_dice(const segloss_region_accumulator *acc,
+                                        const segloss_region_config *cfg,
+                                        float *out);
+int32_t segloss_region_accumulator_jaccard(
+    const segloss_region_accumulator *acc, const segloss_region_config *cfg,
+    float *out);
+int32_t segloss_region_accumulator_tversky(
+    const segloss_region_accumulator *acc, const segloss_tversky_config *cfg,
+    float *out);
 
 /* A hash of every math primitive and every binary loss on fixed inputs: equal
    to the host's value when this build computes the same bits (a start-up check

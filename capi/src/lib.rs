@@ -1,4 +1,4 @@
-//! C ABI for segloss's binary losses and its streaming accumulator.
+//! C ABI for segloss's binary losses and its streaming accumulators.
 //!
 //! The header is `include/segloss.h`; it documents every function. This crate
 //! is `no_std` and allocation-free, like segloss: it builds as a static
@@ -23,7 +23,7 @@ use core::ptr;
 
 use segloss::{
     Bce, BceWithLogits, BinaryAccumulator, Error, Focal, HardMcc, Mcc, Reduction, Region,
-    SigmoidFocal, SoftBce, StatsConfig, Tversky, binary,
+    RegionAccumulator, SigmoidFocal, SoftBce, StatsConfig, Tversky, binary,
 };
 
 /// Success.
@@ -40,7 +40,7 @@ pub const SEGLOSS_ERR_PARAM: i32 = -4;
 pub const SEGLOSS_ERR_MASK: i32 = -5;
 /// The loss configuration differs from the accumulator's statistics configuration.
 pub const SEGLOSS_ERR_CONFIG_MISMATCH: i32 = -6;
-/// The accumulator was not initialised with `segloss_accumulator_init`.
+/// The accumulator was not initialised with its `init` function.
 pub const SEGLOSS_ERR_UNINIT: i32 = -7;
 /// An error this version of the C API does not know.
 pub const SEGLOSS_ERR_OTHER: i32 = -99;
@@ -450,6 +450,9 @@ unsafe fn write_out(out: *mut f32, v: Result<f32, Error>) -> i32 {
     }
 }
 
+/// A one-shot loss of segloss with its Rust configuration.
+type OneShot<T, R> = fn(&[f32], &[T], &R) -> Result<f32, Error>;
+
 /// Runs a one-shot loss on C arrays.
 ///
 /// # Safety
@@ -461,7 +464,7 @@ unsafe fn one_shot<T: segloss::Target, C: CConfig>(
     len: usize,
     cfg: *const C,
     out: *mut f32,
-    f: fn(&[f32], &[T], &C::Rust) -> Result<f32, Error>,
+    f: OneShot<T, C::Rust>,
 ) -> i32 {
     if out.is_null() {
         return SEGLOSS_ERR_NULL;
@@ -544,6 +547,9 @@ pub extern "C" fn segloss_stats_default() -> segloss_stats_config {
 
 /// Bytes of caller-provided storage for one accumulator (`SEGLOSS_ACCUMULATOR_BYTES`).
 pub const SEGLOSS_ACCUMULATOR_BYTES: usize = 512;
+/// Bytes of caller-provided storage for one region accumulator
+/// (`SEGLOSS_REGION_ACCUMULATOR_BYTES`).
+pub const SEGLOSS_REGION_ACCUMULATOR_BYTES: usize = 64;
 
 /// `segloss_accumulator`: storage the caller owns (stack, static, …); its
 /// content is private. Initialise it with `segloss_accumulator_init`.
@@ -552,41 +558,115 @@ pub struct segloss_accumulator {
     opaque: [u64; SEGLOSS_ACCUMULATOR_BYTES / 8],
 }
 
-/// What lives in a `segloss_accumulator`: a tag, then the Rust value.
-#[repr(C)]
-struct Slot {
-    magic: u64,
-    acc: BinaryAccumulator,
+/// `segloss_region_accumulator`: as `segloss_accumulator`, for a
+/// [`RegionAccumulator`]. Initialise it with `segloss_region_accumulator_init`.
+#[repr(C, align(8))]
+pub struct segloss_region_accumulator {
+    opaque: [u64; SEGLOSS_REGION_ACCUMULATOR_BYTES / 8],
 }
 
-const MAGIC: u64 = 0x5345_474c_4f53_5301; // "SEGLOSS" v1
+/// What lives in an accumulator's storage: a tag, then the Rust value.
+#[repr(C)]
+struct Slot<A> {
+    magic: u64,
+    acc: A,
+}
+
+/// A C storage type and the Rust accumulator it holds.
+trait Storage {
+    /// The accumulator (plain data: `Copy`).
+    type Acc: Stream;
+    /// The tag `init` writes: another per storage type, so one kind's
+    /// storage is never read as the other's.
+    const MAGIC: u64;
+}
+
+/// What the C functions do with either accumulator.
+trait Stream: Copy {
+    fn update<T: segloss::Target>(&mut self, pred: &[f32], target: &[T]) -> Result<(), Error>;
+    fn merge(&mut self, other: &Self) -> Result<(), Error>;
+}
+
+impl Stream for BinaryAccumulator {
+    fn update<T: segloss::Target>(&mut self, pred: &[f32], target: &[T]) -> Result<(), Error> {
+        BinaryAccumulator::update(self, pred, target)
+    }
+    fn merge(&mut self, other: &Self) -> Result<(), Error> {
+        BinaryAccumulator::merge(self, other)
+    }
+}
+
+impl Stream for RegionAccumulator {
+    fn update<T: segloss::Target>(&mut self, pred: &[f32], target: &[T]) -> Result<(), Error> {
+        RegionAccumulator::update(self, pred, target)
+    }
+    fn merge(&mut self, other: &Self) -> Result<(), Error> {
+        RegionAccumulator::merge(self, other)
+    }
+}
+
+impl Storage for segloss_accumulator {
+    type Acc = BinaryAccumulator;
+    const MAGIC: u64 = 0x5345_474c_4f53_5301; // "SEGLOSS" v1
+}
+
+impl Storage for segloss_region_accumulator {
+    type Acc = RegionAccumulator;
+    const MAGIC: u64 = 0x5345_474c_4f53_5302; // "SEGLOSS", region v1
+}
 
 const _: () = {
-    assert!(size_of::<Slot>() <= size_of::<segloss_accumulator>());
-    assert!(align_of::<Slot>() <= align_of::<segloss_accumulator>());
+    assert!(size_of::<Slot<BinaryAccumulator>>() <= size_of::<segloss_accumulator>());
+    assert!(align_of::<Slot<BinaryAccumulator>>() <= align_of::<segloss_accumulator>());
+    assert!(size_of::<Slot<RegionAccumulator>>() <= size_of::<segloss_region_accumulator>());
+    assert!(align_of::<Slot<RegionAccumulator>>() <= align_of::<segloss_region_accumulator>());
 };
 
 /// The initialised accumulator behind `p`.
 ///
 /// # Safety
-/// `p` is null or points to a `segloss_accumulator` valid for reads and
-/// writes, not aliased for `'a`, whose tag is MAGIC only if it was written by
-/// `segloss_accumulator_init` (and not corrupted since).
-unsafe fn accumulator<'a>(p: *mut segloss_accumulator) -> Result<&'a mut BinaryAccumulator, i32> {
+/// `p` is null or points to an `S` valid for reads and writes, not aliased
+/// for `'a`, whose tag is `S::MAGIC` only if it was written by [`init`] (and
+/// not corrupted since).
+unsafe fn accumulator<'a, S: Storage>(p: *mut S) -> Result<&'a mut S::Acc, i32> {
     if p.is_null() {
         return Err(SEGLOSS_ERR_NULL);
     }
-    let slot = p.cast::<Slot>();
-    // SAFETY: `p` is non-null, aligned for `Slot` (checked at compile time:
-    // `segloss_accumulator` is at least as aligned and large), and readable;
-    // a `u64` accepts any bit pattern.
+    let slot = p.cast::<Slot<S::Acc>>();
+    // SAFETY: `p` is non-null, aligned for the slot (checked at compile
+    // time: each storage type is at least as aligned and large), and
+    // readable; a `u64` accepts any bit pattern.
     let magic = unsafe { ptr::addr_of!((*slot).magic).read() };
-    if magic != MAGIC {
+    if magic != S::MAGIC {
         return Err(SEGLOSS_ERR_UNINIT);
     }
-    // SAFETY: the tag says `segloss_accumulator_init` wrote a valid
-    // `BinaryAccumulator` here; the caller guarantees exclusive access.
+    // SAFETY: the tag says `init` wrote a valid `S::Acc` here; the caller
+    // guarantees exclusive access.
     Ok(unsafe { &mut (*slot).acc })
+}
+
+/// Writes the accumulator `made` (or returns its error) into `p`.
+///
+/// # Safety
+/// `p` is null or valid for writes of an `S`.
+unsafe fn init<S: Storage>(p: *mut S, made: Result<S::Acc, Error>) -> i32 {
+    if p.is_null() {
+        return SEGLOSS_ERR_NULL;
+    }
+    match made {
+        Ok(acc) => {
+            // SAFETY: `p` is non-null, valid for writes (contract) and
+            // aligned and large enough for the slot (compile-time checks).
+            unsafe {
+                p.cast::<Slot<S::Acc>>().write(Slot {
+                    magic: S::MAGIC,
+                    acc,
+                })
+            };
+            SEGLOSS_OK
+        }
+        Err(e) => status(e),
+    }
 }
 
 /// Initialises `acc` for streaming with `cfg` (null: defaults).
@@ -602,30 +682,35 @@ pub unsafe extern "C" fn segloss_accumulator_init(
     if acc.is_null() {
         return SEGLOSS_ERR_NULL;
     }
-    // SAFETY: `cfg` is null or readable (this function's contract).
-    let made = unsafe { config(cfg) }.and_then(BinaryAccumulator::new);
-    match made {
-        Ok(a) => {
-            // SAFETY: `acc` is non-null, valid for writes (contract) and
-            // aligned and large enough for a `Slot` (compile-time checks).
-            unsafe {
-                acc.cast::<Slot>().write(Slot {
-                    magic: MAGIC,
-                    acc: a,
-                })
-            };
-            SEGLOSS_OK
-        }
-        Err(e) => status(e),
-    }
+    // SAFETY: `cfg` is null or readable; `acc` is valid for writes (this
+    // function's contract).
+    unsafe { init(acc, config(cfg).and_then(BinaryAccumulator::new)) }
 }
 
-/// Adds `len` elements in one fused pass.
+/// Initialises `acc` for streaming the region sums with `cfg`'s
+/// `from_logits` and `ignore_index` (null: defaults).
 ///
 /// # Safety
-/// `acc` as in `accumulator`; `pred`/`target` as in `slice`.
-unsafe fn update<T: segloss::Target>(
-    acc: *mut segloss_accumulator,
+/// `acc` is null or valid for writes of a `segloss_region_accumulator`;
+/// `cfg` is null or readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn segloss_region_accumulator_init(
+    acc: *mut segloss_region_accumulator,
+    cfg: *const segloss_region_config,
+) -> i32 {
+    if acc.is_null() {
+        return SEGLOSS_ERR_NULL;
+    }
+    // SAFETY: as `segloss_accumulator_init`.
+    unsafe { init(acc, config(cfg).and_then(RegionAccumulator::new)) }
+}
+
+/// Adds `len` elements in one pass.
+///
+/// # Safety
+/// `acc` as in [`accumulator`]; `pred`/`target` as in [`slice`].
+unsafe fn update<S: Storage, T: segloss::Target>(
+    acc: *mut S,
     pred: *const f32,
     target: *const T,
     len: usize,
@@ -646,51 +731,16 @@ unsafe fn update<T: segloss::Target>(
     }
 }
 
-/// Adds a chunk with `float` targets.
-///
-/// # Safety
-/// `acc` is null or initialised and not used elsewhere during the call;
-/// `pred`/`target` point to `len` readable elements.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn segloss_accumulator_update(
-    acc: *mut segloss_accumulator,
-    pred: *const f32,
-    target: *const f32,
-    len: usize,
-) -> i32 {
-    // SAFETY: same contract.
-    unsafe { update(acc, pred, target, len) }
-}
-
-/// Adds a chunk with a `uint8_t` mask.
-///
-/// # Safety
-/// As `segloss_accumulator_update`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn segloss_accumulator_update_u8(
-    acc: *mut segloss_accumulator,
-    pred: *const f32,
-    target: *const u8,
-    len: usize,
-) -> i32 {
-    // SAFETY: same contract.
-    unsafe { update(acc, pred, target, len) }
-}
-
-/// Adds `other`'s sums into `acc` (same configuration required).
+/// Adds `other`'s sums into `acc`.
 ///
 /// # Safety
 /// Both are null or initialised accumulators; they may be the same object.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn segloss_accumulator_merge(
-    acc: *mut segloss_accumulator,
-    other: *const segloss_accumulator,
-) -> i32 {
+unsafe fn merge<S: Storage>(acc: *mut S, other: *const S) -> i32 {
     if other.is_null() {
         return SEGLOSS_ERR_NULL;
     }
     // SAFETY: `other` is non-null and, by contract, initialised if its tag
-    // says so: read a copy first (BinaryAccumulator is Copy), so `acc` and
+    // says so: read a copy first (the accumulators are `Copy`), so `acc` and
     // `other` may alias.
     let theirs = match unsafe { accumulator(other.cast_mut()) } {
         Ok(o) => *o,
@@ -706,9 +756,64 @@ pub unsafe extern "C" fn segloss_accumulator_merge(
     }
 }
 
-/// Defines `segloss_accumulator_<loss>`: a loss from the sums so far.
+/// Defines the `update`, `update_u8` and `merge` functions of a storage type.
+macro_rules! streams {
+    ($($storage:ty: $update:ident, $update_u8:ident, $merge:ident;)*) => {$(
+        /// Adds a chunk with `float` targets.
+        ///
+        /// # Safety
+        /// `acc` is null or initialised and not used elsewhere during the
+        /// call; `pred`/`target` point to `len` readable elements.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $update(
+            acc: *mut $storage,
+            pred: *const f32,
+            target: *const f32,
+            len: usize,
+        ) -> i32 {
+            // SAFETY: same contract.
+            unsafe { update(acc, pred, target, len) }
+        }
+
+        /// Adds a chunk with a `uint8_t` mask.
+        ///
+        /// # Safety
+        /// As the `float` update.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $update_u8(
+            acc: *mut $storage,
+            pred: *const f32,
+            target: *const u8,
+            len: usize,
+        ) -> i32 {
+            // SAFETY: same contract.
+            unsafe { update(acc, pred, target, len) }
+        }
+
+        /// Adds `other`'s sums into `acc` (same configuration required).
+        ///
+        /// # Safety
+        /// Both are null or initialised accumulators; they may be the same object.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $merge(acc: *mut $storage, other: *const $storage) -> i32 {
+            // SAFETY: same contract.
+            unsafe { merge(acc, other) }
+        }
+    )*};
+}
+
+streams! {
+    segloss_accumulator:
+        segloss_accumulator_update, segloss_accumulator_update_u8, segloss_accumulator_merge;
+    segloss_region_accumulator:
+        segloss_region_accumulator_update,
+        segloss_region_accumulator_update_u8,
+        segloss_region_accumulator_merge;
+}
+
+/// Defines `<prefix>_<loss>`: a loss from the sums so far.
 macro_rules! finalisers {
-    ($($name:ident, $cfg:ty, $method:ident;)*) => {$(
+    ($($storage:ty: $name:ident, $cfg:ty, $method:ident;)*) => {$(
         #[doc = concat!("The loss `", stringify!($method), "` from the accumulated sums.")]
         ///
         /// # Safety
@@ -716,7 +821,7 @@ macro_rules! finalisers {
         /// null or writable.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $name(
-            acc: *const segloss_accumulator,
+            acc: *const $storage,
             cfg: *const $cfg,
             out: *mut f32,
         ) -> i32 {
@@ -737,16 +842,19 @@ macro_rules! finalisers {
 }
 
 finalisers! {
-    segloss_accumulator_dice, segloss_region_config, dice;
-    segloss_accumulator_jaccard, segloss_region_config, jaccard;
-    segloss_accumulator_tversky, segloss_tversky_config, tversky;
-    segloss_accumulator_focal, segloss_focal_config, focal;
-    segloss_accumulator_sigmoid_focal, segloss_sigmoid_focal_config, sigmoid_focal;
-    segloss_accumulator_bce, segloss_bce_config, bce;
-    segloss_accumulator_bce_with_logits, segloss_bce_logits_config, bce_with_logits;
-    segloss_accumulator_soft_bce, segloss_soft_bce_config, soft_bce;
-    segloss_accumulator_mcc, segloss_mcc_config, mcc;
-    segloss_accumulator_hard_mcc, segloss_hard_mcc_config, hard_mcc;
+    segloss_accumulator: segloss_accumulator_dice, segloss_region_config, dice;
+    segloss_accumulator: segloss_accumulator_jaccard, segloss_region_config, jaccard;
+    segloss_accumulator: segloss_accumulator_tversky, segloss_tversky_config, tversky;
+    segloss_accumulator: segloss_accumulator_focal, segloss_focal_config, focal;
+    segloss_accumulator: segloss_accumulator_sigmoid_focal, segloss_sigmoid_focal_config, sigmoid_focal;
+    segloss_accumulator: segloss_accumulator_bce, segloss_bce_config, bce;
+    segloss_accumulator: segloss_accumulator_bce_with_logits, segloss_bce_logits_config, bce_with_logits;
+    segloss_accumulator: segloss_accumulator_soft_bce, segloss_soft_bce_config, soft_bce;
+    segloss_accumulator: segloss_accumulator_mcc, segloss_mcc_config, mcc;
+    segloss_accumulator: segloss_accumulator_hard_mcc, segloss_hard_mcc_config, hard_mcc;
+    segloss_region_accumulator: segloss_region_accumulator_dice, segloss_region_config, dice;
+    segloss_region_accumulator: segloss_region_accumulator_jaccard, segloss_region_config, jaccard;
+    segloss_region_accumulator: segloss_region_accumulator_tversky, segloss_tversky_config, tversky;
 }
 
 /// segloss's determinism fingerprint: a hash of every math primitive and
@@ -850,5 +958,44 @@ mod tests {
         a.update(&pred[..4], &mask[..4]).unwrap();
         a.update(&pred[4..], &mask[4..]).unwrap();
         assert_eq!(out, a.dice(&Region::default()).unwrap());
+    }
+
+    #[test]
+    fn region_accumulator_streams_and_keeps_to_its_own_storage() {
+        let pred = [2.0f32, -1.0, 0.5, -3.0, 1.5, 0.0];
+        let mask = [1u8, 0, 1, 0, 0, 1];
+        let mut acc = segloss_region_accumulator {
+            opaque: [0; SEGLOSS_REGION_ACCUMULATOR_BYTES / 8],
+        };
+        let mut full = segloss_accumulator {
+            opaque: [0; SEGLOSS_ACCUMULATOR_BYTES / 8],
+        };
+        let mut out = f32::NAN;
+        // SAFETY: valid storage, arrays and out-pointer throughout; the full
+        // accumulator's storage is larger than the region one's, so reading
+        // it as one stays in bounds.
+        unsafe {
+            assert_eq!(
+                segloss_region_accumulator_init(&mut acc, ptr::null()),
+                SEGLOSS_OK
+            );
+            for (p, m) in pred.chunks(4).zip(mask.chunks(4)) {
+                let st =
+                    segloss_region_accumulator_update_u8(&mut acc, p.as_ptr(), m.as_ptr(), p.len());
+                assert_eq!(st, SEGLOSS_OK);
+            }
+            assert_eq!(
+                segloss_region_accumulator_jaccard(&acc, ptr::null(), &mut out),
+                SEGLOSS_OK
+            );
+            assert_eq!(segloss_accumulator_init(&mut full, ptr::null()), SEGLOSS_OK);
+            let as_region = ptr::addr_of!(full).cast::<segloss_region_accumulator>();
+            let st = segloss_region_accumulator_dice(as_region, ptr::null(), &mut out);
+            assert_eq!(st, SEGLOSS_ERR_UNINIT);
+        }
+        let mut r = RegionAccumulator::new(Region::default()).unwrap();
+        r.update(&pred[..4], &mask[..4]).unwrap();
+        r.update(&pred[4..], &mask[4..]).unwrap();
+        assert_eq!(out, r.jaccard(&Region::default()).unwrap());
     }
 }

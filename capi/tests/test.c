@@ -130,6 +130,39 @@ int main(void) {
                SEGLOSS_OK);
   VALUE(MERGE_DICE, segloss_accumulator_dice(&a, NULL, &out_));
 
+  /* The region sums alone: probabilities and float targets row by row, and
+     logits with the mask in two halves, merged. */
+  segloss_region_config rp = segloss_dice_default();
+  rp.from_logits = 0;
+  segloss_region_accumulator ra;
+  check_status("region_accumulator_init",
+               segloss_region_accumulator_init(&ra, &rp), SEGLOSS_OK);
+  for (int r = 0; r < ROWS; r++) {
+    int32_t st = segloss_region_accumulator_update(&ra, prob + r * COLS,
+                                                   soft + r * COLS, COLS);
+    if (st != SEGLOSS_OK) {
+      check_status("region_accumulator_update", st, SEGLOSS_OK);
+    }
+  }
+  VALUE(REGION_STREAM_DICE, segloss_region_accumulator_dice(&ra, &rp, &out_));
+  segloss_region_config rp_log = rp;
+  rp_log.log_loss = 1;
+  VALUE(REGION_STREAM_JACCARD,
+        segloss_region_accumulator_jaccard(&ra, &rp_log, &out_));
+  segloss_tversky_config tv_p = tv;
+  tv_p.region = rp;
+  VALUE(REGION_STREAM_TVERSKY,
+        segloss_region_accumulator_tversky(&ra, &tv_p, &out_));
+  segloss_region_accumulator rh, rh2;
+  segloss_region_accumulator_init(&rh, NULL);
+  segloss_region_accumulator_init(&rh2, NULL);
+  segloss_region_accumulator_update_u8(&rh, logits, HARD, half);
+  segloss_region_accumulator_update_u8(&rh2, logits + half, HARD + half,
+                                       N - half);
+  check_status("region_accumulator_merge",
+               segloss_region_accumulator_merge(&rh, &rh2), SEGLOSS_OK);
+  VALUE(REGION_MERGE_DICE, segloss_region_accumulator_dice(&rh, NULL, &out_));
+
   /* Errors come back as codes, and `out` stays untouched. */
   float out = 42.0f;
   check_status("null pred", segloss_dice(NULL, soft, N, NULL, &out),
@@ -168,6 +201,30 @@ int main(void) {
   segloss_accumulator_init(&c, &probs);
   check_status("merge mismatch", segloss_accumulator_merge(&a, &c),
                SEGLOSS_ERR_CONFIG_MISMATCH);
+  check_status("region merge mismatch",
+               segloss_region_accumulator_merge(&rh, &ra),
+               SEGLOSS_ERR_CONFIG_MISMATCH);
+  check_status("region config mismatch",
+               segloss_region_accumulator_dice(&ra, NULL, &out),
+               SEGLOSS_ERR_CONFIG_MISMATCH);
+  /* One kind's storage is not the other's: the tags differ. */
+  check_status("accumulator as region storage",
+               segloss_region_accumulator_dice(
+                   (const segloss_region_accumulator *)&acc, NULL, &out),
+               SEGLOSS_ERR_UNINIT);
+  segloss_region_accumulator rjunk;
+  memset(&rjunk, 0xab, sizeof rjunk);
+  check_status("uninit region accumulator",
+               segloss_region_accumulator_update_u8(&rjunk, logits, HARD, N),
+               SEGLOSS_ERR_UNINIT);
+  check_status("null region accumulator",
+               segloss_region_accumulator_init(NULL, NULL), SEGLOSS_ERR_NULL);
+  segloss_region_accumulator empty;
+  segloss_region_accumulator_init(&empty, NULL);
+  check_status("empty region accumulator",
+               segloss_region_accumulator_dice(&empty, NULL, &out),
+               SEGLOSS_ERR_EMPTY);
+  check_status("out untouched (accumulators)", out == 42.0f ? 0 : 1, 0);
 
   /* Same bits as the host for every primitive and loss. */
   uint64_t fp = segloss_selftest_fingerprint();
