@@ -144,7 +144,7 @@ pub(crate) fn tversky_dpow(mean: f64, gamma: f32) -> f64 {
         1.0
     } else {
         let g = f64::from(gamma);
-        g * libm::pow(mean, g - 1.0)
+        g * crate::loss::region::pow(mean, g - 1.0)
     }
 }
 
