@@ -4,8 +4,8 @@
 //! variant displays a non-empty message.
 
 use segloss::{
-    Bce, BceWithLogits, BinaryAccumulator, Error, Focal, HardMcc, Mcc, Region, SigmoidFocal,
-    SoftBce, StatsConfig, Tversky, binary,
+    Bce, BceWithLogits, BinaryAccumulator, Error, Focal, HardMcc, Mcc, Region, RegionAccumulator,
+    SigmoidFocal, SoftBce, StatsConfig, Tversky, binary,
 };
 
 const P: [f32; 4] = [0.25, 0.75, 0.5, 0.125];
@@ -40,6 +40,11 @@ fn length_mismatch() {
     let mut acc = BinaryAccumulator::new(StatsConfig::default()).unwrap();
     assert_eq!(
         acc.update(&P, &Y[..2]),
+        Err(Error::LengthMismatch { pred: 4, target: 2 })
+    );
+    let mut region = RegionAccumulator::new(Region::default()).unwrap();
+    assert_eq!(
+        region.update(&P, &Y[..2]),
         Err(Error::LengthMismatch { pred: 4, target: 2 })
     );
 }
@@ -82,6 +87,8 @@ fn empty() {
     );
     let acc = BinaryAccumulator::new(StatsConfig::default()).unwrap();
     assert_eq!(acc.dice(&Region::default()), Err(Error::Empty));
+    let region = RegionAccumulator::new(Region::default()).unwrap();
+    assert_eq!(region.dice(&Region::default()), Err(Error::Empty));
 }
 
 const NAN: f32 = f32::NAN;
@@ -107,6 +114,12 @@ fn region_parameters() {
             name,
             v,
         );
+        invalid(RegionAccumulator::new(cfg), name, v);
+        // The finalisers validate theirs (the pass fields must match first).
+        let pass = d.with_ignore_index(cfg.ignore_index.filter(|i| !i.is_nan()));
+        let mut acc = RegionAccumulator::new(pass).unwrap();
+        acc.update(&P, &Y).unwrap();
+        invalid(acc.dice(&cfg), name, v);
     }
 }
 
@@ -355,6 +368,11 @@ fn invalid_mask() {
     assert_eq!(binary::dice(&P, &bad, &r), e);
     let mut acc = BinaryAccumulator::new(StatsConfig::default()).unwrap();
     assert_eq!(acc.update(&P, &bad), Err(Error::InvalidMask { value: 2 }));
+    let mut region = RegionAccumulator::new(r).unwrap();
+    assert_eq!(
+        region.update(&P, &bad),
+        Err(Error::InvalidMask { value: 2 })
+    );
 }
 
 #[test]
@@ -365,6 +383,14 @@ fn config_mismatch() {
     a.update(&P, &Y).unwrap();
     assert_eq!(
         a.bce(&Bce::default()),
+        Err(Error::ConfigMismatch {
+            field: "from_logits"
+        })
+    );
+    let mut r = RegionAccumulator::new(Region::default()).unwrap();
+    let probs = RegionAccumulator::new(Region::default().with_from_logits(false)).unwrap();
+    assert_eq!(
+        r.merge(&probs),
         Err(Error::ConfigMismatch {
             field: "from_logits"
         })

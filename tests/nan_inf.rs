@@ -1,8 +1,8 @@
 //! NaN and infinity semantics (src/docs/numerics.md), for every binary loss,
 //! `f32` and `u8` targets, one-shot and accumulated.
 use segloss::{
-    Bce, BceWithLogits, BinaryAccumulator, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce,
-    StatsConfig, Tversky, binary,
+    Bce, BceWithLogits, BinaryAccumulator, Focal, HardMcc, Mcc, Region, RegionAccumulator,
+    SigmoidFocal, SoftBce, StatsConfig, Tversky, binary,
 };
 
 const N: usize = 19; // two full vectors and a masked tail
@@ -65,6 +65,9 @@ fn all_losses<T: segloss::Target>(pl: &[f32], pp: &[f32], t: &[T]) -> Vec<(&'sta
     let mut acc = BinaryAccumulator::new(StatsConfig::default()).unwrap();
     acc.update(pl, t).unwrap();
     v.push(("acc dice", acc.dice(&r).unwrap()));
+    let mut region = RegionAccumulator::new(r).unwrap();
+    region.update(pl, t).unwrap();
+    v.push(("region acc dice", region.dice(&r).unwrap()));
     v.push((
         "acc bce_with_logits",
         acc.bce_with_logits(&BceWithLogits::default()).unwrap(),
@@ -182,6 +185,9 @@ fn ignored_nan_contributes_nothing() {
         BinaryAccumulator::new(StatsConfig::default().with_ignore_index(Some(255.0))).unwrap();
     acc.update(&pl, &m).unwrap();
     assert_eq!(acc.dice(&r).unwrap(), clean);
+    let mut region = RegionAccumulator::new(r).unwrap();
+    region.update(&pl, &m).unwrap();
+    assert_eq!(region.dice(&r).unwrap(), clean);
 }
 
 /// Cross entropy over one class: the softmax is 1 and the gradient 0, but a
