@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use segloss::{
-    BceWithLogits, BinaryAccumulator, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce,
-    StatsConfig, Tversky, backward, binary,
+    BceWithLogits, BinaryAccumulator, Focal, HardMcc, Mcc, Region, RegionAccumulator, SigmoidFocal,
+    SoftBce, StatsConfig, Tversky, backward, binary,
 };
 use std::hint::black_box;
 use wide::f32x8;
@@ -145,6 +145,17 @@ pub const KERNELS: &[Kernel] = &[
     Kernel {
         name: "dice, logits, u8 mask",
         run: |d| binary::dice(&d.logits, &d.mask, &Region::default()).unwrap(),
+    },
+    Kernel {
+        name: "dice, logits, u8, streamed 512/row",
+        run: |d| {
+            let r = Region::default();
+            let mut acc = RegionAccumulator::new(r).unwrap();
+            for (p, t) in d.logits.chunks(512).zip(d.mask.chunks(512)) {
+                acc.update(p, t).unwrap();
+            }
+            acc.dice(&r).unwrap()
+        },
     },
     Kernel {
         name: "tversky γ=4/3, logits",

@@ -202,7 +202,7 @@ SEGLOSS_FINALISER(hard_mcc, segloss_hard_mcc_config)
 #undef SEGLOSS_FINALISER
 
 /* Streaming Dice, Jaccard and Tversky only: the three region sums, the pass
-   of segloss_dice (as fast; on Cortex-M4F about the one-shot call's flash
+   of segloss_dice (its speed; on Cortex-M4F about the one-shot call's flash
    instead of the full accumulator's). The accumulator keeps the config's
    from_logits and ignore_index; a finaliser's config must agree with them
    (else SEGLOSS_ERR_CONFIG_MISMATCH); smooth, eps and log_loss are read when

@@ -52,9 +52,10 @@ pub(crate) fn region_sums<T: Target>(
 /// [`BinaryAccumulator`](crate::BinaryAccumulator) computes the sums of
 /// every binary loss in its pass; this one runs the pass of
 /// [`binary::dice`](crate::binary::dice) (σ and three sums per element), so
-/// it is as fast as the one-shot call, and on a microcontroller it costs
-/// about the one-shot call's flash rather than the full accumulator's
-/// (docs/targets.md, "Flash by use"). One update over a whole input gives
+/// it runs at the one-shot call's speed (0–5% less in 512-element updates:
+/// BENCHMARKS.md), and on a microcontroller it costs about the one-shot
+/// call's flash rather than the full accumulator's (docs/targets.md, "Flash
+/// by use"). One update over a whole input gives
 /// the one-shot function's result bit for bit; chunks and merges group the
 /// `f64` totals differently and agree within the accuracy bound.
 ///
