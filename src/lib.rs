@@ -36,6 +36,8 @@
 //! ## Where things live
 //! - [`binary`]: one call per loss, binary mode (`N·S` predictions).
 //! - [`BinaryAccumulator`]: streaming and merging of the fused statistics.
+//! - [`RegionAccumulator`]: the same for Dice, Jaccard and Tversky alone
+//!   (the one-shot region pass; the firmware's choice for one region loss).
 //! - [`config`]: the loss parameters, with smp's defaults and validation.
 //! - [`loss`]: the O(1) finalisers from sums to loss values.
 //! - [`accumulate`]: the single-pass driver and the [`Target`] types.
