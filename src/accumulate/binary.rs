@@ -12,6 +12,7 @@
 // arithmetic, which cannot overflow into a panic.
 #![allow(clippy::arithmetic_side_effects)]
 
+use super::region::RegionAccumulator;
 use super::{Target, Totals, V, Vector, pass, splat};
 use crate::config::{
     Bce, BceWithLogits, Focal, HardMcc, Mcc, Region, SigmoidFocal, SoftBce, Tversky, threshold_f32,
@@ -21,7 +22,7 @@ use crate::loss::{
     bce::BceSums,
     focal::FocalSums,
     mcc::{Confusion, SoftConfusion},
-    region::{RegionSums, tversky_loss},
+    region::RegionSums,
 };
 use crate::math::{self, Logistic};
 
@@ -767,12 +768,6 @@ impl BinaryAccumulator {
         }
     }
 
-    fn region_check(&self, r: &Region) -> Result<(), Error> {
-        Self::same("from_logits", r.from_logits, self.cfg.from_logits)?;
-        Self::same("ignore_index", r.ignore_index, self.cfg.ignore_index)?;
-        self.nonempty(self.stats.count)
-    }
-
     /// Dice loss (smp `DiceLoss`, binary mode).
     pub fn dice(&self, cfg: &Region) -> Result<f32, Error> {
         self.tversky(&Tversky::dice(*cfg))
@@ -783,11 +778,11 @@ impl BinaryAccumulator {
         self.tversky(&Tversky::jaccard(*cfg))
     }
 
-    /// Tversky loss (smp `TverskyLoss`, binary mode).
+    /// Tversky loss (smp `TverskyLoss`, binary mode): the region sums
+    /// finalised as [`RegionAccumulator::tversky`] does.
     pub fn tversky(&self, cfg: &Tversky) -> Result<f32, Error> {
-        cfg.validate()?;
-        self.region_check(&cfg.region)?;
-        Ok(tversky_loss(&self.stats.region, cfg) as f32)
+        let (c, s) = (&self.cfg, &self.stats);
+        RegionAccumulator::from_parts(c.from_logits, c.ignore_index, s.region, s.count).tversky(cfg)
     }
 
     /// BCE on probabilities; the statistics must come from probabilities.

@@ -93,12 +93,29 @@ impl RegionAccumulator {
     /// says; fails if `cfg` is invalid.
     pub fn new(cfg: Region) -> Result<Self, Error> {
         cfg.validate()?;
-        Ok(RegionAccumulator {
-            from_logits: cfg.from_logits,
-            ignore_index: cfg.ignore_index,
-            sums: RegionSums::default(),
-            count: 0,
-        })
+        Ok(Self::from_parts(
+            cfg.from_logits,
+            cfg.ignore_index,
+            RegionSums::default(),
+            0,
+        ))
+    }
+
+    /// The accumulator of `count` elements whose pass (with `from_logits`
+    /// and `ignore_index`) gave `sums`: the region part of a
+    /// [`BinaryAccumulator`](crate::BinaryAccumulator), finalised here.
+    pub(crate) fn from_parts(
+        from_logits: bool,
+        ignore_index: Option<f32>,
+        sums: RegionSums,
+        count: u64,
+    ) -> Self {
+        RegionAccumulator {
+            from_logits,
+            ignore_index,
+            sums,
+            count,
+        }
     }
 
     /// The sums so far.
