@@ -47,6 +47,21 @@ impl Out {
     }
 }
 
+/// Calls `update` on rows `rows` of the mask, one row at a time.
+fn feed_rows<T: segloss::Target>(
+    mut update: impl FnMut(&[f32], &[T]) -> Result<(), Error>,
+    pred: &[f32],
+    target: &[T],
+    cols: usize,
+    rows: core::ops::Range<usize>,
+) -> Result<(), Error> {
+    for r in rows {
+        let row = r * cols..(r + 1) * cols;
+        update(&pred[row.clone()], &target[row])?;
+    }
+    Ok(())
+}
+
 /// Feeds rows `rows` of the mask into a new accumulator, one row per update.
 fn stream<T: segloss::Target>(
     cfg: StatsConfig,
@@ -56,10 +71,7 @@ fn stream<T: segloss::Target>(
     rows: core::ops::Range<usize>,
 ) -> Result<BinaryAccumulator, Error> {
     let mut acc = BinaryAccumulator::new(cfg)?;
-    for r in rows {
-        let row = r * cols..(r + 1) * cols;
-        acc.update(&pred[row.clone()], &target[row])?;
-    }
+    feed_rows(|p, t| acc.update(p, t), pred, target, cols, rows)?;
     Ok(acc)
 }
 
@@ -72,10 +84,7 @@ fn stream_region<T: segloss::Target>(
     rows: core::ops::Range<usize>,
 ) -> Result<RegionAccumulator, Error> {
     let mut acc = RegionAccumulator::new(cfg)?;
-    for r in rows {
-        let row = r * cols..(r + 1) * cols;
-        acc.update(&pred[row.clone()], &target[row])?;
-    }
+    feed_rows(|p, t| acc.update(p, t), pred, target, cols, rows)?;
     Ok(acc)
 }
 
