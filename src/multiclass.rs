@@ -565,7 +565,7 @@ impl<'a> Setup<'a> {
 
 /// Calls `$f::<M, CC, LOGITS, R, CE, F>(&kernel, args…)` with the
 /// modulator and const flags of a [`Setup`]'s plan: the one dispatch table
-/// (γ = 2 and 0 as const generics, any other γ a runtime `pow`) shared by
+/// (γ = 2 and 0 as const generics, any other γ a [`RealGamma`](crate::accumulate::binary::RealGamma)) shared by
 /// the forward and the backward pass, so both accumulate with the same
 /// instantiation and give the same bits.
 macro_rules! dispatch {
@@ -594,7 +594,7 @@ macro_rules! dispatch {
             let m = $crate::accumulate::binary::IntGamma::<0>;
             $crate::multiclass::dispatch!(@link $st, m, $f, $cc, $r, false, true, $($arg),*)
         } else {
-            let m = $crate::accumulate::binary::RealGamma(g);
+            let m = $crate::accumulate::binary::RealGamma::new(g);
             $crate::multiclass::dispatch!(@link $st, m, $f, $cc, $r, false, true, $($arg),*)
         }
     }};

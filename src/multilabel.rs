@@ -311,7 +311,7 @@ impl Means {
 
 /// Calls `$f::<T, M, LOGITS, R, F>($st, args…, m)` with the modulator and
 /// flags of a [`Setup`]: the one dispatch table shared by the forward and
-/// the backward pass (γ = 2 and 0 as const generics, else a runtime `pow`).
+/// the backward pass (γ = 2 and 0 as const generics, else a [`RealGamma`](crate::accumulate::binary::RealGamma)).
 macro_rules! dispatch {
     ($st:expr, $f:ident::<$t:ty>($($arg:expr),* $(,)?)) => {{
         let st: &$crate::multilabel::Setup<'_> = $st;
@@ -333,7 +333,7 @@ macro_rules! dispatch {
             let m = $crate::accumulate::binary::IntGamma::<0>;
             $crate::multilabel::dispatch!(@link $st, m, $f, $t, $r, true, $($arg),*)
         } else {
-            let m = $crate::accumulate::binary::RealGamma(g);
+            let m = $crate::accumulate::binary::RealGamma::new(g);
             $crate::multilabel::dispatch!(@link $st, m, $f, $t, $r, true, $($arg),*)
         }
     }};

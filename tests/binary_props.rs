@@ -65,9 +65,14 @@ fn kind() -> impl Strategy<Value = TargetKind> {
     ]
 }
 
-/// γ: integers 0..=4 (the unrolled kernels) or any real in [0, 5).
+/// γ: integers 0..=4 (the unrolled kernels), half-integers 0.5..=4.5 (a
+/// square root and products) or any real in [0, 5) (`pow`).
 fn gamma() -> impl Strategy<Value = f32> {
-    prop_oneof![(0u8..=4).prop_map(f32::from), 0.0f32..5.0]
+    prop_oneof![
+        (0u8..=4).prop_map(f32::from),
+        (0u8..=4).prop_map(|n| f32::from(n) + 0.5),
+        0.0f32..5.0
+    ]
 }
 
 fn reduction() -> impl Strategy<Value = Reduction> {

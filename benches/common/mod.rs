@@ -191,6 +191,13 @@ pub const KERNELS: &[Kernel] = &[
         },
     },
     Kernel {
+        name: "focal γ=0.75, logits",
+        run: |d| {
+            let cfg = Focal::default().with_gamma(0.75);
+            binary::focal(&d.logits, &d.target, &cfg).unwrap()
+        },
+    },
+    Kernel {
         name: "sigmoid_focal",
         run: |d| binary::sigmoid_focal(&d.logits, &d.target, &SigmoidFocal::default()).unwrap(),
     },
@@ -265,6 +272,15 @@ pub const KERNELS: &[Kernel] = &[
         name: "focal γ=1.5 fwd+bwd, logits",
         run: |d| {
             let cfg = Focal::default().with_gamma(1.5);
+            with_grad(d.logits.len(), |g| {
+                backward::binary::focal(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
+            })
+        },
+    },
+    Kernel {
+        name: "focal γ=0.75 fwd+bwd, logits",
+        run: |d| {
+            let cfg = Focal::default().with_gamma(0.75);
             with_grad(d.logits.len(), |g| {
                 backward::binary::focal(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
             })

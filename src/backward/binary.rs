@@ -103,7 +103,7 @@ impl Derivative for AnyGamma {
 impl Derivative for RealGamma {
     #[inline(always)]
     fn dpow<L: Vector>(self, base: L) -> L {
-        let d = L::splat(self.0) * self.pow(base) / base;
+        let d = L::splat(self.gamma()) * self.pow(base) / base;
         L::select(base.simd_eq(L::ZERO), L::ZERO, d)
     }
 
@@ -111,7 +111,7 @@ impl Derivative for RealGamma {
     /// caller's `|v| ≲ base`, so nothing overflows; 0 where `base = 0`.
     #[inline(always)]
     fn dpow_mul<L: Vector>(self, base: L, v: L) -> L {
-        let d = L::splat(self.0) * self.pow(base) * (v / base);
+        let d = L::splat(self.gamma()) * self.pow(base) * (v / base);
         L::select(base.simd_eq(L::ZERO), L::ZERO, d)
     }
 }
