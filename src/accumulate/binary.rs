@@ -313,13 +313,7 @@ impl Modulator for RealGamma {
     #[inline(always)]
     fn pow<L: Vector>(self, base: L) -> L {
         match self.half {
-            Some(n) => {
-                let mut r = base.sqrt();
-                for _ in 0..n {
-                    r *= base;
-                }
-                r
-            }
+            Some(n) => root_pow(base, n),
             None => math::pow_nonneg(base, self.gamma),
         }
     }
@@ -339,6 +333,18 @@ impl Modulator for RealGamma {
             p
         }
     }
+}
+
+lane_inline! {
+/// `√base·base^n`: [`RealGamma::pow`] for γ = n + ½ (out of line where
+/// there is no SIMD: one copy, not one per kernel).
+fn root_pow<L: Vector>(base: L, n: u32) -> L {
+    let mut r = base.sqrt();
+    for _ in 0..n {
+        r *= base;
+    }
+    r
+}
 }
 
 /// Runs `$body` with `$m` bound to the modulator for `$gamma`: a const
