@@ -299,7 +299,14 @@ impl Vector for f32 {
     }
     #[inline(always)]
     fn sqrt(self) -> Self {
-        libm::sqrtf(self)
+        // libm's `sqrtf` is `sqrtss` in inline asm on x86, which Miri
+        // cannot run; `wide`'s lane root (an intrinsic) gives the same
+        // correctly rounded bits.
+        #[cfg(miri)]
+        let [r, ..] = wide::f32x4::splat(self).sqrt().to_array();
+        #[cfg(not(miri))]
+        let r = libm::sqrtf(self);
+        r
     }
     #[inline(always)]
     fn all(m: bool) -> bool {
