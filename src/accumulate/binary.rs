@@ -281,10 +281,10 @@ impl Modulator for AnyGamma {
 
 /// γ as a run-time value (any γ the const generics do not cover). An
 /// integer or half-integer γ = n or n + ½ with n in 0..=4 (1, 1.5, 3, 4.5,
-/// …) is `n` multiplications by `base`, from 1 or from `√base`: one
-/// correctly rounded root and n roundings, within n + 1 ulp of the exact
-/// power (sampled: 0.5, 1.27, 2.0, 2.55, 3.23 ulp for γ = 0.5 … 4.5, the
-/// unit test below; `pow` is within 1), the same bits on every target, at a
+/// …) is `n` multiplications by `base`, from 1 or from `√base` (one
+/// correctly rounded root): within one ulp per rounding of the exact power
+/// (sampled: 0.5, 1.27, 2.0, 2.55, 3.23 ulp for γ = 0.5 … 4.5, the unit
+/// test below; `pow` is within 1), the same bits on every target, at a
 /// fraction of the cost of `pow` (focal γ = 1.5 ran 2.5× slower through
 /// it). Every other γ goes through [`math::pow_nonneg`].
 #[derive(Clone, Copy)]
