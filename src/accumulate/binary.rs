@@ -932,7 +932,7 @@ mod tests {
     /// lanes, and `pow`'s special values.
     #[test]
     fn stepped_gamma_is_within_its_bound() {
-        let stride = if cfg!(miri) { 1 << 22 } else { 4099 };
+        let stride = if cfg!(miri) { 1 << 27 } else { 4099 };
         for (n, root) in (0..=4u32).flat_map(|n| [(n, false), (n, true)]) {
             let g = n as f32 + if root { 0.5 } else { 0.0 };
             let m = RealGamma::new(g);
@@ -944,7 +944,11 @@ mod tests {
                 let got = m.pow(b);
                 let lanes = m.pow(f32x8::splat(b)).to_array();
                 assert!(lanes.iter().all(|v| v.to_bits() == got.to_bits()));
-                let e = ulps(got, f64::from(b).powf(f64::from(g)));
+                // The power in f64 from products and a root, not `powf`:
+                // exact to ~2^-51, and Miri gives `powf` random errors.
+                let w = f64::from(b);
+                let want = (0..n).fold(if root { w.sqrt() } else { 1.0 }, |p, _| p * w);
+                let e = ulps(got, want);
                 assert!(e <= f64::from(roundings), "γ {g}, base {b:e}: {e} ulp");
                 worst = worst.max(e);
             }
