@@ -113,6 +113,13 @@ fn with_grad(n: usize, f: impl FnOnce(&mut [f32]) -> f32) -> f32 {
     })
 }
 
+/// Focal forward + backward from the logits with `cfg` (the focal fwd+bwd rows).
+fn focal_fwd_bwd(d: &Data, cfg: &Focal) -> f32 {
+    with_grad(d.logits.len(), |g| {
+        backward::binary::focal(&d.logits, &d.target, cfg, g, 1.0).unwrap()
+    })
+}
+
 /// Every kernel, in table order. The first two are the reference points.
 pub const KERNELS: &[Kernel] = &[
     Kernel {
@@ -262,29 +269,15 @@ pub const KERNELS: &[Kernel] = &[
     },
     Kernel {
         name: "focal γ=2 fwd+bwd, logits",
-        run: |d| {
-            with_grad(d.logits.len(), |g| {
-                backward::binary::focal(&d.logits, &d.target, &Focal::default(), g, 1.0).unwrap()
-            })
-        },
+        run: |d| focal_fwd_bwd(d, &Focal::default()),
     },
     Kernel {
         name: "focal γ=1.5 fwd+bwd, logits",
-        run: |d| {
-            let cfg = Focal::default().with_gamma(1.5);
-            with_grad(d.logits.len(), |g| {
-                backward::binary::focal(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
-            })
-        },
+        run: |d| focal_fwd_bwd(d, &Focal::default().with_gamma(1.5)),
     },
     Kernel {
         name: "focal γ=0.75 fwd+bwd, logits",
-        run: |d| {
-            let cfg = Focal::default().with_gamma(0.75);
-            with_grad(d.logits.len(), |g| {
-                backward::binary::focal(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
-            })
-        },
+        run: |d| focal_fwd_bwd(d, &Focal::default().with_gamma(0.75)),
     },
     Kernel {
         name: "focal γ=2 normalized fwd+bwd, logits",
@@ -293,9 +286,7 @@ pub const KERNELS: &[Kernel] = &[
                 normalized: true,
                 ..Focal::default()
             };
-            with_grad(d.logits.len(), |g| {
-                backward::binary::focal(&d.logits, &d.target, &cfg, g, 1.0).unwrap()
-            })
+            focal_fwd_bwd(d, &cfg)
         },
     },
     Kernel {
