@@ -8,7 +8,6 @@
 //! c = 0; the select keeps p = 1 (u = 0) at −∞ instead of 0/0.
 
 use super::lanes::Lanes;
-use super::ln::ln_generic;
 
 /// ln(1 − p) for p in [0, 1]; NaN propagates.
 #[inline(always)]
@@ -16,6 +15,6 @@ pub(crate) fn ln_one_minus_generic<V: Lanes>(p: V) -> V {
     let one = V::splat(1.0);
     let u = one - p;
     let c = (one - u) - p;
-    let l = ln_generic(u);
+    let l = super::ln(u); // out of line where there is no SIMD: one copy of ln
     V::select(c.eq(V::splat(0.0)), l, l + c / u)
 }

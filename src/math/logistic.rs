@@ -18,7 +18,7 @@ use super::log1p::log1p_unit;
 /// Below this, e^{−a} rounds to exactly 1, as it does for every smaller a.
 const TINY: f32 = 9.313_226e-10; // 2^−30
 
-/// e^{−|x|}; returns (|x|, e). NaN propagates.
+/// e^{−|x|}. NaN propagates.
 ///
 /// |x| is clamped to [2^−30, 104] (NaN kept, by [`Lanes::max_keep`] and
 /// [`Lanes::min_keep`]): below 2^−30 e^{−a} rounds to 1 as for 2^−30, and
@@ -27,28 +27,37 @@ const TINY: f32 = 9.313_226e-10; // 2^−30
 /// subnormal range, whose microcode assists cost ~100 cycles per
 /// instruction on x86.
 #[inline(always)]
-fn exp_neg_abs<V: Lanes>(x: V) -> (V, V) {
-    let a = x.abs();
-    let ac = a
+fn exp_neg_abs<V: Lanes>(x: V) -> V {
+    let ac = x
+        .abs()
         .max_keep(V::splat(TINY))
         .min_keep(V::splat(-EXP_UNDERFLOW));
-    (a, exp_nonpos(-ac))
+    exp_nonpos(-ac)
 }
 
 /// σ(x), σ(−x), softplus(x), softplus(−x).
 #[inline(always)]
 pub(crate) fn logistic_generic<V: Lanes>(x: V) -> Logistic<V> {
-    let (a, e) = exp_neg_abs(x);
+    let ((p, q), e) = super::sigmoid_pair_exp(x);
     let pos = x.ge(V::splat(0.0));
-    let (p, q) = pair_from_exp(e, pos);
     let l = log1p_unit(e); // softplus(−|x|)
-    let big = a + l; // softplus(|x|)
+    let big = x.abs() + l; // softplus(|x|)
     Logistic {
         p,
         q,
         sp_pos: V::select(pos, big, l),
         sp_neg: V::select(pos, l, big),
     }
+}
+
+/// σ(x), σ(−x) and e = e^{−|x|}: the core of every function here. Through
+/// `math::sigmoid_pair_exp` (`lane_inline!`), so where there is no SIMD the
+/// exp and the division exist once, not once per σ variant.
+#[inline(always)]
+pub(crate) fn sigmoid_pair_exp_generic<V: Lanes>(x: V) -> ((V, V), V) {
+    let e = exp_neg_abs(x);
+    let pos = x.ge(V::splat(0.0));
+    (pair_from_exp(e, pos), e)
 }
 
 /// σ(x), σ(−x) from e = e^{−|x|} and x's side (`pos`: x ≥ 0): r = 1/(1 + e)
@@ -71,7 +80,7 @@ pub(crate) fn sigmoid_generic<V: Lanes>(x: V) -> V {
 /// small `1 − p` without cancellation (see `accumulate::binary::excess`).
 #[inline(always)]
 pub(crate) fn sigmoid_pair_generic<V: Lanes>(x: V) -> (V, V) {
-    sigmoid_pair_coded_generic(x).0
+    super::sigmoid_pair_exp(x).0
 }
 
 /// [`sigmoid_pair_generic`] and the *code* of x: e^{−|x|} with its sign bit
@@ -81,9 +90,9 @@ pub(crate) fn sigmoid_pair_generic<V: Lanes>(x: V) -> (V, V) {
 /// (NaN x gives a NaN code, which decodes to NaN.)
 #[inline(always)]
 pub(crate) fn sigmoid_pair_coded_generic<V: Lanes>(x: V) -> ((V, V), V) {
-    let (_, e) = exp_neg_abs(x);
+    let (pair, e) = super::sigmoid_pair_exp(x);
     let pos = x.ge(V::splat(0.0));
-    (pair_from_exp(e, pos), V::select(pos, e, -e))
+    (pair, V::select(pos, e, -e))
 }
 
 /// σ(x), σ(−x) from the code of x (see [`sigmoid_pair_coded_generic`]):

@@ -82,6 +82,14 @@ pub(crate) fn sigmoid<L: Lanes>(x: L) -> L {
 }
 
 lane_inline! {
+/// σ(x), σ(−x) and e^{−|x|}: the shared core of [`logistic`], [`sigmoid`],
+/// [`sigmoid_pair`] and [`sigmoid_pair_coded`].
+pub(crate) fn sigmoid_pair_exp<L: Lanes>(x: L) -> ((L, L), L) {
+    logistic::sigmoid_pair_exp_generic(x)
+}
+}
+
+lane_inline! {
 /// σ(x) and σ(−x) (the same bits as `logistic(x)`'s `p` and `q`).
 pub(crate) fn sigmoid_pair<L: Lanes>(x: L) -> (L, L) {
     logistic::sigmoid_pair_generic(x)

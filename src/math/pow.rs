@@ -125,14 +125,16 @@ fn exp_bounded<W: Lanes64>(t: W) -> W {
     e * sum.shl_bits(52).add_bits(1023 << 52)
 }
 
+lane_inline! {
 /// e^t in f64 with t clamped to [−120, 100] (where the f32 result is
-/// already 0 or ∞).
-#[inline(always)]
+/// already 0 or ∞). Shared by [`pow_generic`] and [`pow_from_ln_generic`]:
+/// one copy where there is no SIMD.
 fn exp_clamped<W: Lanes64>(t: W) -> W {
     let (lo, hi) = (W::splat(-120.0), W::splat(100.0));
     let t = W::select(t.lt(lo), lo, t);
     let t = W::select(t.gt(hi), hi, t);
     exp_bounded(t)
+}
 }
 
 /// x^g in f64 for a finite x > 0 (any other x is mended by the caller).
