@@ -4,7 +4,8 @@
 //! shot on the whole mask, with `u8` and with `f32` targets, and streaming:
 //! a `BinaryAccumulator` fed one mask row at a time, and two half-mask
 //! accumulators merged; and the region losses from a `RegionAccumulator`
-//! the same two ways.
+//! the same two ways. [`ten`] is the first ten of them (each binary loss
+//! once): the firmware of the flash goal (`--features ten`).
 
 use segloss::{
     Bce, BceWithLogits, BinaryAccumulator, Error, Focal, HardMcc, Mcc, Reduction, Region,
@@ -13,6 +14,9 @@ use segloss::{
 
 /// Number of results [`all`] produces.
 pub const COUNT: usize = 35;
+
+/// Number of results [`ten`] produces: the first [`TEN`] of [`all`].
+pub const TEN: usize = 10;
 
 /// Stands for an `Err`: a NaN with a payload no loss produces. The host
 /// refuses to generate expected values that contain it.
@@ -32,19 +36,96 @@ pub struct Inputs<'a> {
     pub soft: &'a [f32],
 }
 
-struct Out {
-    items: [(&'static str, f32); COUNT],
+struct Out<const N: usize> {
+    items: [(&'static str, f32); N],
     len: usize,
 }
 
-impl Out {
+impl<const N: usize> Out<N> {
+    fn new() -> Self {
+        Out {
+            items: [("", 0.0); N],
+            len: 0,
+        }
+    }
+
     fn push(&mut self, name: &'static str, r: Result<f32, Error>) {
         let v = r.unwrap_or(f32::from_bits(ERROR_BITS));
-        if self.len < COUNT {
+        if self.len < N {
             self.items[self.len] = (name, v);
         }
         self.len += 1;
     }
+
+    /// The results; panics (on the host) if there are not exactly `N`.
+    fn done(self) -> [(&'static str, f32); N] {
+        assert_eq!(self.len, N, "checks: a result count is out of date");
+        self.items
+    }
+}
+
+/// The configuration of every check.
+#[derive(Clone, Copy)]
+pub struct Configs {
+    region: Region,
+    region_p: Region,
+    tversky: Result<Tversky, Error>,
+    focal: Focal,
+    focal_p: Focal,
+    sfocal: SigmoidFocal,
+    bce: Bce,
+    bce_l: BceWithLogits,
+    soft_bce: SoftBce,
+    mcc: Mcc,
+    hard_mcc: HardMcc,
+}
+
+impl Configs {
+    pub fn new() -> Self {
+        let region = Region::default(); // from logits
+        Configs {
+            region,
+            region_p: Region::default().with_from_logits(false),
+            tversky: Tversky::new(0.3, 0.7, 1.5).map(|t| t.with_region(region)),
+            focal: Focal::default(),
+            focal_p: Focal::default()
+                .with_from_logits(false)
+                .with_alpha(Some(0.25))
+                .with_gamma(1.5),
+            sfocal: SigmoidFocal::default(),
+            bce: Bce::default(),
+            bce_l: BceWithLogits::default().with_pos_weight(2.0),
+            soft_bce: SoftBce::default().with_smooth_factor(Some(0.1)),
+            mcc: Mcc::default().with_from_logits(true),
+            hard_mcc: HardMcc::default().with_from_logits(true),
+        }
+    }
+}
+
+/// Each binary loss once, one shot on the `u8` mask: from logits, and `bce`
+/// from probabilities.
+fn one_shot_u8<const N: usize>(x: &Inputs<'_>, c: &Configs, o: &mut Out<N>) {
+    let (l, p, h) = (x.logits, x.prob, x.hard);
+    o.push("dice/logits/u8", binary::dice(l, h, &c.region));
+    o.push("jaccard/logits/u8", binary::jaccard(l, h, &c.region));
+    o.push(
+        "tversky/logits/u8",
+        c.tversky.and_then(|t| binary::tversky(l, h, &t)),
+    );
+    o.push("focal/logits/u8", binary::focal(l, h, &c.focal));
+    o.push("sigmoid_focal/u8", binary::sigmoid_focal(l, h, &c.sfocal));
+    o.push("bce/prob/u8", binary::bce(p, h, &c.bce));
+    o.push("bce_logits/u8", binary::bce_with_logits(l, h, &c.bce_l));
+    o.push("soft_bce/u8", binary::soft_bce(l, h, &c.soft_bce));
+    o.push("mcc/logits/u8", binary::mcc(l, h, &c.mcc));
+    o.push("hard_mcc/logits/u8", binary::hard_mcc(l, h, &c.hard_mcc));
+}
+
+/// The first [`TEN`] results of [`all`]: every binary loss once.
+pub fn ten(x: &Inputs<'_>, c: &Configs) -> [(&'static str, f32); TEN] {
+    let mut o = Out::new();
+    one_shot_u8(x, c, &mut o);
+    o.done()
 }
 
 /// Calls `update` on rows `rows` of the mask, one row at a time.
@@ -91,41 +172,24 @@ fn stream_region<T: segloss::Target>(
 /// Every result, in a fixed order, named. Panics (on the host) only if the
 /// list and [`COUNT`] disagree.
 pub fn all(x: &Inputs<'_>) -> [(&'static str, f32); COUNT] {
-    let mut o = Out {
-        items: [("", 0.0); COUNT],
-        len: 0,
-    };
+    let mut o = Out::new();
     let (l, p, h, s) = (x.logits, x.prob, x.hard, x.soft);
+    let c = Configs::new();
+    let Configs {
+        region,
+        region_p,
+        tversky,
+        focal,
+        focal_p,
+        sfocal,
+        bce,
+        bce_l,
+        soft_bce,
+        mcc,
+        hard_mcc,
+    } = c;
 
-    let region = Region::default(); // from logits
-    let region_p = Region::default().with_from_logits(false);
-    let tversky = Tversky::new(0.3, 0.7, 1.5).map(|t| t.with_region(region));
-    let focal = Focal::default();
-    let focal_p = Focal::default()
-        .with_from_logits(false)
-        .with_alpha(Some(0.25))
-        .with_gamma(1.5);
-    let sfocal = SigmoidFocal::default();
-    let bce = Bce::default();
-    let bce_l = BceWithLogits::default().with_pos_weight(2.0);
-    let soft_bce = SoftBce::default().with_smooth_factor(Some(0.1));
-    let mcc = Mcc::default().with_from_logits(true);
-    let hard_mcc = HardMcc::default().with_from_logits(true);
-
-    // One shot, u8 mask.
-    o.push("dice/logits/u8", binary::dice(l, h, &region));
-    o.push("jaccard/logits/u8", binary::jaccard(l, h, &region));
-    o.push(
-        "tversky/logits/u8",
-        tversky.and_then(|t| binary::tversky(l, h, &t)),
-    );
-    o.push("focal/logits/u8", binary::focal(l, h, &focal));
-    o.push("sigmoid_focal/u8", binary::sigmoid_focal(l, h, &sfocal));
-    o.push("bce/prob/u8", binary::bce(p, h, &bce));
-    o.push("bce_logits/u8", binary::bce_with_logits(l, h, &bce_l));
-    o.push("soft_bce/u8", binary::soft_bce(l, h, &soft_bce));
-    o.push("mcc/logits/u8", binary::mcc(l, h, &mcc));
-    o.push("hard_mcc/logits/u8", binary::hard_mcc(l, h, &hard_mcc));
+    one_shot_u8(x, &c, &mut o);
     // One shot, f32 soft targets, from probabilities where the loss allows.
     o.push("dice/prob/f32", binary::dice(p, s, &region_p));
     o.push("jaccard/prob/f32", binary::jaccard(p, s, &region_p));
@@ -196,6 +260,5 @@ pub fn all(x: &Inputs<'_>) -> [(&'static str, f32); COUNT] {
     });
     o.push("region_merge/dice", rm.and_then(|a| a.dice(&region)));
 
-    assert_eq!(o.len, COUNT, "checks::COUNT is out of date");
-    o.items
+    o.done()
 }

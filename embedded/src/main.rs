@@ -32,19 +32,25 @@ fn main() -> ! {
     loop {}
 }
 
+/// The firmware's inputs, each through `black_box` (never constant-folded).
 #[cfg(not(feature = "baseline"))]
-fn run() -> usize {
-    let inputs = checks::Inputs {
+fn inputs() -> checks::Inputs<'static> {
+    checks::Inputs {
         rows: cases::ROWS,
         cols: cases::COLS,
         prob: black_box(&cases::PROB[..]),
         logits: black_box(&cases::LOGITS[..]),
         hard: black_box(&cases::HARD[..]),
         soft: black_box(&cases::SOFT[..]),
-    };
-    let got = checks::all(&inputs);
-    let mut failures = 0;
-    for ((name, v), (ename, ebits)) in got.iter().zip(cases::EXPECTED.iter()) {
+    }
+}
+
+/// Prints each result against the host's value; returns the failures (a
+/// wrong name, a different bit pattern, or a count that differs).
+#[cfg(not(feature = "baseline"))]
+fn report(got: &[(&str, f32)], expected: &[(&str, u32)]) -> usize {
+    let mut failures = usize::from(got.len() != expected.len());
+    for ((name, v), (ename, ebits)) in got.iter().zip(expected) {
         let ok = name == ename && v.to_bits() == *ebits;
         if !ok {
             failures += 1;
@@ -59,16 +65,34 @@ fn run() -> usize {
             ebits
         );
     }
-    if got.len() != cases::EXPECTED.len() {
-        failures += 1;
-    }
+    failures
+}
+
+#[cfg(not(any(feature = "baseline", feature = "ten")))]
+fn run() -> usize {
+    let got = checks::all(&inputs());
+    let mut failures = report(&got, &cases::EXPECTED);
     failures += fingerprint();
     hprintln!("firmware: {} results, {} failed", got.len() + 1, failures);
     failures
 }
 
+/// Each binary loss once (`--features ten`), with every configuration a
+/// run-time value: the firmware of the flash goal (`embedded/flash.py`
+/// attributes its `.text`), checked like the full one.
+#[cfg(all(feature = "ten", not(feature = "baseline")))]
+fn run() -> usize {
+    let got = checks::ten(&inputs(), &black_box(checks::Configs::new()));
+    let failures = report(&got, &cases::EXPECTED[..checks::TEN]);
+    hprintln!("firmware (ten): {} results, {} failed", got.len(), failures);
+    failures
+}
+
 /// Same bits as the host: segloss's fingerprint of every primitive and loss.
-#[cfg(all(not(feature = "baseline"), feature = "fingerprint"))]
+#[cfg(all(
+    not(any(feature = "baseline", feature = "ten")),
+    feature = "fingerprint"
+))]
 fn fingerprint() -> usize {
     let mut failures = 0;
     let fp = segloss::selftest::fingerprint();
@@ -88,7 +112,10 @@ fn fingerprint() -> usize {
     failures
 }
 
-#[cfg(all(not(feature = "baseline"), not(feature = "fingerprint")))]
+#[cfg(all(
+    not(any(feature = "baseline", feature = "ten")),
+    not(feature = "fingerprint")
+))]
 fn fingerprint() -> usize {
     0
 }
