@@ -86,9 +86,12 @@ def main():
     src = a.src.rstrip("/") + "/"
 
     items = instructions(a.elf)
+    looked_up = chains(a.elf, [x for x, _ in items])
+    if not items or len(looked_up) != len(items):
+        sys.exit(f"flash.py: {len(items)} items of .text but {len(looked_up)} lookups")
     by_owner = collections.Counter()
     by_fn = collections.Counter()
-    for (_, size), chain in zip(items, chains(a.elf, [x for x, _ in items])):
+    for (_, size), chain in zip(items, looked_up):
         o = owner(chain, src)
         by_owner[o] += size
         if o == "segloss" and chain:
@@ -101,6 +104,9 @@ def main():
         print(f"segloss's {a.top} largest functions (inlined code counted in its caller):")
         for f, n in by_fn.most_common(a.top):
             print(f"  {n:6d} B  {f}")
+    if by_owner["segloss"] == 0:
+        # A wrong SEGLOSS_SRC (or remapped paths) must not pass the goal.
+        sys.exit(f"flash.py: no code of {src} found in the debug info")
     share = by_owner["segloss"] + by_owner["libm"]
     if a.goal is not None:
         met = share <= a.goal
