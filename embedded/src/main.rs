@@ -29,6 +29,7 @@ fn main() -> ! {
         hprintln!("firmware: {} check(s) FAILED", failures);
         debug::exit(debug::EXIT_FAILURE);
     }
+    #[allow(clippy::empty_loop)] // not reached: the semihosting exit ends QEMU
     loop {}
 }
 
@@ -133,5 +134,6 @@ fn run() -> usize {
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     hprintln!("firmware panicked: {}", info);
     debug::exit(debug::EXIT_FAILURE);
+    #[allow(clippy::empty_loop)] // not reached: the semihosting exit ends QEMU
     loop {}
 }
