@@ -186,6 +186,8 @@ firmware() {
   # bit for bit like the full one; its .text by crate, and the goal (segloss's
   # code and libm's, <= 16 KiB) enforced (embedded/flash.py).
   (cd "$dir" && cargo build -q -j"$JOBS" --release --no-default-features --features ten)
+  # The firmware's own code is linted too (its workspace is not the crate's).
+  (cd "$dir" && cargo clippy -q -j"$JOBS" --release --no-default-features --features ten -- -D warnings)
   timeout 60 "${QEMU_M4[@]}" "$elf" | tail -2
   echo "the ten binary losses: .text $(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}') B"
   python3 "$dir/flash.py" "$elf" "$ROOT/src" --goal 16384 --top 8
