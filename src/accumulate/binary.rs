@@ -224,14 +224,13 @@ impl<const G: u32> Modulator for IntGamma<G> {
 }
 
 /// γ as a run-time value: [`IntGamma`]'s multiplications in the same order
-/// where γ is one of 0..=4 (the same bits), [`RealGamma`]'s `pow`
-/// otherwise; one kernel for every γ, with a branch per element. Where
-/// flash counts (bare metal, see [`with_gamma`]) it stands for both.
+/// where γ is one of 0..=4 (the same bits; [`RealGamma::pow`] takes them
+/// from 1), [`RealGamma`] otherwise; one kernel for every γ, with a branch
+/// per element. Where flash counts (bare metal, see [`with_gamma`]) it
+/// stands for both.
 #[derive(Clone, Copy)]
 #[cfg_attr(not(any(target_os = "none", segloss_scalar)), allow(dead_code))]
 pub(crate) struct AnyGamma {
-    /// γ as a count of multiplications, if it is one of 0..=4.
-    pub(crate) count: Option<u32>,
     /// γ.
     pub(crate) real: RealGamma,
 }
@@ -241,16 +240,22 @@ impl AnyGamma {
     /// The modulator for `gamma`.
     pub(crate) fn new(gamma: f32) -> Self {
         AnyGamma {
-            count: [0u32, 1, 2, 3, 4].into_iter().find(|&n| gamma == n as f32),
             real: RealGamma::new(gamma),
         }
+    }
+
+    /// γ as a count of multiplications, if it is one of 0..=4.
+    #[inline(always)]
+    pub(crate) fn count(self) -> Option<u32> {
+        self.real.twice.filter(|t| t % 2 == 0).map(|t| t / 2)
     }
 }
 
 impl Modulator for AnyGamma {
     #[inline(always)]
     fn gamma(self) -> f32 {
-        match self.count {
+        // `n`, not the configured γ: γ = −0 is +0 here, as in `IntGamma::<0>`.
+        match self.count() {
             Some(n) => n as f32,
             None => self.real.gamma(),
         }
@@ -258,21 +263,12 @@ impl Modulator for AnyGamma {
 
     #[inline(always)]
     fn pow<L: Vector>(self, base: L) -> L {
-        match self.count {
-            Some(n) => {
-                let mut r = L::ONE;
-                for _ in 0..n {
-                    r *= base;
-                }
-                r
-            }
-            None => self.real.pow(base),
-        }
+        self.real.pow(base)
     }
 
     #[inline(always)]
     fn pow_ln<L: Vector>(self, base: L, ln_base: L, ln_scale: f64) -> L {
-        match self.count {
+        match self.count() {
             Some(_) => self.pow(base),
             None => self.real.pow_ln(base, ln_base, ln_scale),
         }

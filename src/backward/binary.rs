@@ -78,7 +78,7 @@ impl<const G: u32> Derivative for IntGamma<G> {
 impl Derivative for AnyGamma {
     #[inline(always)]
     fn dpow<L: Vector>(self, base: L) -> L {
-        match self.count {
+        match self.count() {
             Some(0) => L::ZERO,
             Some(n) => {
                 let mut r = L::splat(n as f32);
@@ -93,7 +93,7 @@ impl Derivative for AnyGamma {
 
     #[inline(always)]
     fn dpow_mul<L: Vector>(self, base: L, v: L) -> L {
-        match self.count {
+        match self.count() {
             Some(_) => self.dpow(base) * v,
             None => self.real.dpow_mul(base, v),
         }
