@@ -158,6 +158,11 @@ wasm-simd128() {
   [ -z "${WASM_THROUGHPUT:-}" ] || throughput wasm32-simd128 wasm32-wasip1 "-C target-feature=+simd128"
 }
 
+# Bytes of `.text` in a linked Cortex-M ELF.
+text_bytes() {
+  arm-none-eabi-size -A "$1" | awk '$1 == ".text" {print $2}'
+}
+
 firmware() {
   local dir=$ROOT/embedded elf=$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/segloss-firmware
   # The harness itself: a wrong expected value must fail the run.
@@ -171,14 +176,14 @@ firmware() {
   # without the fingerprint (which adds every math primitive on its own).
   (cd "$dir" && cargo build -q -j"$JOBS" --release --no-default-features --features baseline)
   local base loss_only full
-  base=$(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}')
+  base=$(text_bytes "$elf")
   (cd "$dir" && cargo build -q -j"$JOBS" --release --no-default-features)
-  loss_only=$(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}')
+  loss_only=$(text_bytes "$elf")
   cp "$elf" "$elf.losses-only"
   # The full check: every loss bit for bit, and segloss::selftest::fingerprint().
   (cd "$dir" && cargo build -q -j"$JOBS" --release)
   timeout 120 "${QEMU_M4[@]}" "$elf"
-  full=$(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}')
+  full=$(text_bytes "$elf")
   local loss=$((loss_only - base))
   echo "flash (.text, opt-level z, LTO): without losses $base B, with the 35 checks" \
     "$loss_only B (+$loss B), with the fingerprint too $full B"
@@ -189,7 +194,7 @@ firmware() {
   # The firmware's own code is linted too (its workspace is not the crate's).
   (cd "$dir" && cargo clippy -q -j"$JOBS" --release --no-default-features --features ten -- -D warnings)
   timeout 60 "${QEMU_M4[@]}" "$elf" | tail -2
-  echo "the ten binary losses: .text $(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}') B"
+  echo "the ten binary losses: .text $(text_bytes "$elf") B"
   python3 "$dir/flash.py" "$elf" "$ROOT/src" --goal 16384 --top 8
 }
 
@@ -227,7 +232,7 @@ capi() {
   log=$(timeout 120 "${QEMU_M4[@]}" "$elf")
   echo "$log" | tail -3 | sed 's/^/cortex-m4: /'
   echo "$log" | grep -qE '^[0-9]+ passed, 0 failed$'
-  echo "C test on Cortex-M4F: flash $(arm-none-eabi-size -A "$elf" | awk '$1 == ".text" {print $2}') B of .text"
+  echo "C test on Cortex-M4F: flash $(text_bytes "$elf") B of .text"
 }
 
 # The C test on other Linux targets: the same bits as the x86-64 host? (Every
