@@ -102,6 +102,36 @@ impl Configs {
     }
 }
 
+impl Configs {
+    /// The ten binary losses read from one accumulator (from logits: its
+    /// `bce`, on probabilities, is then an error value); the flash-by-use
+    /// firmware `--features use-stream-ten`.
+    pub fn read_stream(
+        &self,
+        acc: Result<BinaryAccumulator, Error>,
+    ) -> [(&'static str, Result<f32, Error>); TEN] {
+        let c = self;
+        let a = |f: &dyn Fn(&BinaryAccumulator) -> Result<f32, Error>| {
+            acc.as_ref().map_err(|e| *e).and_then(f)
+        };
+        [
+            ("stream/dice", a(&|a| a.dice(&c.region))),
+            ("stream/jaccard", a(&|a| a.jaccard(&c.region))),
+            (
+                "stream/tversky",
+                a(&|a| c.tversky.and_then(|t| a.tversky(&t))),
+            ),
+            ("stream/focal", a(&|a| a.focal(&c.focal))),
+            ("stream/sigmoid_focal", a(&|a| a.sigmoid_focal(&c.sfocal))),
+            ("stream/bce", a(&|a| a.bce(&c.bce))),
+            ("stream/bce_logits", a(&|a| a.bce_with_logits(&c.bce_l))),
+            ("stream/soft_bce", a(&|a| a.soft_bce(&c.soft_bce))),
+            ("stream/mcc", a(&|a| a.mcc(&c.mcc))),
+            ("stream/hard_mcc", a(&|a| a.hard_mcc(&c.hard_mcc))),
+        ]
+    }
+}
+
 /// Each binary loss once, one shot on the `u8` mask: from logits, and `bce`
 /// from probabilities.
 fn one_shot_u8<const N: usize>(x: &Inputs<'_>, c: &Configs, o: &mut Out<N>) {

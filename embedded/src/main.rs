@@ -14,6 +14,9 @@ use cortex_m_semihosting::{debug, hprintln};
 #[allow(dead_code)]
 mod checks;
 
+#[cfg(feature = "by-use")]
+mod by_use;
+
 #[allow(dead_code)]
 mod cases {
     include!(concat!(env!("OUT_DIR"), "/cases.rs"));
@@ -35,6 +38,7 @@ fn main() -> ! {
 
 /// The firmware's inputs, each through `black_box` (never constant-folded).
 #[cfg(not(feature = "baseline"))]
+#[allow(dead_code)] // not read by every `use-…` firmware
 fn inputs() -> checks::Inputs<'static> {
     checks::Inputs {
         rows: cases::ROWS,
@@ -48,7 +52,7 @@ fn inputs() -> checks::Inputs<'static> {
 
 /// Prints each result against the host's value; returns the failures (a
 /// wrong name, a different bit pattern, or a count that differs).
-#[cfg(not(feature = "baseline"))]
+#[cfg(not(any(feature = "baseline", feature = "by-use")))]
 fn report(got: &[(&str, f32)], expected: &[(&str, u32)]) -> usize {
     let mut failures = usize::from(got.len() != expected.len());
     for ((name, v), (ename, ebits)) in got.iter().zip(expected) {
@@ -69,7 +73,7 @@ fn report(got: &[(&str, f32)], expected: &[(&str, u32)]) -> usize {
     failures
 }
 
-#[cfg(not(any(feature = "baseline", feature = "ten")))]
+#[cfg(not(any(feature = "baseline", feature = "ten", feature = "by-use")))]
 fn run() -> usize {
     let got = checks::all(&inputs());
     let mut failures = report(&got, &cases::EXPECTED);
@@ -81,7 +85,7 @@ fn run() -> usize {
 /// Each binary loss once (`--features ten`), with every configuration a
 /// run-time value: the firmware of the flash goal (`embedded/flash.py`
 /// attributes its `.text`), checked like the full one.
-#[cfg(all(feature = "ten", not(feature = "baseline")))]
+#[cfg(all(feature = "ten", not(any(feature = "baseline", feature = "by-use"))))]
 fn run() -> usize {
     let got = checks::ten(&inputs(), &black_box(checks::Configs::new()));
     let failures = report(&got, &cases::EXPECTED[..checks::TEN]);
@@ -91,7 +95,7 @@ fn run() -> usize {
 
 /// Same bits as the host: segloss's fingerprint of every primitive and loss.
 #[cfg(all(
-    not(any(feature = "baseline", feature = "ten")),
+    not(any(feature = "baseline", feature = "ten", feature = "by-use")),
     feature = "fingerprint"
 ))]
 fn fingerprint() -> usize {
@@ -114,7 +118,7 @@ fn fingerprint() -> usize {
 }
 
 #[cfg(all(
-    not(any(feature = "baseline", feature = "ten")),
+    not(any(feature = "baseline", feature = "ten", feature = "by-use")),
     not(feature = "fingerprint")
 ))]
 fn fingerprint() -> usize {
@@ -128,6 +132,13 @@ fn run() -> usize {
     let x = black_box(&cases::PROB[..]);
     hprintln!("baseline {} {:e}", x.len(), x[0]);
     0
+}
+
+/// One kind of call, its result printed (`--features use-…`, see
+/// [`by_use`]).
+#[cfg(all(feature = "by-use", not(feature = "baseline")))]
+fn run() -> usize {
+    by_use::run()
 }
 
 #[panic_handler]
