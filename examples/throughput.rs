@@ -50,7 +50,11 @@ fn main() {
     } else {
         (Duration::from_millis(150), 5)
     };
-    let build = if cfg!(target_feature = "avx2") {
+    // `wide::f32x8` is one 256-bit register with AVX2 and with AVX-512
+    // (which adds registers and mask operations, not lanes).
+    let build = if cfg!(target_feature = "avx512f") {
+        "AVX-512"
+    } else if cfg!(target_feature = "avx2") {
         "AVX2"
     } else if cfg!(target_feature = "sse2") {
         "SSE2"
