@@ -130,12 +130,20 @@ fn verify(
     want: impl FnOnce(&[grad::Elem]) -> Option<Vec<Want>>,
 ) {
     check_nan(what, g, pred, ys, ignore);
-    if compared(pred, ys, logits, ignore, scale) {
-        if let Some(w) = want(&grad::elems(pred, ys, logits, ignore)) {
-            grad::check(what, g, &w);
-        }
+    if compared(pred, ys, logits, ignore, scale)
+        && let Some(w) = want(&grad::elems(pred, ys, logits, ignore))
+    {
+        grad::check(what, g, &w);
     }
 }
+
+/// A region loss: its name, configuration, forward value and backward call.
+type RegionCase<'a> = (
+    &'static str,
+    Tversky,
+    Result<f32, Error>,
+    &'a dyn Fn(&mut [f32]) -> Result<f32, Error>,
+);
 
 fn run<T: Target + Into<f64> + core::fmt::Debug>(
     inp: &Input,
@@ -174,12 +182,7 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(
         beta: inp.beta.param(0.0, 2.0),
         gamma: inp.gamma.param(0.0, 3.0),
     };
-    let cases: [(
-        &str,
-        Tversky,
-        Result<f32, Error>,
-        &dyn Fn(&mut [f32]) -> Result<f32, Error>,
-    ); 3] = [
+    let cases: [RegionCase<'_>; 3] = [
         (
             "dice",
             Tversky::dice(region),
@@ -349,7 +352,7 @@ fuzz_target!(|inp: Input| {
     let pl: Vec<f32> = inp.data.iter().map(|d| d.0.logit()).collect();
     let pp: Vec<f32> = inp.data.iter().map(|d| d.0.prob()).collect();
     let ignore = ignore_value(inp.ignore_sel, inp.ignore_n);
-    let drop = usize::from(inp.mismatch % 16 == 0 && !inp.data.is_empty());
+    let drop = usize::from(inp.mismatch.is_multiple_of(16) && !inp.data.is_empty());
     let n = inp.data.len() - drop;
     let tf: Vec<f32> = inp
         .data

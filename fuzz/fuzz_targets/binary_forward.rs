@@ -117,12 +117,11 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(
         ),
         ("tversky", tv, binary::tversky(pred, target, &tv)),
     ] {
-        if expect(what, valid_tversky(&t), &got, pred, target, is_mask, ignore) {
-            if let Ok(v) = got {
-                if same_len {
-                    cmp_region(what, v, &t, pred, &ys);
-                }
-            }
+        if expect(what, valid_tversky(&t), &got, pred, target, is_mask, ignore)
+            && let Ok(v) = got
+            && same_len
+        {
+            cmp_region(what, v, &t, pred, &ys);
         }
     }
 
@@ -291,19 +290,19 @@ fn run<T: Target + Into<f64> + core::fmt::Debug>(
         is_mask,
         None,
     );
-    if let (true, true, Ok(c), Ok(v)) = (a, b, counts, got) {
-        if in_domain(pred, &ys, inp.from_logits, None) {
-            cmp_hard(
-                "hard_mcc",
-                c,
-                Some(v),
-                inp.from_logits,
-                hm.threshold,
-                hm.eps,
-                &f64s(pred),
-                &ys,
-            );
-        }
+    if let (true, true, Ok(c), Ok(v)) = (a, b, counts, got)
+        && in_domain(pred, &ys, inp.from_logits, None)
+    {
+        cmp_hard(
+            "hard_mcc",
+            c,
+            Some(v),
+            inp.from_logits,
+            hm.threshold,
+            hm.eps,
+            &f64s(pred),
+            &ys,
+        );
     }
 }
 
@@ -311,7 +310,7 @@ fuzz_target!(|inp: Input| {
     let pl: Vec<f32> = inp.data.iter().map(|d| d.0.logit()).collect();
     let pp: Vec<f32> = inp.data.iter().map(|d| d.0.prob()).collect();
     let ignore = ignore_value(inp.ignore_sel, inp.ignore_n);
-    let drop = usize::from(inp.mismatch % 16 == 0 && !inp.data.is_empty());
+    let drop = usize::from(inp.mismatch.is_multiple_of(16) && !inp.data.is_empty());
     let n = inp.data.len() - drop;
     let tf: Vec<f32> = inp
         .data

@@ -21,10 +21,10 @@ use segloss_fuzz::*;
 
 /// The expected error of `Classes::validate(c)` (SPEC / the documented rules).
 fn classes_error(c: usize, classes: Option<&[usize]>, weights: Option<&[f32]>) -> Option<Error> {
-    if let Some(l) = classes {
-        if l.is_empty() || l.iter().any(|&k| k >= c) {
-            return Some(Error::InvalidClasses);
-        }
+    if let Some(l) = classes
+        && (l.is_empty() || l.iter().any(|&k| k >= c))
+    {
+        return Some(Error::InvalidClasses);
     }
     if let Some(w) = weights {
         if w.len() != c || w.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
@@ -46,13 +46,13 @@ fn expect_value(what: &str, got: &Result<f32, Error>, want: Result<Option<Band>,
         Ok(band) => match got {
             Err(e) => fail(what, format!("valid input gave Err({e:?})")),
             Ok(v) => {
-                if let Some(b) = band {
-                    if !within(*v, b.want, b.lo, b.hi) {
-                        fail(
-                            what,
-                            format!("got {v:e}, want {:e} in [{:e}, {:e}]", b.want, b.lo, b.hi),
-                        );
-                    }
+                if let Some(b) = band
+                    && !within(*v, b.want, b.lo, b.hi)
+                {
+                    fail(
+                        what,
+                        format!("got {v:e}, want {:e} in [{:e}, {:e}]", b.want, b.lo, b.hi),
+                    );
                 }
             }
         },

@@ -340,7 +340,7 @@ fn region_kappa(
     let groups: Vec<core::ops::Range<usize>> = if per_image {
         (0..n).map(|b| b..b + 1).collect()
     } else {
-        vec![0..n]
+        core::iter::once(0..n).collect()
     };
     let mut kappa = 0.0f64;
     for grp in groups {
