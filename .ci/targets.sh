@@ -191,8 +191,12 @@ firmware() {
   # bit for bit like the full one; its .text by crate, and the goal (segloss's
   # code and libm's, <= 16 KiB) enforced (embedded/flash.py).
   (cd "$dir" && cargo build -q -j"$JOBS" --release --no-default-features --features ten)
-  # The firmware's own code is linted too (its workspace is not the crate's).
+  # The firmware's own code is linted too (its workspace is not the crate's),
+  # and so are the flash-by-use firmwares (embedded/flash-by-use.sh), all at
+  # once: their calls are additive.
   (cd "$dir" && cargo clippy -q -j"$JOBS" --release --no-default-features --features ten -- -D warnings)
+  (cd "$dir" && cargo clippy -q -j"$JOBS" --release --no-default-features \
+    --features use-dice,use-region-stream,use-stream-dice,use-stream-ten,use-ten -- -D warnings)
   timeout 60 "${QEMU_M4[@]}" "$elf" | tail -2
   echo "the ten binary losses: .text $(text_bytes "$elf") B"
   python3 "$dir/flash.py" "$elf" "$ROOT/src" --goal 16384 --top 8
