@@ -35,6 +35,8 @@ fn rows(
     Ok(())
 }
 
+/// Makes the calls of every enabled `use-…` feature and prints their
+/// results; returns 0 (nothing is checked).
 pub fn run() -> usize {
     let logits = black_box(&cases::LOGITS[..]);
     let prob = black_box(&cases::PROB[..]);
