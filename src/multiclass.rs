@@ -450,6 +450,15 @@ pub(crate) struct Setup<'a> {
     ignore_a: Option<i64>,
     ignore_b: Option<i64>,
     weights: &'a [f32],
+    /// The power of two the kernel scales `weights` by: 1, or for weights
+    /// above 2^64 the power that brings the largest to at most 2^64. The
+    /// lanes sum 16 terms `w_y·(−ln softmax_y)` and 16 weights in `f32`,
+    /// which a weight near `f32::MAX` overflows (∞/∞: NaN, where PyTorch,
+    /// summing in `f64`, gives the loss; found by `multiclass`, seed
+    /// `ce-huge-class-weight`). The mean is a ratio of two sums scaled
+    /// alike; the sum is divided back in `f64`. A weight 2^190 below the
+    /// largest becomes subnormal or 0.
+    weight_scale: f32,
     smoothing: bool,
     /// The region part with `classes.per_image`.
     pub(crate) per_image: Option<(&'a Tversky, &'a Classes<'a>)>,
@@ -489,6 +498,7 @@ impl<'a> Setup<'a> {
             (Some(_), Some(w)) => w,
             _ => &[],
         };
+        let weight_scale = weight_scale(weights);
         let smoothing = plan.ce.is_some_and(|ce| ce.label_smoothing != 0.0);
         let per_image = match plan.region {
             Some(t) if classes.per_image => Some((t, classes)),
@@ -507,6 +517,7 @@ impl<'a> Setup<'a> {
             ignore_a,
             ignore_b,
             weights,
+            weight_scale,
             smoothing,
             per_image,
             logits,
@@ -519,6 +530,7 @@ impl<'a> Setup<'a> {
             ignore_a: self.ignore_a,
             ignore_b: self.ignore_b,
             weights: self.weights,
+            weight_scale: self.weight_scale,
             smoothing: self.smoothing,
             focal: FocalTerm::new(self.focal.eps, self.focal.reduced_threshold),
             modulator: m,
@@ -547,7 +559,7 @@ impl<'a> Setup<'a> {
             }
             let v = match ce.reduction {
                 Reduction::Mean => total / tot.ce_den,
-                Reduction::Sum => total,
+                Reduction::Sum => total / f64::from(self.weight_scale),
             };
             value += plan.lambdas.1 * v;
         }
@@ -561,6 +573,23 @@ impl<'a> Setup<'a> {
         }
         value
     }
+}
+
+/// [`Setup`]'s `weight_scale` of validated (finite, non-negative) weights:
+/// 1 unless the largest is above 2^64, else the power of two (2^-32 or
+/// 2^-64) that brings it to at most 2^64.
+fn weight_scale(weights: &[f32]) -> f32 {
+    const TWO_64: f32 = f32::from_bits((127 + 64) << 23);
+    const TWO_M32: f32 = f32::from_bits((127 - 32) << 23);
+    let mut top = weights.iter().fold(0.0f32, |m, &w| m.max(w));
+    let mut scale = 1.0f32;
+    for _ in 0..2 {
+        if top > TWO_64 {
+            top *= TWO_M32;
+            scale *= TWO_M32;
+        }
+    }
+    scale
 }
 
 /// Calls `$f::<M, CC, LOGITS, R, CE, F>(&kernel, args…)` with the

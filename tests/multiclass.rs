@@ -469,3 +469,63 @@ fn nan_propagates_only_from_kept_pixels() {
             .is_nan()
     );
 }
+
+/// Class weights near `f32::MAX` (finite, so valid) give the loss and the
+/// gradient of the same weights 2^100 smaller: the mean is a ratio, the sum
+/// scales by 2^100. The `f32` lane sums of such weights overflowed (∞/∞ =
+/// NaN; found by `multiclass`, seed `ce-huge-class-weight`), where PyTorch,
+/// summing in `f64`, gives the loss.
+#[test]
+fn huge_class_weights_do_not_overflow() {
+    let mut r = rng(23);
+    let shape = Shape::new(2, 4, 133).unwrap();
+    let pred: Vec<f32> = (0..shape.len()).map(|_| (r() * 6.0 - 3.0) as f32).collect();
+    let ids: Vec<u8> = (0..shape.pixels()).map(|_| (r() * 4.0) as u8).collect();
+    let small = [0.5f32, 1.0, 2.0, 1.5];
+    let two_100 = f32::from_bits((127 + 100) << 23);
+    let small = small.map(|w| w * 1e7);
+    let huge = small.map(|w| w * two_100); // 6.3e36–2.5e37: finite, valid
+    for ls in [0.0f32, 0.1] {
+        for red in [Reduction::Mean, Reduction::Sum] {
+            let cfg = CrossEntropy {
+                label_smoothing: ls,
+                reduction: red,
+                ..CrossEntropy::default()
+            };
+            let at = |w: &[f32]| {
+                let cl = Classes::default().with_weights(Some(w));
+                let v = multiclass::cross_entropy(&pred, &ids, shape, &cfg, &cl).unwrap();
+                let mut g = vec![0.0f32; pred.len()];
+                let vb = segloss::backward::multiclass::cross_entropy(
+                    &pred, &ids, shape, &cfg, &cl, &mut g, 1.0,
+                )
+                .unwrap();
+                assert_eq!(v.to_bits(), vb.to_bits());
+                (f64::from(v), g)
+            };
+            let (vh, gh) = at(&huge);
+            let (vs, gs) = at(&small);
+            let k = if red == Reduction::Sum {
+                2f64.powi(100)
+            } else {
+                1.0
+            };
+            if k * vs <= f64::from(f32::MAX) {
+                assert!(
+                    (vh / k - vs).abs() <= 1e-6 * vs.abs(),
+                    "{red:?} ls {ls}: {vh} vs {vs}"
+                );
+            } else {
+                // The sum itself is beyond f32 (as PyTorch's f32 result).
+                assert_eq!(vh, f64::INFINITY, "{red:?} ls {ls}");
+            }
+            for (a, b) in gh.iter().zip(&gs) {
+                let (a, b) = (f64::from(*a) / k, f64::from(*b));
+                assert!(
+                    (a - b).abs() <= 1e-6 * b.abs() + 1e-30,
+                    "{red:?} ls {ls}: grad {a} vs {b}"
+                );
+            }
+        }
+    }
+}

@@ -262,6 +262,9 @@ pub(crate) struct Kernel<'a, M> {
     pub ignore_b: Option<i64>,
     /// Cross-entropy class weights (length C), or empty for all ones.
     pub weights: &'a [f32],
+    /// The power of two every weight is multiplied by in the lanes (1
+    /// unless a weight is huge: see `multiclass::Setup`).
+    pub weight_scale: f32,
     /// Cross entropy with label smoothing: also sum Σ_c w_c·(−ln softmax_c).
     pub smoothing: bool,
     /// smp focal constants and γ.
@@ -857,7 +860,7 @@ impl<M: Modulator> Kernel<'_, M> {
             kf: [ZERO; CC],
         };
         for (d, w) in sc.wv.iter_mut().zip(self.weights) {
-            *d = f32x8::splat(*w);
+            *d = f32x8::splat(*w * self.weight_scale);
         }
         for (k, d) in sc.kf.iter_mut().enumerate() {
             *d = f32x8::splat(k as f32);

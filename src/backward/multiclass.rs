@@ -147,7 +147,7 @@ impl<const CC: usize> Coeffs<CC> {
             kf: [ZERO; CC],
         };
         for (d, w) in co.wv.iter_mut().zip(k.weights) {
-            *d = f32x8::splat(*w);
+            *d = f32x8::splat(*w * k.weight_scale);
         }
         for (j, d) in co.kf.iter_mut().enumerate() {
             *d = f32x8::splat(j as f32);
@@ -161,13 +161,20 @@ impl<const CC: usize> Coeffs<CC> {
                 .map_or(1.0, |&v| f64::from(v))
         };
         if let Some(ce) = st.plan.ce {
+            // The weights in the lanes are scaled by `weight_scale` (a power
+            // of two), and so are `tot.ce_den` and `wsum`: the mean's
+            // coefficient undoes it, the sum's is divided by it.
             let kce = match ce.reduction {
                 Reduction::Mean => lambda / tot.ce_den,
-                Reduction::Sum => lambda,
+                Reduction::Sum => lambda / f64::from(k.weight_scale),
             };
             let ls = f64::from(ce.label_smoothing);
             let ks = kce * ls / c as f64;
-            let wsum: f64 = k.weights.iter().map(|&v| f64::from(v)).sum();
+            let wsum: f64 = k
+                .weights
+                .iter()
+                .map(|&v| f64::from(v * k.weight_scale))
+                .sum();
             let wsum = if k.weights.is_empty() { c as f64 } else { wsum };
             co.ce_y = splat(kce * (1.0 - ls));
             co.ce_s = splat(ks);
