@@ -819,6 +819,25 @@ pub(crate) struct Scratch<const CC: usize> {
     kf: [f32x8; CC],
 }
 
+impl<M> Kernel<'_, M> {
+    /// The cross-entropy weights as the lanes use them: each times
+    /// `weight_scale` (none without weights).
+    pub(crate) fn lane_weights(&self) -> impl Iterator<Item = f32> + '_ {
+        self.weights.iter().map(|&w| w * self.weight_scale)
+    }
+
+    /// The per-class constants of a pass: [`Self::lane_weights`] as vectors
+    /// (1 for every class without weights), and the class ids as vectors.
+    pub(crate) fn class_vectors<const CC: usize>(&self) -> ([f32x8; CC], [f32x8; CC]) {
+        let mut wv = [ONE; CC];
+        for (d, w) in wv.iter_mut().zip(self.lane_weights()) {
+            *d = f32x8::splat(w);
+        }
+        let kf = core::array::from_fn(|k| f32x8::splat(k as f32));
+        (wv, kf)
+    }
+}
+
 impl<M: Modulator> Kernel<'_, M> {
     /// Adds one image (`c` planes of `s` pixels, `s` labels) into `out`.
     ///
@@ -853,18 +872,13 @@ impl<M: Modulator> Kernel<'_, M> {
             }
             None => false,
         };
+        let (wv, kf) = self.class_vectors::<CC>();
         let mut sc = Scratch::<CC> {
             block: Block::new(),
             dec: Decoded::new(),
-            wv: [ONE; CC],
-            kf: [ZERO; CC],
+            wv,
+            kf,
         };
-        for (d, w) in sc.wv.iter_mut().zip(self.weights) {
-            *d = f32x8::splat(*w * self.weight_scale);
-        }
-        for (k, d) in sc.kf.iter_mut().enumerate() {
-            *d = f32x8::splat(k as f32);
-        }
         let step = BLOCK * LANES;
         let ignore = (self.ignore_a, self.ignore_b);
         for (start, ids) in (0..s).step_by(step).zip(labels.chunks(step)) {

@@ -135,6 +135,7 @@ impl<const CC: usize> Coeffs<CC> {
     /// batch (none: only the region part, set by [`Self::set_region`]).
     fn new<M>(k: &Kernel<'_, M>, st: &Setup<'_>, tot: Option<&McTotals<CC>>, scale: f64) -> Self {
         let c = st.shape.c();
+        let (wv, kf) = k.class_vectors::<CC>();
         let mut co = Coeffs {
             above: [ZERO; CC],
             below: [ZERO; CC],
@@ -143,15 +144,9 @@ impl<const CC: usize> Coeffs<CC> {
             ce_y: ZERO,
             ce_s: ZERO,
             ce_wsum: ZERO,
-            wv: [ONE; CC],
-            kf: [ZERO; CC],
+            wv,
+            kf,
         };
-        for (d, w) in co.wv.iter_mut().zip(k.weights) {
-            *d = f32x8::splat(*w * k.weight_scale);
-        }
-        for (j, d) in co.kf.iter_mut().enumerate() {
-            *d = f32x8::splat(j as f32);
-        }
         let Some(tot) = tot else { return co };
         let lambda = scale * st.plan.lambdas.1;
         let w = |j: usize| {
@@ -170,11 +165,7 @@ impl<const CC: usize> Coeffs<CC> {
             };
             let ls = f64::from(ce.label_smoothing);
             let ks = kce * ls / c as f64;
-            let wsum: f64 = k
-                .weights
-                .iter()
-                .map(|&v| f64::from(v * k.weight_scale))
-                .sum();
+            let wsum: f64 = k.lane_weights().map(f64::from).sum();
             let wsum = if k.weights.is_empty() { c as f64 } else { wsum };
             co.ce_y = splat(kce * (1.0 - ls));
             co.ce_s = splat(ks);
