@@ -100,12 +100,11 @@ impl Configs {
             hard_mcc: HardMcc::default().with_from_logits(true),
         }
     }
-}
 
-impl Configs {
     /// The ten binary losses read from one accumulator (from logits: its
-    /// `bce`, on probabilities, is then an error value); the flash-by-use
-    /// firmware `--features use-stream-ten`.
+    /// `bce`, on probabilities, is then an error value; soft BCE with the
+    /// accumulator's ignore index, none, as [`all`] reads it); the
+    /// flash-by-use firmware `--features use-stream-ten`.
     pub fn read_stream(
         &self,
         acc: Result<BinaryAccumulator, Error>,
@@ -125,7 +124,10 @@ impl Configs {
             ("stream/sigmoid_focal", a(&|a| a.sigmoid_focal(&c.sfocal))),
             ("stream/bce", a(&|a| a.bce(&c.bce))),
             ("stream/bce_logits", a(&|a| a.bce_with_logits(&c.bce_l))),
-            ("stream/soft_bce", a(&|a| a.soft_bce(&c.soft_bce))),
+            (
+                "stream/soft_bce",
+                a(&|a| a.soft_bce(&c.soft_bce.with_ignore_index(None))),
+            ),
             ("stream/mcc", a(&|a| a.mcc(&c.mcc))),
             ("stream/hard_mcc", a(&|a| a.hard_mcc(&c.hard_mcc))),
         ]
