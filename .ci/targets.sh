@@ -27,7 +27,8 @@ export CARGO_TERM_COLOR=never
 # i586 is a step of its own, not in the default list: without SSE, Rust's f32
 # arithmetic runs on x87 and segloss's results from logits are off by ~1e-3
 # (see docs/targets.md); the plain-array path is covered by wasm32 without
-# simd128 and by the Cortex-M firmware.
+# simd128 and by the Cortex-M firmware. flash-by-use (a measurement, not a
+# check) is not in it either.
 ALL_STEPS=(install x86_64 x86_64-avx2 aarch64 wasm wasm-simd128 firmware capi capi-cross)
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL_STEPS[@]}")
@@ -192,7 +193,7 @@ firmware() {
   # code and libm's, <= 16 KiB) enforced (embedded/flash.py).
   (cd "$dir" && cargo build -q -j"$JOBS" --release --no-default-features --features ten)
   # The firmware's own code is linted too (its workspace is not the crate's),
-  # and so are the flash-by-use firmwares (embedded/flash-by-use.sh), all at
+  # and so are the flash-by-use firmwares (the `flash-by-use` step), all at
   # once: their calls are additive.
   (cd "$dir" && cargo clippy -q -j"$JOBS" --release --no-default-features --features ten -- -D warnings)
   (cd "$dir" && cargo clippy -q -j"$JOBS" --release --no-default-features \
@@ -200,6 +201,27 @@ firmware() {
   timeout 60 "${QEMU_M4[@]}" "$elf" | tail -2
   echo "the ten binary losses: .text $(text_bytes "$elf") B"
   python3 "$dir/flash.py" "$elf" "$ROOT/src" --goal 16384 --top 8
+}
+
+# Flash by use (not in ALL_STEPS: a measurement, `bash .ci/targets.sh
+# flash-by-use`): the .text each kind of call adds to the Cortex-M4F firmware
+# (docs/targets.md "Flash by use"). Builds the `baseline` firmware and one per
+# `use-…` feature (embedded/src/by_use.rs), runs each under QEMU, and prints
+# its added .text and segloss + libm's share (embedded/flash.py).
+flash-by-use() {
+  local dir=$ROOT/embedded elf=$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/segloss-firmware
+  local base text share f
+  (cd "$dir" && cargo build -q -j"$JOBS" --release --no-default-features --features baseline)
+  base=$(text_bytes "$elf")
+  echo "baseline .text: $base B"
+  printf '%-20s %10s %12s %16s\n' feature ".text" added "segloss + libm"
+  for f in use-dice use-region-stream use-stream-dice use-stream-ten use-ten; do
+    (cd "$dir" && cargo build -q -j"$JOBS" --release --no-default-features --features "$f")
+    timeout 60 "${QEMU_M4[@]}" "$elf" >/dev/null
+    text=$(text_bytes "$elf")
+    share=$(python3 "$dir/flash.py" "$elf" "$ROOT/src" | awk '/^segloss \+ libm:/ {print $4}')
+    printf '%-20s %8s B %10s B %14s B\n' "$f" "$text" "$((text - base))" "$share"
+  done
 }
 
 capi_header_dir() { # profile [target]: the OUT_DIR with segloss_expected.h

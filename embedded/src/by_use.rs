@@ -1,8 +1,8 @@
 //! Flash by use (docs/targets.md "Flash by use"): firmwares that make one
 //! kind of call each and print its result, built with `--features use-…`
 //! (no checks, no fingerprint) and compared with the `baseline` firmware by
-//! `embedded/flash-by-use.sh`. A firmware pays for what it calls: LTO drops
-//! the rest.
+//! `bash .ci/targets.sh flash-by-use`. A firmware pays for what it calls:
+//! LTO drops the rest.
 //!
 //! Every configuration and input passes through `black_box`, so the
 //! compiler can drop neither the logits nor the probabilities kernel, and
