@@ -24,13 +24,14 @@ pub mod binary;
 pub mod multiclass;
 #[cfg(feature = "nchw")]
 pub mod multilabel;
+mod pairs;
 pub mod region;
 pub(crate) mod vector;
 
 use crate::error::Error;
 use core::marker::PhantomData;
 pub(crate) use vector::{V, Vector, WriteKernel, dispatch_ref, splat};
-use wide::{f32x8, i16x8, i32x8, u8x16};
+use wide::{f32x8, f32x16, i16x8, i16x16, i32x8, i32x16, u8x16};
 
 /// Elements per vector.
 pub(crate) const LANES: usize = 8;
@@ -55,6 +56,9 @@ pub trait Target: Copy + Default + sealed::Sealed {
     /// Widens eight targets to `f32` lanes.
     #[doc(hidden)]
     fn lanes(chunk: &[Self; LANES]) -> f32x8;
+    /// Widens two chunks of eight targets to sixteen `f32` lanes.
+    #[doc(hidden)]
+    fn lanes16(a: &[Self; LANES], b: &[Self; LANES]) -> f32x16;
     /// Widens one target to `f32`.
     #[doc(hidden)]
     fn value(self) -> f32;
@@ -67,6 +71,14 @@ impl Target for f32 {
         f32x8::new(*chunk)
     }
     #[inline(always)]
+    fn lanes16(a: &[f32; LANES], b: &[f32; LANES]) -> f32x16 {
+        let mut v = [0.0f32; 2 * LANES];
+        for (d, s) in v.iter_mut().zip(a.iter().chain(b)) {
+            *d = *s;
+        }
+        f32x16::new(v)
+    }
+    #[inline(always)]
     fn value(self) -> f32 {
         self
     }
@@ -77,6 +89,14 @@ impl Target for u8 {
     #[inline(always)]
     fn lanes(chunk: &[u8; LANES]) -> f32x8 {
         f32x8::from_i32x8(widen_u8(chunk))
+    }
+    #[inline(always)]
+    fn lanes16(a: &[u8; LANES], b: &[u8; LANES]) -> f32x16 {
+        let mut bytes = [0u8; 2 * LANES];
+        for (d, s) in bytes.iter_mut().zip(a.iter().chain(b)) {
+            *d = *s;
+        }
+        f32x16::from_i32x16(i32x16::from_i16x16(i16x16::from(u8x16::new(bytes))))
     }
     #[inline(always)]
     fn value(self) -> f32 {

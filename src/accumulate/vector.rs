@@ -28,11 +28,12 @@
 // Float arithmetic and bit operations only: nothing here can overflow.
 #![allow(clippy::arithmetic_side_effects)]
 
+use super::pairs::{pass_pairs, write_pairs};
 use super::{Output, Target, Totals, pass_masked, pass_scalar, write_masked, write_scalar};
 use crate::error::Error;
-use crate::math::{Lanes, narrow, widen};
+use crate::math::{Lanes, narrow, narrow16, widen, widen16};
 use core::ops::{AddAssign, MulAssign};
-use wide::f32x8;
+use wide::{f32x8, f32x16};
 
 #[cfg(all(
     any(
@@ -45,7 +46,13 @@ use wide::f32x8;
 mod pick {
     /// The vector type of the binary kernels on this target (see the
     /// module docs).
+    #[cfg(not(any(target_feature = "sse2", segloss_lanes16)))]
     pub(crate) type V = wide::f32x8;
+
+    /// The vector type of the binary kernels on this target (see the
+    /// module docs).
+    #[cfg(any(target_feature = "sse2", segloss_lanes16))]
+    pub(crate) type V = wide::f32x16;
 
     /// A gradient kernel as the write drivers call it: itself.
     #[inline(always)]
@@ -250,6 +257,79 @@ impl Vector for f32x8 {
     }
 }
 
+impl Vector for f32x16 {
+    #[inline(always)]
+    fn pass<T, const K: usize, O, const IGNORE: bool, F>(
+        pred: &[f32],
+        target: &[T],
+        ignore: f32,
+        out: &mut [f32],
+        terms: &mut F,
+    ) -> Result<Totals<K>, Error>
+    where
+        T: Target,
+        O: Output<K, Self>,
+        F: FnMut(Self, Self) -> O + ?Sized,
+    {
+        pass_pairs::<T, K, O, IGNORE, F>(pred, target, ignore, out, terms)
+    }
+    #[inline(always)]
+    fn write<T, const IGNORE: bool, const IN_PLACE: bool, F>(
+        pred: &[f32],
+        target: &[T],
+        ignore: f32,
+        grad: &mut [f32],
+        f: &F,
+    ) where
+        T: Target,
+        F: WriteKernel<Self> + ?Sized,
+    {
+        write_pairs::<T, IGNORE, IN_PLACE, F>(pred, target, ignore, grad, f);
+    }
+    const ZERO: Self = f32x16::ZERO;
+    const ONE: Self = f32x16::ONE;
+    #[inline(always)]
+    fn simd_eq(self, rhs: Self) -> Self {
+        f32x16::simd_eq(self, rhs)
+    }
+    #[inline(always)]
+    fn simd_lt(self, rhs: Self) -> Self {
+        f32x16::simd_lt(self, rhs)
+    }
+    #[inline(always)]
+    fn simd_gt(self, rhs: Self) -> Self {
+        f32x16::simd_gt(self, rhs)
+    }
+    #[inline(always)]
+    fn and_mask(self, m: Self) -> Self {
+        self & m
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32x16::sqrt(self)
+    }
+    #[inline(always)]
+    fn all(m: Self::Mask) -> bool {
+        m.all()
+    }
+    #[inline(always)]
+    fn any(m: Self::Mask) -> bool {
+        m.any()
+    }
+    #[inline(always)]
+    fn map4_f64(
+        a: Self,
+        b: Self,
+        c: Self,
+        d: Self,
+        f: impl Fn(Self::Wide, Self::Wide, Self::Wide, Self::Wide) -> Self::Wide,
+    ) -> Self {
+        let ([a0, a1], [b0, b1]) = (widen16(a), widen16(b));
+        let ([c0, c1], [d0, d1]) = (widen16(c), widen16(d));
+        narrow16([f(a0, b0, c0, d0), f(a1, b1, c1, d1)])
+    }
+}
+
 impl Vector for f32 {
     #[inline(always)]
     fn pass<T, const K: usize, O, const IGNORE: bool, F>(
@@ -347,7 +427,8 @@ mod tests {
     use proptest::prelude::*;
 
     /// `V` is what the cfg says: `f32` under `--cfg segloss_scalar` or
-    /// without SIMD, `f32x8` otherwise.
+    /// without SIMD, `f32x16` with AVX-512 or under `--cfg segloss_lanes16`,
+    /// `f32x8` otherwise.
     #[test]
     fn the_kernel_vector_is_the_configured_one() {
         let simd = cfg!(any(
@@ -356,7 +437,13 @@ mod tests {
             target_feature = "simd128"
         ));
         let scalar = cfg!(segloss_scalar) || !simd;
-        assert_eq!(core::mem::size_of::<V>(), if scalar { 4 } else { 32 });
+        let sixteen = cfg!(any(target_feature = "sse2", segloss_lanes16));
+        let bytes = match (scalar, sixteen) {
+            (true, _) => 4,
+            (false, false) => 32,
+            (false, true) => 64,
+        };
+        assert_eq!(core::mem::size_of::<V>(), bytes);
     }
 
     /// Every term and slope the binary kernels are built from, as one

@@ -9,7 +9,7 @@
 //! approximate reciprocal, no target-dependent `max`/`min` NaN rules).
 
 use core::ops::{Add, BitAnd, BitOr, Div, Mul, Neg, Not, Sub};
-use wide::{f32x8, f64x4, u64x4};
+use wide::{f32x8, f32x16, f64x4, f64x8, u64x4, u64x8};
 
 /// A lanewise comparison result: `bool` for one lane, all-ones/all-zeros
 /// lanes for a vector; combined with `&`, `|`, `!`.
@@ -82,6 +82,32 @@ pub(crate) fn narrow([lo, hi]: [f64x4; 2]) -> f32x8 {
     let [a0, a1, a2, a3] = lo.to_array();
     let [a4, a5, a6, a7] = hi.to_array();
     f32x8::new([a0, a1, a2, a3, a4, a5, a6, a7].map(|v| v as f32))
+}
+
+/// The sixteen lanes of `v` as two `f64x8` (exact).
+#[inline(always)]
+pub(crate) fn widen16(v: f32x16) -> [f64x8; 2] {
+    let a = v.to_array().map(f64::from);
+    let (lo, hi) = a.split_at(8);
+    let half = |h: &[f64]| {
+        let mut w = [0.0f64; 8];
+        w.copy_from_slice(h);
+        f64x8::new(w)
+    };
+    [half(lo), half(hi)]
+}
+
+/// Two `f64x8` as sixteen f32 lanes, each rounded once.
+#[inline(always)]
+pub(crate) fn narrow16([lo, hi]: [f64x8; 2]) -> f32x16 {
+    let mut a = [0.0f32; 16];
+    for (d, s) in a
+        .iter_mut()
+        .zip(lo.to_array().into_iter().chain(hi.to_array()))
+    {
+        *d = s as f32;
+    }
+    f32x16::new(a)
 }
 
 /// f64 lane operations (`pow`'s intermediate precision): the same rules as
@@ -256,6 +282,83 @@ impl Lanes for f32x8 {
     }
 }
 
+impl Lanes for f32x16 {
+    type Wide = f64x8;
+    #[inline(always)]
+    fn map_f64<F: Fn(f64x8) -> f64x8>(self, f: F) -> Self {
+        let [lo, hi] = widen16(self);
+        narrow16([f(lo), f(hi)])
+    }
+
+    type Mask = f32x16;
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        f32x16::splat(v)
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        self.bits_and(0x7FFF_FFFF)
+    }
+    #[inline(always)]
+    fn lt(self, rhs: Self) -> Self {
+        self.simd_lt(rhs)
+    }
+    #[inline(always)]
+    fn gt(self, rhs: Self) -> Self {
+        self.simd_gt(rhs)
+    }
+    #[inline(always)]
+    fn ge(self, rhs: Self) -> Self {
+        self.simd_ge(rhs)
+    }
+    #[inline(always)]
+    fn eq(self, rhs: Self) -> Self {
+        self.simd_eq(rhs)
+    }
+    #[inline(always)]
+    fn select(m: Self, a: Self, b: Self) -> Self {
+        m.select(a, b)
+    }
+    #[inline(always)]
+    fn min_keep(self, y: Self) -> Self {
+        #[cfg(target_feature = "sse")]
+        {
+            y.fast_min(self)
+        }
+        #[cfg(not(target_feature = "sse"))]
+        {
+            self.simd_gt(y).select(y, self)
+        }
+    }
+    #[inline(always)]
+    fn max_keep(self, y: Self) -> Self {
+        #[cfg(target_feature = "sse")]
+        {
+            y.fast_max(self)
+        }
+        #[cfg(not(target_feature = "sse"))]
+        {
+            self.simd_lt(y).select(y, self)
+        }
+    }
+    #[inline(always)]
+    fn bits_shl(self, n: u32) -> Self {
+        f32x16::from_bits(self.to_bits() << n)
+    }
+    #[inline(always)]
+    fn bits_shr(self, n: u32) -> Self {
+        f32x16::from_bits(self.to_bits() >> n)
+    }
+    #[inline(always)]
+    fn bits_and(self, m: u32) -> Self {
+        f32x16::from_bits(self.to_bits() & wide::u32x16::splat(m))
+    }
+    #[inline(always)]
+    fn bits_or(self, m: u32) -> Self {
+        f32x16::from_bits(self.to_bits() | wide::u32x16::splat(m))
+    }
+}
+
 impl Lanes64 for f64 {
     type Mask = bool;
     #[inline(always)]
@@ -342,5 +445,49 @@ impl Lanes64 for f64x4 {
     #[inline(always)]
     fn sub_bits(self, rhs: Self) -> Self {
         f64x4::from_bits(self.to_bits() - rhs.to_bits())
+    }
+}
+
+impl Lanes64 for f64x8 {
+    type Mask = f64x8;
+    #[inline(always)]
+    fn splat(v: f64) -> Self {
+        f64x8::splat(v)
+    }
+    #[inline(always)]
+    fn eq(self, rhs: Self) -> Self {
+        self.simd_eq(rhs)
+    }
+    #[inline(always)]
+    fn lt(self, rhs: Self) -> Self {
+        self.simd_lt(rhs)
+    }
+    #[inline(always)]
+    fn gt(self, rhs: Self) -> Self {
+        self.simd_gt(rhs)
+    }
+    #[inline(always)]
+    fn select(m: Self, a: Self, b: Self) -> Self {
+        m.select(a, b)
+    }
+    #[inline(always)]
+    fn shl_bits(self, n: u32) -> Self {
+        f64x8::from_bits(self.to_bits() << n)
+    }
+    #[inline(always)]
+    fn shr_bits(self, n: u32) -> Self {
+        f64x8::from_bits(self.to_bits() >> n)
+    }
+    #[inline(always)]
+    fn or_bits(self, m: u64) -> Self {
+        f64x8::from_bits(self.to_bits() | u64x8::splat(m))
+    }
+    #[inline(always)]
+    fn add_bits(self, c: u64) -> Self {
+        f64x8::from_bits(self.to_bits() + u64x8::splat(c))
+    }
+    #[inline(always)]
+    fn sub_bits(self, rhs: Self) -> Self {
+        f64x8::from_bits(self.to_bits() - rhs.to_bits())
     }
 }

@@ -38,7 +38,7 @@ pub(crate) mod precision;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use lanes::{Lanes, Lanes64, narrow, widen};
+pub(crate) use lanes::{Lanes, Lanes64, narrow, narrow16, widen, widen16};
 
 /// σ and softplus of one logit, from one `e^{−|x|}` and one reciprocal.
 #[derive(Clone, Copy, Debug)]
