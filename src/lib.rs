@@ -9,8 +9,9 @@
 //! - `#![no_std]`, no allocation, no `unsafe`: runs in firmware
 //!   (`thumbv7em-none-eabihf`) and WebAssembly as well as on servers.
 //! - One read of the data: each kernel accumulates every sum its loss needs
-//!   in `wide::f32x8` lanes (blocks of 16 vectors), widened into `f64`, so
-//!   losses stay accurate to 1e-6 up to 2^26 elements.
+//!   in `wide::f32x8` lanes (blocks of 16 vectors; on x86 two blocks side by
+//!   side in `f32x16`), widened into `f64`, so losses stay accurate to 1e-6
+//!   up to 2^26 elements.
 //! - Errors are values ([`Error`]); NaN in the data propagates as in PyTorch.
 //!
 //! ```

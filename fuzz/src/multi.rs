@@ -358,7 +358,7 @@ pub fn focal(
         return None;
     }
     let g = f64::from(f.gamma);
-    let rel = REL.max(g * crate::MODULATOR_BASE + (g + 1.0) * logit_mag * LOGIT_ROUND);
+    let rel = REL.max(crate::focal_elementwise(g) + (g + 1.0) * logit_mag * LOGIT_ROUND);
     let r = Band::rel(m.want, rel);
     Some(Band {
         want: m.want,

@@ -2,7 +2,9 @@
 //!
 //! # How a pass accumulates (every binary kernel goes through `pass`)
 //!
-//! The input is walked in vectors of `LANES` = 8 elements (`wide::f32x8`).
+//! The input is walked in vectors of `LANES` = 8 elements (`wide::f32x8`;
+//! on x86 two blocks at a time side by side in `wide::f32x16`, with the same
+//! bits: `accumulate/pairs.rs`).
 //! A kernel maps each vector to `K` per-element terms (where the target has
 //! no SIMD the kernel runs on `f32`, one element at a time, each term added
 //! into the lane sum it would have in the vector: `pass_scalar`,

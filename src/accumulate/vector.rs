@@ -3,8 +3,15 @@
 //! A kernel of a binary pass (and of the multilabel planes, which are binary
 //! passes) is written once, against [`Vector`], and runs on [`V`]:
 //!
-//! - `wide::f32x8` where the target has SIMD lanes (x86-64 SSE2/AVX,
-//!   aarch64 NEON, wasm32 simd128): one kernel call per eight elements.
+//! - `wide::f32x16` on x86 (SSE2 and up; and anywhere with SIMD under
+//!   `--cfg segloss_lanes16`): one kernel call per sixteen elements, two
+//!   blocks of the eight-lane driver side by side (`accumulate/pairs.rs`).
+//!   With AVX-512 it is one register; elsewhere two `f32x8` computed side by
+//!   side, which leaves the out-of-order core more independent work than
+//!   one long dependency chain per vector (measured +10–30% on SSE2 and
+//!   AVX2; BENCHMARKS.md).
+//! - `wide::f32x8` where the target has other SIMD lanes (aarch64 NEON,
+//!   wasm32 simd128): one kernel call per eight elements.
 //! - `f32` elsewhere (Cortex-M, wasm32 without simd128): there `f32x8` is
 //!   eight scalar lanes written out, so a kernel on it is eight copies of its
 //!   code. On `f32` the kernel is one copy, and its pass driver

@@ -1,9 +1,9 @@
 //! Vector primitives the loss kernels need, each with a scalar twin.
 //!
 //! Design: every primitive is written once, generic over the crate-private
-//! [`lanes::Lanes`] trait (implemented for `f32` and `wide::f32x8`); the
-//! kernels call it on `f32x8` lanes, or on `f32` where the target has no SIMD
-//! (`accumulate::vector`), and its `*_scalar` twin is the `f32` instance, so
+//! [`lanes::Lanes`] trait (implemented for `f32`, `wide::f32x8` and
+//! `wide::f32x16`); the kernels call it on `f32x8` lanes (`f32x16` on x86),
+//! or on `f32` where the target has no SIMD (`accumulate::vector`), and its `*_scalar` twin is the `f32` instance, so
 //! a scalar element and a lane give the same bits. Only `+ − × ÷`,
 //! compares, selects and bit moves are used (no FMA, no approximate
 //! reciprocal, no `max`/`min` with a target's own NaN rule: x86's

@@ -157,6 +157,12 @@ impl Tol {
     }
 }
 
+/// The relative accuracy of one element's f32 focal term at `gamma`:
+/// `(4γ + 6)·2⁻²⁴` (see [`focal`]).
+pub fn focal_elementwise(gamma: f64) -> f64 {
+    (4.0 * gamma + 6.0) * f64::from(f32::EPSILON) / 2.0
+}
+
 /// Focal losses (smp `FocalLoss`, torchvision `sigmoid_focal_loss`) with a
 /// large γ: `CROSS_ENTROPY`'s 1e-6, widened to `(4γ + 6)·2⁻²⁴` once that is
 /// larger (γ > 2.5).
@@ -174,7 +180,7 @@ impl Tol {
 /// per-element limit, not an accumulation error; at scale (many elements)
 /// the measured errors stay far below 1e-6 (see `tests/accuracy_scale.rs`).
 pub fn focal(gamma: f64) -> Tol {
-    let rel = ((4.0 * gamma + 6.0) * f64::from(f32::EPSILON) / 2.0).max(CROSS_ENTROPY.rel);
+    let rel = focal_elementwise(gamma).max(CROSS_ENTROPY.rel);
     Tol {
         name: "focal loss vs f64 oracle, γ-dependent",
         rel,
