@@ -8,7 +8,7 @@
 //!   blocks of the eight-lane driver side by side (`accumulate/pairs.rs`).
 //!   With AVX-512 it is one register; elsewhere two `f32x8` computed side by
 //!   side, which leaves the out-of-order core more independent work than
-//!   one long dependency chain per vector (measured +10–30% on SSE2 and
+//!   one long dependency chain per vector (measured up to +30% on SSE2 and
 //!   AVX2; BENCHMARKS.md).
 //! - `wide::f32x8` where the target has other SIMD lanes (aarch64 NEON,
 //!   wasm32 simd128): one kernel call per eight elements.
@@ -191,151 +191,88 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
         F: WriteKernel<Self> + ?Sized;
 }
 
-impl Vector for f32x8 {
-    #[inline(always)]
-    fn pass<T, const K: usize, O, const IGNORE: bool, F>(
-        pred: &[f32],
-        target: &[T],
-        ignore: f32,
-        out: &mut [f32],
-        terms: &mut F,
-    ) -> Result<Totals<K>, Error>
-    where
-        T: Target,
-        O: Output<K, Self>,
-        F: FnMut(Self, Self) -> O + ?Sized,
-    {
-        pass_masked::<T, K, O, IGNORE, F>(pred, target, ignore, out, terms)
-    }
-    #[inline(always)]
-    fn write<T, const IGNORE: bool, const IN_PLACE: bool, F>(
-        pred: &[f32],
-        target: &[T],
-        ignore: f32,
-        grad: &mut [f32],
-        f: &F,
-    ) where
-        T: Target,
-        F: WriteKernel<Self> + ?Sized,
-    {
-        write_masked::<T, IGNORE, IN_PLACE, F>(pred, target, ignore, grad, f);
-    }
-    const ZERO: Self = f32x8::ZERO;
-    const ONE: Self = f32x8::ONE;
-    #[inline(always)]
-    fn simd_eq(self, rhs: Self) -> Self {
-        f32x8::simd_eq(self, rhs)
-    }
-    #[inline(always)]
-    fn simd_lt(self, rhs: Self) -> Self {
-        f32x8::simd_lt(self, rhs)
-    }
-    #[inline(always)]
-    fn simd_gt(self, rhs: Self) -> Self {
-        f32x8::simd_gt(self, rhs)
-    }
-    #[inline(always)]
-    fn and_mask(self, m: Self) -> Self {
-        self & m
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        f32x8::sqrt(self)
-    }
-    #[inline(always)]
-    fn all(m: Self::Mask) -> bool {
-        m.all()
-    }
-    #[inline(always)]
-    fn any(m: Self::Mask) -> bool {
-        m.any()
-    }
-    #[inline(always)]
-    fn map4_f64(
-        a: Self,
-        b: Self,
-        c: Self,
-        d: Self,
-        f: impl Fn(Self::Wide, Self::Wide, Self::Wide, Self::Wide) -> Self::Wide,
-    ) -> Self {
-        let ([a0, a1], [b0, b1]) = (widen(a), widen(b));
-        let ([c0, c1], [d0, d1]) = (widen(c), widen(d));
-        narrow([f(a0, b0, c0, d0), f(a1, b1, c1, d1)])
-    }
+/// [`Vector`] for a `wide` f32 vector `$v`, whose passes and writes go
+/// through `$pass` and `$write` and whose f64 halves are `$widen` and
+/// `$narrow`. One body for `f32x8` and `f32x16`.
+macro_rules! vector_for_wide {
+    ($v:ty, $pass:ident, $write:ident, $widen:ident, $narrow:ident) => {
+        impl Vector for $v {
+            #[inline(always)]
+            fn pass<T, const K: usize, O, const IGNORE: bool, F>(
+                pred: &[f32],
+                target: &[T],
+                ignore: f32,
+                out: &mut [f32],
+                terms: &mut F,
+            ) -> Result<Totals<K>, Error>
+            where
+                T: Target,
+                O: Output<K, Self>,
+                F: FnMut(Self, Self) -> O + ?Sized,
+            {
+                $pass::<T, K, O, IGNORE, F>(pred, target, ignore, out, terms)
+            }
+            #[inline(always)]
+            fn write<T, const IGNORE: bool, const IN_PLACE: bool, F>(
+                pred: &[f32],
+                target: &[T],
+                ignore: f32,
+                grad: &mut [f32],
+                f: &F,
+            ) where
+                T: Target,
+                F: WriteKernel<Self> + ?Sized,
+            {
+                $write::<T, IGNORE, IN_PLACE, F>(pred, target, ignore, grad, f);
+            }
+            const ZERO: Self = <$v>::ZERO;
+            const ONE: Self = <$v>::ONE;
+            #[inline(always)]
+            fn simd_eq(self, rhs: Self) -> Self {
+                <$v>::simd_eq(self, rhs)
+            }
+            #[inline(always)]
+            fn simd_lt(self, rhs: Self) -> Self {
+                <$v>::simd_lt(self, rhs)
+            }
+            #[inline(always)]
+            fn simd_gt(self, rhs: Self) -> Self {
+                <$v>::simd_gt(self, rhs)
+            }
+            #[inline(always)]
+            fn and_mask(self, m: Self) -> Self {
+                self & m
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                <$v>::sqrt(self)
+            }
+            #[inline(always)]
+            fn all(m: Self::Mask) -> bool {
+                m.all()
+            }
+            #[inline(always)]
+            fn any(m: Self::Mask) -> bool {
+                m.any()
+            }
+            #[inline(always)]
+            fn map4_f64(
+                a: Self,
+                b: Self,
+                c: Self,
+                d: Self,
+                f: impl Fn(Self::Wide, Self::Wide, Self::Wide, Self::Wide) -> Self::Wide,
+            ) -> Self {
+                let ([a0, a1], [b0, b1]) = ($widen(a), $widen(b));
+                let ([c0, c1], [d0, d1]) = ($widen(c), $widen(d));
+                $narrow([f(a0, b0, c0, d0), f(a1, b1, c1, d1)])
+            }
+        }
+    };
 }
 
-impl Vector for f32x16 {
-    #[inline(always)]
-    fn pass<T, const K: usize, O, const IGNORE: bool, F>(
-        pred: &[f32],
-        target: &[T],
-        ignore: f32,
-        out: &mut [f32],
-        terms: &mut F,
-    ) -> Result<Totals<K>, Error>
-    where
-        T: Target,
-        O: Output<K, Self>,
-        F: FnMut(Self, Self) -> O + ?Sized,
-    {
-        pass_pairs::<T, K, O, IGNORE, F>(pred, target, ignore, out, terms)
-    }
-    #[inline(always)]
-    fn write<T, const IGNORE: bool, const IN_PLACE: bool, F>(
-        pred: &[f32],
-        target: &[T],
-        ignore: f32,
-        grad: &mut [f32],
-        f: &F,
-    ) where
-        T: Target,
-        F: WriteKernel<Self> + ?Sized,
-    {
-        write_pairs::<T, IGNORE, IN_PLACE, F>(pred, target, ignore, grad, f);
-    }
-    const ZERO: Self = f32x16::ZERO;
-    const ONE: Self = f32x16::ONE;
-    #[inline(always)]
-    fn simd_eq(self, rhs: Self) -> Self {
-        f32x16::simd_eq(self, rhs)
-    }
-    #[inline(always)]
-    fn simd_lt(self, rhs: Self) -> Self {
-        f32x16::simd_lt(self, rhs)
-    }
-    #[inline(always)]
-    fn simd_gt(self, rhs: Self) -> Self {
-        f32x16::simd_gt(self, rhs)
-    }
-    #[inline(always)]
-    fn and_mask(self, m: Self) -> Self {
-        self & m
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        f32x16::sqrt(self)
-    }
-    #[inline(always)]
-    fn all(m: Self::Mask) -> bool {
-        m.all()
-    }
-    #[inline(always)]
-    fn any(m: Self::Mask) -> bool {
-        m.any()
-    }
-    #[inline(always)]
-    fn map4_f64(
-        a: Self,
-        b: Self,
-        c: Self,
-        d: Self,
-        f: impl Fn(Self::Wide, Self::Wide, Self::Wide, Self::Wide) -> Self::Wide,
-    ) -> Self {
-        let ([a0, a1], [b0, b1]) = (widen16(a), widen16(b));
-        let ([c0, c1], [d0, d1]) = (widen16(c), widen16(d));
-        narrow16([f(a0, b0, c0, d0), f(a1, b1, c1, d1)])
-    }
-}
+vector_for_wide!(f32x8, pass_masked, write_masked, widen, narrow);
+vector_for_wide!(f32x16, pass_pairs, write_pairs, widen16, narrow16);
 
 impl Vector for f32 {
     #[inline(always)]

@@ -205,159 +205,92 @@ impl Lanes for f32 {
     }
 }
 
-impl Lanes for f32x8 {
-    type Wide = f64x4;
-    #[inline(always)]
-    fn map_f64<F: Fn(f64x4) -> f64x4>(self, f: F) -> Self {
-        let [lo, hi] = widen(self);
-        narrow([f(lo), f(hi)])
-    }
+/// [`Lanes`] for a `wide` f32 vector `$v`: `$wide` its f64 lanes (as two
+/// halves, `$widen` and `$narrow`), `$bits` its `u32` lanes. One body for
+/// `f32x8` and `f32x16`, so the two give the same operations.
+macro_rules! lanes_for_wide {
+    ($v:ty, $wide:ty, $bits:ty, $widen:ident, $narrow:ident) => {
+        impl Lanes for $v {
+            type Wide = $wide;
+            #[inline(always)]
+            fn map_f64<F: Fn($wide) -> $wide>(self, f: F) -> Self {
+                let [lo, hi] = $widen(self);
+                $narrow([f(lo), f(hi)])
+            }
 
-    type Mask = f32x8;
-    #[inline(always)]
-    fn splat(v: f32) -> Self {
-        f32x8::splat(v)
-    }
-    #[inline(always)]
-    fn abs(self) -> Self {
-        self.bits_and(0x7FFF_FFFF)
-    }
-    #[inline(always)]
-    fn lt(self, rhs: Self) -> Self {
-        self.simd_lt(rhs)
-    }
-    #[inline(always)]
-    fn gt(self, rhs: Self) -> Self {
-        self.simd_gt(rhs)
-    }
-    #[inline(always)]
-    fn ge(self, rhs: Self) -> Self {
-        self.simd_ge(rhs)
-    }
-    #[inline(always)]
-    fn eq(self, rhs: Self) -> Self {
-        self.simd_eq(rhs)
-    }
-    #[inline(always)]
-    fn select(m: Self, a: Self, b: Self) -> Self {
-        m.select(a, b)
-    }
-    #[inline(always)]
-    fn min_keep(self, y: Self) -> Self {
-        #[cfg(target_feature = "sse")]
-        {
-            y.fast_min(self)
+            type Mask = $v;
+            #[inline(always)]
+            fn splat(v: f32) -> Self {
+                <$v>::splat(v)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                self.bits_and(0x7FFF_FFFF)
+            }
+            #[inline(always)]
+            fn lt(self, rhs: Self) -> Self {
+                self.simd_lt(rhs)
+            }
+            #[inline(always)]
+            fn gt(self, rhs: Self) -> Self {
+                self.simd_gt(rhs)
+            }
+            #[inline(always)]
+            fn ge(self, rhs: Self) -> Self {
+                self.simd_ge(rhs)
+            }
+            #[inline(always)]
+            fn eq(self, rhs: Self) -> Self {
+                self.simd_eq(rhs)
+            }
+            #[inline(always)]
+            fn select(m: Self, a: Self, b: Self) -> Self {
+                m.select(a, b)
+            }
+            #[inline(always)]
+            fn min_keep(self, y: Self) -> Self {
+                #[cfg(target_feature = "sse")]
+                {
+                    y.fast_min(self)
+                }
+                #[cfg(not(target_feature = "sse"))]
+                {
+                    self.simd_gt(y).select(y, self)
+                }
+            }
+            #[inline(always)]
+            fn max_keep(self, y: Self) -> Self {
+                #[cfg(target_feature = "sse")]
+                {
+                    y.fast_max(self)
+                }
+                #[cfg(not(target_feature = "sse"))]
+                {
+                    self.simd_lt(y).select(y, self)
+                }
+            }
+            #[inline(always)]
+            fn bits_shl(self, n: u32) -> Self {
+                <$v>::from_bits(self.to_bits() << n)
+            }
+            #[inline(always)]
+            fn bits_shr(self, n: u32) -> Self {
+                <$v>::from_bits(self.to_bits() >> n)
+            }
+            #[inline(always)]
+            fn bits_and(self, m: u32) -> Self {
+                <$v>::from_bits(self.to_bits() & <$bits>::splat(m))
+            }
+            #[inline(always)]
+            fn bits_or(self, m: u32) -> Self {
+                <$v>::from_bits(self.to_bits() | <$bits>::splat(m))
+            }
         }
-        #[cfg(not(target_feature = "sse"))]
-        {
-            self.simd_gt(y).select(y, self)
-        }
-    }
-    #[inline(always)]
-    fn max_keep(self, y: Self) -> Self {
-        #[cfg(target_feature = "sse")]
-        {
-            y.fast_max(self)
-        }
-        #[cfg(not(target_feature = "sse"))]
-        {
-            self.simd_lt(y).select(y, self)
-        }
-    }
-    #[inline(always)]
-    fn bits_shl(self, n: u32) -> Self {
-        f32x8::from_bits(self.to_bits() << n)
-    }
-    #[inline(always)]
-    fn bits_shr(self, n: u32) -> Self {
-        f32x8::from_bits(self.to_bits() >> n)
-    }
-    #[inline(always)]
-    fn bits_and(self, m: u32) -> Self {
-        f32x8::from_bits(self.to_bits() & wide::u32x8::splat(m))
-    }
-    #[inline(always)]
-    fn bits_or(self, m: u32) -> Self {
-        f32x8::from_bits(self.to_bits() | wide::u32x8::splat(m))
-    }
+    };
 }
 
-impl Lanes for f32x16 {
-    type Wide = f64x8;
-    #[inline(always)]
-    fn map_f64<F: Fn(f64x8) -> f64x8>(self, f: F) -> Self {
-        let [lo, hi] = widen16(self);
-        narrow16([f(lo), f(hi)])
-    }
-
-    type Mask = f32x16;
-    #[inline(always)]
-    fn splat(v: f32) -> Self {
-        f32x16::splat(v)
-    }
-    #[inline(always)]
-    fn abs(self) -> Self {
-        self.bits_and(0x7FFF_FFFF)
-    }
-    #[inline(always)]
-    fn lt(self, rhs: Self) -> Self {
-        self.simd_lt(rhs)
-    }
-    #[inline(always)]
-    fn gt(self, rhs: Self) -> Self {
-        self.simd_gt(rhs)
-    }
-    #[inline(always)]
-    fn ge(self, rhs: Self) -> Self {
-        self.simd_ge(rhs)
-    }
-    #[inline(always)]
-    fn eq(self, rhs: Self) -> Self {
-        self.simd_eq(rhs)
-    }
-    #[inline(always)]
-    fn select(m: Self, a: Self, b: Self) -> Self {
-        m.select(a, b)
-    }
-    #[inline(always)]
-    fn min_keep(self, y: Self) -> Self {
-        #[cfg(target_feature = "sse")]
-        {
-            y.fast_min(self)
-        }
-        #[cfg(not(target_feature = "sse"))]
-        {
-            self.simd_gt(y).select(y, self)
-        }
-    }
-    #[inline(always)]
-    fn max_keep(self, y: Self) -> Self {
-        #[cfg(target_feature = "sse")]
-        {
-            y.fast_max(self)
-        }
-        #[cfg(not(target_feature = "sse"))]
-        {
-            self.simd_lt(y).select(y, self)
-        }
-    }
-    #[inline(always)]
-    fn bits_shl(self, n: u32) -> Self {
-        f32x16::from_bits(self.to_bits() << n)
-    }
-    #[inline(always)]
-    fn bits_shr(self, n: u32) -> Self {
-        f32x16::from_bits(self.to_bits() >> n)
-    }
-    #[inline(always)]
-    fn bits_and(self, m: u32) -> Self {
-        f32x16::from_bits(self.to_bits() & wide::u32x16::splat(m))
-    }
-    #[inline(always)]
-    fn bits_or(self, m: u32) -> Self {
-        f32x16::from_bits(self.to_bits() | wide::u32x16::splat(m))
-    }
-}
+lanes_for_wide!(f32x8, f64x4, wide::u32x8, widen, narrow);
+lanes_for_wide!(f32x16, f64x8, wide::u32x16, widen16, narrow16);
 
 impl Lanes64 for f64 {
     type Mask = bool;
@@ -404,90 +337,54 @@ impl Lanes64 for f64 {
     }
 }
 
-impl Lanes64 for f64x4 {
-    type Mask = f64x4;
-    #[inline(always)]
-    fn splat(v: f64) -> Self {
-        f64x4::splat(v)
-    }
-    #[inline(always)]
-    fn eq(self, rhs: Self) -> Self {
-        self.simd_eq(rhs)
-    }
-    #[inline(always)]
-    fn lt(self, rhs: Self) -> Self {
-        self.simd_lt(rhs)
-    }
-    #[inline(always)]
-    fn gt(self, rhs: Self) -> Self {
-        self.simd_gt(rhs)
-    }
-    #[inline(always)]
-    fn select(m: Self, a: Self, b: Self) -> Self {
-        m.select(a, b)
-    }
-    #[inline(always)]
-    fn shl_bits(self, n: u32) -> Self {
-        f64x4::from_bits(self.to_bits() << n)
-    }
-    #[inline(always)]
-    fn shr_bits(self, n: u32) -> Self {
-        f64x4::from_bits(self.to_bits() >> n)
-    }
-    #[inline(always)]
-    fn or_bits(self, m: u64) -> Self {
-        f64x4::from_bits(self.to_bits() | u64x4::splat(m))
-    }
-    #[inline(always)]
-    fn add_bits(self, c: u64) -> Self {
-        f64x4::from_bits(self.to_bits() + u64x4::splat(c))
-    }
-    #[inline(always)]
-    fn sub_bits(self, rhs: Self) -> Self {
-        f64x4::from_bits(self.to_bits() - rhs.to_bits())
-    }
+/// [`Lanes64`] for a `wide` f64 vector `$v` with `u64` lanes `$bits`.
+macro_rules! lanes64_for_wide {
+    ($v:ty, $bits:ty) => {
+        impl Lanes64 for $v {
+            type Mask = $v;
+            #[inline(always)]
+            fn splat(v: f64) -> Self {
+                <$v>::splat(v)
+            }
+            #[inline(always)]
+            fn eq(self, rhs: Self) -> Self {
+                self.simd_eq(rhs)
+            }
+            #[inline(always)]
+            fn lt(self, rhs: Self) -> Self {
+                self.simd_lt(rhs)
+            }
+            #[inline(always)]
+            fn gt(self, rhs: Self) -> Self {
+                self.simd_gt(rhs)
+            }
+            #[inline(always)]
+            fn select(m: Self, a: Self, b: Self) -> Self {
+                m.select(a, b)
+            }
+            #[inline(always)]
+            fn shl_bits(self, n: u32) -> Self {
+                <$v>::from_bits(self.to_bits() << n)
+            }
+            #[inline(always)]
+            fn shr_bits(self, n: u32) -> Self {
+                <$v>::from_bits(self.to_bits() >> n)
+            }
+            #[inline(always)]
+            fn or_bits(self, m: u64) -> Self {
+                <$v>::from_bits(self.to_bits() | <$bits>::splat(m))
+            }
+            #[inline(always)]
+            fn add_bits(self, c: u64) -> Self {
+                <$v>::from_bits(self.to_bits() + <$bits>::splat(c))
+            }
+            #[inline(always)]
+            fn sub_bits(self, rhs: Self) -> Self {
+                <$v>::from_bits(self.to_bits() - rhs.to_bits())
+            }
+        }
+    };
 }
 
-impl Lanes64 for f64x8 {
-    type Mask = f64x8;
-    #[inline(always)]
-    fn splat(v: f64) -> Self {
-        f64x8::splat(v)
-    }
-    #[inline(always)]
-    fn eq(self, rhs: Self) -> Self {
-        self.simd_eq(rhs)
-    }
-    #[inline(always)]
-    fn lt(self, rhs: Self) -> Self {
-        self.simd_lt(rhs)
-    }
-    #[inline(always)]
-    fn gt(self, rhs: Self) -> Self {
-        self.simd_gt(rhs)
-    }
-    #[inline(always)]
-    fn select(m: Self, a: Self, b: Self) -> Self {
-        m.select(a, b)
-    }
-    #[inline(always)]
-    fn shl_bits(self, n: u32) -> Self {
-        f64x8::from_bits(self.to_bits() << n)
-    }
-    #[inline(always)]
-    fn shr_bits(self, n: u32) -> Self {
-        f64x8::from_bits(self.to_bits() >> n)
-    }
-    #[inline(always)]
-    fn or_bits(self, m: u64) -> Self {
-        f64x8::from_bits(self.to_bits() | u64x8::splat(m))
-    }
-    #[inline(always)]
-    fn add_bits(self, c: u64) -> Self {
-        f64x8::from_bits(self.to_bits() + u64x8::splat(c))
-    }
-    #[inline(always)]
-    fn sub_bits(self, rhs: Self) -> Self {
-        f64x8::from_bits(self.to_bits() - rhs.to_bits())
-    }
-}
+lanes64_for_wide!(f64x4, u64x4);
+lanes64_for_wide!(f64x8, u64x8);
