@@ -40,19 +40,6 @@ use wide::{f32x8, f32x16};
 /// Elements of one segment: a whole block.
 const SEGMENT: usize = LANES * BLOCK;
 
-/// Lanes 0–7 from `a`, 8–15 from `b`.
-#[inline(always)]
-fn join(a: f32x8, b: f32x8) -> f32x16 {
-    let mut v = [0.0f32; 16];
-    for (d, s) in v
-        .iter_mut()
-        .zip(a.to_array().into_iter().chain(b.to_array()))
-    {
-        *d = s;
-    }
-    f32x16::new(v)
-}
-
 /// Lanes 0–7 and 8–15.
 #[inline(always)]
 fn halves(v: f32x16) -> (f32x8, f32x8) {
@@ -85,16 +72,12 @@ fn chunk<E: Copy>(s: &[E], k: usize) -> Option<&[E; LANES]> {
         .and_then(|c| c.try_into().ok())
 }
 
-lane_inline! {
-/// The terms of one sixteen-lane vector: the only place the pass driver
-/// calls its kernel outside the whole pairs.
-fn eval<const K: usize, O, F>(terms: &mut F, x: f32x16, y: f32x16) -> ([f32x16; K], f32x16)
-where
-    O: Output<K, f32x16>,
-    F: FnMut(f32x16, f32x16) -> O + ?Sized,
-{
-    terms(x, y).parts()
-}
+/// Up to sixteen elements of `s` as lanes (`Target::lanes16`), zero-padded
+/// past its end.
+#[inline(always)]
+fn lanes_of<E: Target>(s: &[E]) -> f32x16 {
+    let (a, b) = s.split_at(LANES.min(s.len()));
+    E::lanes16(&padded(a, 0), &padded(b, 0))
 }
 
 /// One half's segment: its predictions, targets and output (empty unless
@@ -196,7 +179,7 @@ fn whole_pair<T, const K: usize, O, const IGNORE: bool, F>(
         ) else {
             break; // unreachable: both segments are whole blocks
         };
-        let x = join(f32x8::new(*pa), f32x8::new(*pb));
+        let x = f32::lanes16(pa, pb);
         let y = T::lanes16(ta, tb);
         let (v, o) = terms(x, y).parts();
         let keep = IGNORE.then(|| !y.simd_eq(ign));
@@ -237,17 +220,14 @@ fn last_pair<T, const K: usize, O, const IGNORE: bool, F>(
     for k in 0..a.vectors().max(b.vectors()) {
         let at = k * LANES;
         let valid = |s: &Segment<'_, T>| s.pred.len().saturating_sub(at).min(LANES) as f32;
-        let count = join(f32x8::splat(valid(&a)), f32x8::splat(valid(&b)));
-        let x = join(
-            f32x8::new(padded(a.pred, at)),
-            f32x8::new(padded(b.pred, at)),
-        );
+        let count = f32::lanes16(&[valid(&a); LANES], &[valid(&b); LANES]);
+        let x = f32::lanes16(&padded(a.pred, at), &padded(b.pred, at));
         let y = T::lanes16(&padded(a.target, at), &padded(b.target, at));
         let mut keep = lane.simd_lt(count);
         if IGNORE {
             keep &= !y.simd_eq(ign);
         }
-        let (v, o) = eval(terms, x, y);
+        let (v, o) = terms(x, y).parts();
         sums.add::<T>(v, y, Some(keep));
         if O::STORES {
             let (lo, hi) = halves(o & keep);
@@ -340,14 +320,6 @@ where
     run.finish::<T, IGNORE>(len)
 }
 
-lane_inline! {
-/// The value of one sixteen-lane vector: the only place [`write_pairs`]
-/// calls its kernel.
-fn eval_value<F: WriteKernel<f32x16> + ?Sized>(f: &F, x: f32x16, y: f32x16) -> f32x16 {
-    f.call(x, y)
-}
-}
-
 /// The per-element write on `f32x16` kernels (`accumulate::write_masked`'s
 /// values): sixteen consecutive elements a vector, `x` from `pred`, or from
 /// `grad` where `IN_PLACE` (`pred` is then empty).
@@ -365,44 +337,36 @@ pub(crate) fn write_pairs<T, const IGNORE: bool, const IN_PLACE: bool, F>(
     const WIDTH: usize = 2 * LANES;
     let ign = f32x16::splat(ignore);
     let g_of = |x: f32x16, y: f32x16| {
-        let g = eval_value(f, x, y);
+        let g = f.call(x, y);
         if IGNORE {
             y.simd_eq(ign).select(f32x16::ZERO, g)
         } else {
             g
         }
     };
-    let x_of = |x: &[f32]| {
-        let (a, b) = x.split_at(LANES.min(x.len()));
-        join(f32x8::new(padded(a, 0)), f32x8::new(padded(b, 0)))
-    };
-    let y_of = |t: &[T]| {
-        let (a, b) = t.split_at(LANES.min(t.len()));
-        T::lanes16(&padded(a, 0), &padded(b, 0))
-    };
     let mut gc = grad.chunks_exact_mut(WIDTH);
     let mut pc = pred.chunks_exact(WIDTH);
     let mut tc = target.chunks_exact(WIDTH);
     for (g, t) in gc.by_ref().zip(tc.by_ref()) {
         let x = if IN_PLACE {
-            x_of(g)
+            lanes_of(g)
         } else {
             match pc.next() {
-                Some(p) => x_of(p),
+                Some(p) => lanes_of(p),
                 None => continue, // unreachable: `pred` has `grad`'s length
             }
         };
-        let v = g_of(x, y_of(t)).to_array();
+        let v = g_of(x, lanes_of(t)).to_array();
         g.copy_from_slice(&v);
     }
     let (g_tail, t_tail) = (gc.into_remainder(), tc.remainder());
     if !g_tail.is_empty() {
         let x = if IN_PLACE {
-            x_of(g_tail)
+            lanes_of(g_tail)
         } else {
-            x_of(pc.remainder())
+            lanes_of(pc.remainder())
         };
-        let v = g_of(x, y_of(t_tail)).to_array();
+        let v = g_of(x, lanes_of(t_tail)).to_array();
         g_tail.iter_mut().zip(v).for_each(|(d, s)| *d = s);
     }
 }
@@ -414,6 +378,7 @@ mod tests {
     extern crate std;
 
     use super::super::binary::{bce_terms, link, sigmoid_region_terms};
+    use super::super::vector::tests::value;
     use super::super::{Vector, pass_masked, write_masked};
     use super::*;
     use proptest::prelude::*;
@@ -473,16 +438,6 @@ mod tests {
             }
             (a, b) => a == b,
         }
-    }
-
-    fn value() -> impl Strategy<Value = f32> {
-        prop_oneof![
-            8 => -30.0f32..30.0,
-            1 => any::<u32>().prop_map(f32::from_bits),
-            1 => prop::sample::select(std::vec![
-                0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1e-30, 200.0, -200.0,
-            ]),
-        ]
     }
 
     proptest! {

@@ -354,7 +354,7 @@ pub(crate) fn splat(v: f32) -> V {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::indexing_slicing, clippy::unwrap_used)]
 
     extern crate std;
@@ -476,7 +476,8 @@ mod tests {
         }
     }
 
-    fn value() -> impl Strategy<Value = f32> {
+    /// A logit, a probability, any bit pattern or a special value.
+    pub(in crate::accumulate) fn value() -> impl Strategy<Value = f32> {
         prop_oneof![
             4 => -30.0f32..30.0,
             1 => 0.0f32..=1.0,
