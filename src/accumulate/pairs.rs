@@ -42,17 +42,14 @@ const SEGMENT: usize = LANES * BLOCK;
 
 /// Lanes 0–7 and 8–15.
 #[inline(always)]
-fn halves(v: f32x16) -> (f32x8, f32x8) {
-    let a = v.to_array();
-    let (mut lo, mut hi) = ([0.0f32; LANES], [0.0f32; LANES]);
-    for (i, s) in a.into_iter().enumerate() {
-        if let Some(d) = lo.get_mut(i) {
-            *d = s;
-        } else if let Some(d) = hi.get_mut(i.wrapping_sub(LANES)) {
-            *d = s;
-        }
+pub(crate) fn halves(v: f32x16) -> (f32x8, f32x8) {
+    // Whole arrays, not lane by lane: LLVM makes this one extract with
+    // AVX-512 (a loop over the lanes, a store and reloads: the multiclass
+    // kept exps measured 25% slower).
+    match v.to_array().as_chunks::<LANES>().0 {
+        [lo, hi] => (f32x8::new(*lo), f32x8::new(*hi)),
+        _ => (f32x8::ZERO, f32x8::ZERO),
     }
-    (f32x8::new(lo), f32x8::new(hi))
 }
 
 /// Eight elements of a slice from `at`, zero-padded past its end.
