@@ -505,6 +505,21 @@ impl<L: Vector> FocalTerm<L> {
     }
 }
 
+impl FocalTerm<f32> {
+    /// The same constants as lanes `W` (the multiclass passes keep a
+    /// `FocalTerm<f32>` and pick their lanes per pass).
+    #[cfg_attr(not(feature = "nchw"), allow(dead_code))]
+    pub(crate) fn lanes<W: Vector>(&self) -> FocalTerm<W> {
+        FocalTerm {
+            lo: W::splat(self.lo),
+            hi: W::splat(self.hi),
+            inv_r: W::splat(self.inv_r),
+            neg_ln_r: W::splat(self.neg_ln_r),
+            ln_inv_r: self.ln_inv_r,
+        }
+    }
+}
+
 /// torchvision's focal terms `[Σ y·l, Σ (1 − y)·l]`, `l = bce·(1 − p_t)^γ`.
 #[inline(always)]
 pub(crate) fn sigmoid_focal_terms<L: Vector, M: Modulator>(m: M, l: &Logistic<L>, y: L) -> [L; 2] {

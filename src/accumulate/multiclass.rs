@@ -24,6 +24,15 @@
 //! Ignored pixels are masked (their `p` and `y` count as 0, also when the
 //! logits are NaN).
 //!
+//! On x86 (and under `--cfg segloss_lanes16`) the pass runs on `W` =
+//! `f32x16`: two consecutive blocks side by side (`Pixels`, `walk`),
+//! lanes 0–7 vector `i` of one block and lanes 8–15 vector `i` of the next,
+//! as `accumulate/pairs.rs` does for the binary kernels. Each half's block
+//! sums are the eight-lane pass's, widened in the same order, so the bits do
+//! not depend on the width (a proptest here compares the two, and the
+//! gradient pass in `backward/multiclass.rs` the same way). With AVX-512 it
+//! is one register per class; on SSE2 and AVX2 two independent chains.
+//!
 //! The per-class block accumulators are arrays of capacity `CC` with `c ≤ CC`
 //! classes in use. When `c == CC ≤ 16` the loops run to the constant `CC`, so
 //! they unroll and the accumulators can stay in registers; the const-generic
@@ -39,17 +48,115 @@
 //! labels: the public entry points, generic over [`ClassId`], only wrap the
 //! slice.
 
-use super::{BLOCK, LANES, fold, widen_u8};
+use super::pairs::halves;
+use super::vector::Vector;
+use super::{BLOCK, LANES, Target, fold, widen_u8};
 use crate::accumulate::binary::{
     FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0, prob_region_terms, region_terms,
 };
 use crate::error::Error;
 use crate::loss::{focal::FocalSums, region::RegionSums};
-use crate::math;
-use wide::{f32x8, i32x8, u16x8};
+use crate::math::{self, Lanes};
+use core::ops::{BitAnd, BitOr, BitOrAssign, Not};
+use wide::{f32x8, f32x16, i32x8, u16x8};
 
-const ONE: f32x8 = f32x8::ONE;
 const ZERO: f32x8 = f32x8::ZERO;
+
+/// The vector type of the multiclass statistics pass on this target: as
+/// the binary kernels' [`super::V`], `f32x16` on x86 (and under `--cfg
+/// segloss_lanes16`), two blocks of pixels side by side; `f32x8` elsewhere.
+#[cfg(any(target_feature = "sse2", segloss_lanes16))]
+pub(crate) type W = f32x16;
+
+/// The vector type of the multiclass statistics pass on this target (see
+/// the x86 version).
+#[cfg(not(any(target_feature = "sse2", segloss_lanes16)))]
+pub(crate) type W = f32x8;
+
+/// The vector type of the multiclass gradient pass (`backward/multiclass.rs`)
+/// on this target: `f32x16` only where it is one register (AVX-512, or
+/// under `--cfg segloss_lanes16`). With SSE2 and AVX2 its halves measured
+/// 10–20% slower than `f32x8` there (the pass holds the inputs, the exps,
+/// the probabilities and the gradients of every class at once: twice the
+/// registers), where the statistics pass gains (BENCHMARKS.md).
+#[cfg(any(target_feature = "avx512f", segloss_lanes16))]
+pub(crate) type WG = f32x16;
+
+/// The vector type of the multiclass gradient pass on this target (see the
+/// AVX-512 version).
+#[cfg(not(any(target_feature = "avx512f", segloss_lanes16)))]
+pub(crate) type WG = f32x8;
+
+/// A vector of the multiclass pass: [`Self::BLOCKS`] blocks of `BLOCK`
+/// vectors of eight pixels side by side, as `accumulate/pairs.rs` does for
+/// the binary kernels. Lanes `8h..8h + 8` hold vector `i` of block `h` of a
+/// span, so each half's `f32` block sums are exactly the eight-lane pass's,
+/// widened into the `f64` totals in the same order (block 0's, then block
+/// 1's): the same bits whatever the width.
+pub(crate) trait Pixels:
+    Vector<Mask = Self>
+    + BitAnd<Output = Self>
+    + BitOr<Output = Self>
+    + BitOrAssign
+    + Not<Output = Self>
+{
+    /// Blocks side by side: 1 or 2.
+    const BLOCKS: usize;
+    /// The decoded labels of the blocks of a span.
+    type Decs: AsRef<[Decoded]> + AsMut<[Decoded]>;
+    /// [`Self::BLOCKS`] empty decoders.
+    fn decs() -> Self::Decs;
+    /// The vector whose half `h` is `part(h)`.
+    fn join(part: impl FnMut(usize) -> f32x8) -> Self;
+    /// Half `h` (`h < BLOCKS`).
+    fn part(self, h: usize) -> f32x8;
+    /// `wide`'s lanewise max (a NaN operand gives the other one).
+    fn max(self, rhs: Self) -> Self;
+}
+
+impl Pixels for f32x8 {
+    const BLOCKS: usize = 1;
+    type Decs = [Decoded; 1];
+    #[inline(always)]
+    fn decs() -> [Decoded; 1] {
+        [Decoded::new()]
+    }
+    #[inline(always)]
+    fn join(mut part: impl FnMut(usize) -> f32x8) -> Self {
+        part(0)
+    }
+    #[inline(always)]
+    fn part(self, _: usize) -> f32x8 {
+        self
+    }
+    #[inline(always)]
+    fn max(self, rhs: Self) -> Self {
+        f32x8::max(self, rhs)
+    }
+}
+
+impl Pixels for f32x16 {
+    const BLOCKS: usize = 2;
+    type Decs = [Decoded; 2];
+    #[inline(always)]
+    fn decs() -> [Decoded; 2] {
+        [Decoded::new(), Decoded::new()]
+    }
+    #[inline(always)]
+    fn join(mut part: impl FnMut(usize) -> f32x8) -> Self {
+        let (a, b) = (part(0), part(1));
+        <f32 as Target>::lanes16(&a.to_array(), &b.to_array())
+    }
+    #[inline(always)]
+    fn part(self, h: usize) -> f32x8 {
+        let (a, b) = halves(self);
+        if h == 0 { a } else { b }
+    }
+    #[inline(always)]
+    fn max(self, rhs: Self) -> Self {
+        f32x16::max(self, rhs)
+    }
+}
 
 /// The largest class count of the runtime-`C` entry points (their per-class
 /// accumulators live on the stack: about 70 KiB at this capacity).
@@ -193,7 +300,7 @@ impl ClassId for i64 {
 /// Its argument is always `x − max ≤ 0` (or NaN), so the math branch's
 /// `exp_nonpos_clamped` fits as is (measured: 1.7× at C = 4, 2.6× at C = 16 on SSE2).
 #[inline(always)]
-pub(crate) fn exp_v(x: f32x8) -> f32x8 {
+pub(crate) fn exp_v<L: Lanes>(x: L) -> L {
     math::exp_nonpos(x)
 }
 
@@ -267,107 +374,116 @@ pub(crate) struct Kernel<'a, M> {
     pub weight_scale: f32,
     /// Cross entropy with label smoothing: also sum Σ_c w_c·(−ln softmax_c).
     pub smoothing: bool,
-    /// smp focal constants and γ.
-    pub focal: FocalTerm<f32x8>,
+    /// smp focal constants (as lanes: [`FocalTerm::lanes`]) and γ.
+    pub focal: FocalTerm<f32>,
     pub modulator: M,
     /// Probability clamp of focal from probabilities: `[eps, 1 − eps]`.
     pub eps: f32,
 }
 
-/// The block accumulators (`f32` lanes) of one block of vectors.
-struct Block<const CC: usize> {
-    sp: [f32x8; CC],
-    sy: [f32x8; CC],
-    sd: [f32x8; CC],
-    fpos: [f32x8; CC],
-    fneg: [f32x8; CC],
-    fmod: [f32x8; CC],
-    ce: f32x8,
-    ce_smooth: f32x8,
-    ce_den: f32x8,
-    kept_a: f32x8,
-    kept_b: f32x8,
+/// The block accumulators (`f32` lanes) of one span of blocks.
+struct Block<const CC: usize, W> {
+    sp: [W; CC],
+    sy: [W; CC],
+    sd: [W; CC],
+    fpos: [W; CC],
+    fneg: [W; CC],
+    fmod: [W; CC],
+    ce: W,
+    ce_smooth: W,
+    ce_den: W,
+    kept_a: W,
+    kept_b: W,
 }
 
-impl<const CC: usize> Block<CC> {
+impl<const CC: usize, W: Pixels> Block<CC, W> {
     #[inline(always)]
     fn new() -> Self {
+        let zero = W::ZERO;
         Block {
-            sp: [ZERO; CC],
-            sy: [ZERO; CC],
-            sd: [ZERO; CC],
-            fpos: [ZERO; CC],
-            fneg: [ZERO; CC],
-            fmod: [ZERO; CC],
-            ce: ZERO,
-            ce_smooth: ZERO,
-            ce_den: ZERO,
-            kept_a: ZERO,
-            kept_b: ZERO,
+            sp: [zero; CC],
+            sy: [zero; CC],
+            sd: [zero; CC],
+            fpos: [zero; CC],
+            fneg: [zero; CC],
+            fmod: [zero; CC],
+            ce: zero,
+            ce_smooth: zero,
+            ce_den: zero,
+            kept_a: zero,
+            kept_b: zero,
         }
     }
 
-    /// Widens the block into the totals (only the parts the plan uses).
+    /// Widens the span's first `blocks` blocks into the totals (only the
+    /// parts the plan uses), each in turn.
     #[inline(always)]
     fn widen<const R: bool, const CE: bool, const F: bool>(
         &mut self,
         c: usize,
+        blocks: usize,
         out: &mut McTotals<CC>,
     ) {
-        self.widen_into::<R, CE, F>(c, out);
+        for h in 0..blocks.min(W::BLOCKS) {
+            self.widen_into::<R, CE, F>(c, h, out);
+        }
         self.reset::<R, CE, F>(c);
     }
 
     /// Zeroes the accumulators `widen` read (only the `c` classes in use).
     #[inline(always)]
     fn reset<const R: bool, const CE: bool, const F: bool>(&mut self, c: usize) {
+        let zero = W::ZERO;
         if R {
             for a in [&mut self.sp, &mut self.sy, &mut self.sd] {
-                a.iter_mut().take(c).for_each(|v| *v = ZERO);
+                a.iter_mut().take(c).for_each(|v| *v = zero);
             }
-            self.kept_a = ZERO;
+            self.kept_a = zero;
         }
         if F {
             for a in [&mut self.fpos, &mut self.fneg, &mut self.fmod] {
-                a.iter_mut().take(c).for_each(|v| *v = ZERO);
+                a.iter_mut().take(c).for_each(|v| *v = zero);
             }
         }
-        self.ce = ZERO;
-        self.ce_smooth = ZERO;
-        self.ce_den = ZERO;
-        self.kept_b = ZERO;
+        self.ce = zero;
+        self.ce_smooth = zero;
+        self.ce_den = zero;
+        self.kept_b = zero;
     }
 
+    /// Widens block `h` of the span (half `h` of every accumulator).
     #[inline(always)]
     fn widen_into<const R: bool, const CE: bool, const F: bool>(
         &self,
         c: usize,
+        h: usize,
         out: &mut McTotals<CC>,
     ) {
+        let wf = |v: &W| widen_fold(v.part(h));
         if R {
             let sums = self.sp.iter().zip(&self.sy).zip(&self.sd);
             for (r, ((sp, sy), sd)) in out.region.iter_mut().zip(sums).take(c) {
-                r.intersection += widen_fold(*sp);
-                r.false_pos += widen_fold(*sy);
-                r.false_neg += widen_fold(*sd);
+                r.intersection += wf(sp);
+                r.false_pos += wf(sy);
+                r.false_neg += wf(sd);
             }
-            out.kept_a = out.kept_a.saturating_add(widen_fold(self.kept_a) as u64);
+            out.kept_a = out.kept_a.saturating_add(wf(&self.kept_a) as u64);
         }
         if F {
             let sums = self.fpos.iter().zip(&self.fneg).zip(&self.fmod);
             for (f, ((p, n), m)) in out.focal.iter_mut().zip(sums).take(c) {
-                f.pos += widen_fold(*p);
-                f.neg += widen_fold(*n);
-                f.modulator += widen_fold(*m);
+                f.pos += wf(p);
+                f.neg += wf(n);
+                f.modulator += wf(m);
             }
         }
         if CE {
-            out.ce += widen_fold(self.ce);
-            out.ce_smooth += widen_fold(self.ce_smooth);
-            out.ce_den += widen_fold(self.ce_den);
+            out.ce += wf(&self.ce);
+            out.ce_smooth += wf(&self.ce_smooth);
+            out.ce_den += wf(&self.ce_den);
         }
         if CE || F {
-            out.kept_b = out.kept_b.saturating_add(widen_fold(self.kept_b) as u64);
+            out.kept_b = out.kept_b.saturating_add(wf(&self.kept_b) as u64);
         }
     }
 }
@@ -544,16 +660,22 @@ impl IdRules {
 /// The rounding error of `s = a − b` (`s` as computed in `f32`): `a − b − s`
 /// exactly, for finite operands (Knuth's TwoSum with `−b`; plain `+`/`−`, no
 /// FMA, so the same bits on every target).
+// Float lane arithmetic on a generic vector (clippy cannot tell it from
+// integer arithmetic): nothing here can overflow.
+#[allow(clippy::arithmetic_side_effects)]
 #[inline(always)]
-fn sub_err(a: f32x8, b: f32x8, s: f32x8) -> f32x8 {
+fn sub_err<L: Lanes>(a: L, b: L, s: L) -> L {
     let bb = s - a;
     (a - (s - bb)) - (b + bb)
 }
 
 /// The sum of `v` by pairwise halving, in a fixed order: `⌈log2 n⌉`
 /// roundings per element instead of `n − 1`.
+// Float lane arithmetic on a generic vector (clippy cannot tell it from
+// integer arithmetic): nothing here can overflow.
+#[allow(clippy::arithmetic_side_effects)]
 #[inline(always)]
-fn pairwise_sum(v: &mut [f32x8]) -> f32x8 {
+fn pairwise_sum<L: Vector>(v: &mut [L]) -> L {
     let mut n = v.len();
     while n > 1 {
         // The upper half (rounded down) is added onto the lower one.
@@ -565,26 +687,26 @@ fn pairwise_sum(v: &mut [f32x8]) -> f32x8 {
         }
         n = keep;
     }
-    v.first().copied().unwrap_or(ZERO)
+    v.first().copied().unwrap_or(L::ZERO)
 }
 
 /// Marks, walking a pixel vector's classes in order, the first class whose
 /// logit is the maximum `m` (the lowest on a tie): the class whose exp is
 /// left out of the softmax's `rest` (`e^0 = 1` exactly).
-pub(crate) struct FirstMax {
-    m: f32x8,
-    taken: f32x8,
+pub(crate) struct FirstMax<L> {
+    m: L,
+    taken: L,
 }
 
-impl FirstMax {
+impl<L: Pixels> FirstMax<L> {
     #[inline(always)]
-    pub(crate) fn new(m: f32x8) -> Self {
-        FirstMax { m, taken: ZERO }
+    pub(crate) fn new(m: L) -> Self {
+        FirstMax { m, taken: L::ZERO }
     }
 
     /// The lanes where class `x` (the next in order) is the first maximum.
     #[inline(always)]
-    pub(crate) fn next(&mut self, x: f32x8) -> f32x8 {
+    pub(crate) fn next(&mut self, x: L) -> L {
         let first = x.simd_eq(self.m) & !self.taken;
         self.taken |= first;
         first
@@ -600,29 +722,32 @@ impl FirstMax {
 /// `equal` slope instead of `below` (found by `multiclass_backward`, seed
 /// `tversky-saturated-softmax`: 4× too small). The forward's sums and the
 /// backward's side of the kink both come from here.
-pub(crate) struct Excess {
-    first: FirstMax,
-    dominant: f32x8,
-    q_max: f32x8,
+pub(crate) struct Excess<L> {
+    first: FirstMax<L>,
+    dominant: L,
+    q_max: L,
 }
 
-impl Excess {
+// Float lane arithmetic on a generic vector (clippy cannot tell it from
+// integer arithmetic): nothing here can overflow.
+#[allow(clippy::arithmetic_side_effects)]
+impl<L: Pixels> Excess<L> {
     /// For the maximum `m`, `rest` (Σ of the exps but the first maximum's)
     /// and `inv = 1/sum`.
     #[inline(always)]
-    pub(crate) fn new(m: f32x8, rest: f32x8, inv: f32x8) -> Self {
+    pub(crate) fn new(m: L, rest: L, inv: L) -> Self {
         Excess {
             first: FirstMax::new(m),
-            dominant: rest.simd_lt(ONE),
+            dominant: rest.simd_lt(L::ONE),
             q_max: rest * inv,
         }
     }
 
     /// `p − y` of the next class, of logit `x`.
     #[inline(always)]
-    pub(crate) fn next(&mut self, x: f32x8, p: f32x8, y: f32x8) -> f32x8 {
+    pub(crate) fn next(&mut self, x: L, p: L, y: L) -> L {
         let first = self.first.next(x);
-        (first & self.dominant).select((ONE - y) - self.q_max, p - y)
+        L::select(first & self.dominant, (L::ONE - y) - self.q_max, p - y)
     }
 }
 
@@ -682,6 +807,17 @@ pub(crate) fn gather<const CC: usize>(
     x
 }
 
+/// Per class (`c` in use), the span's vector whose halves are `a` (block 0)
+/// and `b` (block 1; unused by `f32x8`).
+#[inline(always)]
+fn join<const CC: usize, W: Pixels>(c: usize, a: &[f32x8; CC], b: &[f32x8; CC]) -> [W; CC] {
+    let mut x = [W::ZERO; CC];
+    for ((d, a), b) in x.iter_mut().zip(a).zip(b).take(c) {
+        *d = W::join(|h| if h == 0 { *a } else { *b });
+    }
+    x
+}
+
 /// Vector `i` of every plane in the block from pixel `start` of `npix`
 /// pixels, through [`load`] (the last, partial block of an image; out of
 /// line, so the full blocks' loop carries none of its length arithmetic).
@@ -703,6 +839,119 @@ pub(crate) fn load_partial<const CC: usize>(
     x
 }
 
+/// Decodes the blocks of a span of `ids` into `decs`, each in turn (a
+/// missing last block from no ids: every pixel dropped), so that the first
+/// bad id is the one the eight-lane pass reports.
+pub(crate) fn decode_span(
+    decs: &mut [Decoded],
+    ids: Ids<'_>,
+    c: usize,
+    ignore: (Option<i64>, Option<i64>),
+    use_a: bool,
+    use_b: bool,
+) -> Result<(), Error> {
+    let mut blocks = ids.chunks(BLOCK * LANES);
+    for d in decs {
+        d.decode(
+            blocks.next().unwrap_or(ids.sub(0, 0)),
+            c,
+            ignore,
+            use_a,
+            use_b,
+        )?;
+    }
+    Ok(())
+}
+
+/// Walks a span of `npix` pixels from pixel `start` of the `c` `planes`
+/// (`P::BLOCKS` blocks, decoded in `decs`): for each vector of the span,
+/// `f(x, back, label, keep_a, keep_b)` with `x` every class's input and
+/// `back` what `out` holds there (if `read`, else 0), and what `f` returns
+/// is written into `out` (if any). The one loop of the statistics and
+/// gradient passes: whole blocks read and write arrays of vectors (no
+/// per-vector length checks); a span that ends in a partial or missing
+/// block goes through `load` and `store`, out of line.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn walk<const CC: usize, P: Pixels>(
+    planes: &[&[f32]; CC],
+    c: usize,
+    start: usize,
+    npix: usize,
+    decs: &[Decoded],
+    out: Option<&mut [&mut [f32]; CC]>,
+    read: bool,
+    mut f: impl FnMut([P; CC], [P; CC], P, P, P) -> [P; CC],
+) {
+    let step = BLOCK * LANES;
+    // Every block of the span whole (block 0's arrays stand in for block
+    // 1's where there is one block).
+    let full = match full_block(planes, c, start, npix.min(step)) {
+        Some(a) if P::BLOCKS == 1 => Some((a, a)),
+        Some(a) => {
+            let b = full_block(
+                planes,
+                c,
+                start.saturating_add(step),
+                npix.saturating_sub(step),
+            );
+            b.map(|b| (a, b))
+        }
+        None => None,
+    };
+    let mut dest = out.map(|o| Dest::new(o, c, start, P::BLOCKS, full.is_some()));
+    let (d0, d1) = match decs {
+        [a, b, ..] => (a, b),
+        [a] => (a, a),
+        [] => return,
+    };
+    // Vector `i` of block 1 is vector `BLOCK + i` of the span.
+    let second = |i: usize| BLOCK.saturating_add(i);
+    let vectors = d0.vectors().zip(d1.vectors()).enumerate();
+    for (i, (v0, v1)) in vectors.take(npix.min(step).div_ceil(LANES)) {
+        let x: [P; CC] = match &full {
+            Some((fa, fb)) => join(c, &gather(fa, c, i), &gather(fb, c, i)),
+            None => {
+                let xa = load_partial(planes, c, start, i, npix);
+                let xb = if P::BLOCKS == 1 {
+                    xa
+                } else {
+                    load_partial(planes, c, start, second(i), npix)
+                };
+                join(c, &xa, &xb)
+            }
+        };
+        let back = match &dest {
+            Some(d) if read => {
+                let a = d.get(c, start, i, npix);
+                let b = if P::BLOCKS == 1 {
+                    a
+                } else {
+                    d.get(c, start, second(i), npix)
+                };
+                join(c, &a, &b)
+            }
+            _ => [P::ZERO; CC],
+        };
+        let pick = |h: usize| if h == 0 { v0 } else { v1 };
+        let (lab, keep_a, keep_b) = (
+            P::join(|h| pick(h).0),
+            P::join(|h| pick(h).1),
+            P::join(|h| pick(h).2),
+        );
+        let w = f(x, back, lab, keep_a, keep_b);
+        if let Some(d) = dest.as_mut() {
+            for h in 0..P::BLOCKS {
+                let mut part = [ZERO; CC];
+                let it = part.iter_mut().zip(&w).take(c);
+                it.for_each(|(d, v)| *d = v.part(h));
+                let j = if h == 0 { i } else { second(i) };
+                d.put(c, start, j, npix, &part);
+            }
+        }
+    }
+}
+
 /// Whether a pass computes the softmax (from logits, for a region or
 /// cross-entropy part): then the forward's statistics pass keeps its exps
 /// for the backward's gradient pass, which reads them back. One rule for
@@ -711,30 +960,35 @@ pub(crate) const fn softmax(logits: bool, region: bool, ce: bool) -> bool {
     logits && (region || ce)
 }
 
-/// Where a block's output planes go (the multiclass gradient, and before it
+/// Where a span's output planes go (the multiclass gradient, and before it
 /// the softmax's `e^(x−m)` that the backward keeps there between its
-/// passes): arrays of vectors for a whole block, the planes themselves for
-/// the last, partial block of an image.
+/// passes): arrays of vectors for whole blocks, the planes themselves for a
+/// span that ends in a partial or missing block. Vector `j` of a span is
+/// vector `j % BLOCK` of its block `j / BLOCK`.
 pub(crate) enum Dest<'a, 'b, const CC: usize> {
-    Full([Option<&'a mut [[f32; LANES]; BLOCK]>; CC]),
+    Full([&'a mut [[[f32; LANES]; BLOCK]]; CC]),
     Partial(&'a mut [&'b mut [f32]; CC]),
 }
 
 impl<'a, 'b, const CC: usize> Dest<'a, 'b, CC> {
-    /// The block from pixel `start` of `out`'s `c` planes: `full` as
-    /// [`full_block`] found for the input.
+    /// The span of `blocks` blocks from pixel `start` of `out`'s `c` planes:
+    /// `full` if they are all whole blocks (as [`full_block`] found for the
+    /// input).
     #[inline(always)]
     pub(crate) fn new(
         out: &'a mut [&'b mut [f32]; CC],
         c: usize,
         start: usize,
+        blocks: usize,
         full: bool,
     ) -> Self {
         if full {
-            let mut d: [Option<&mut [[f32; LANES]; BLOCK]>; CC] = [const { None }; CC];
+            let mut d: [&mut [[[f32; LANES]; BLOCK]]; CC] = core::array::from_fn(|_| &mut [][..]);
+            let len = blocks.saturating_mul(BLOCK * LANES);
             for (d, p) in d.iter_mut().zip(out.iter_mut()).take(c) {
-                let block = p.get_mut(start..start.saturating_add(BLOCK * LANES));
-                *d = block.and_then(|b| b.as_chunks_mut::<LANES>().0.try_into().ok());
+                if let Some(span) = p.get_mut(start..start.saturating_add(len)) {
+                    *d = span.as_chunks_mut::<LANES>().0.as_chunks_mut::<BLOCK>().0;
+                }
             }
             Dest::Full(d)
         } else {
@@ -742,32 +996,33 @@ impl<'a, 'b, const CC: usize> Dest<'a, 'b, CC> {
         }
     }
 
-    /// Writes vector `i` of every plane (the valid lanes of a partial one).
+    /// Writes vector `j` of every plane (the valid lanes of a partial one).
     #[inline(always)]
-    pub(crate) fn put(&mut self, c: usize, start: usize, i: usize, npix: usize, v: &[f32x8; CC]) {
+    pub(crate) fn put(&mut self, c: usize, start: usize, j: usize, npix: usize, v: &[f32x8; CC]) {
         match self {
             Dest::Full(d) => {
                 for (d, v) in d.iter_mut().zip(v).take(c) {
-                    if let Some(d) = d.as_mut().and_then(|d| d.get_mut(i)) {
+                    let block = d.get_mut(j / BLOCK);
+                    if let Some(d) = block.and_then(|b| b.get_mut(j % BLOCK)) {
                         *d = v.to_array();
                     }
                 }
             }
-            Dest::Partial(out) => store_partial(out, c, start, i, npix, v),
+            Dest::Partial(out) => store_partial(out, c, start, j, npix, v),
         }
     }
 
-    /// Reads vector `i` of every plane back (lanes past the end 0, as
+    /// Reads vector `j` of every plane back (lanes past the end 0, as
     /// [`load`]).
     #[inline(always)]
-    pub(crate) fn get(&self, c: usize, start: usize, i: usize, npix: usize) -> [f32x8; CC] {
+    pub(crate) fn get(&self, c: usize, start: usize, j: usize, npix: usize) -> [f32x8; CC] {
         match self {
             Dest::Full(d) => {
                 let mut x = [ZERO; CC];
                 for (x, d) in x.iter_mut().zip(d).take(c) {
-                    *x = d
-                        .as_ref()
-                        .and_then(|d| d.get(i))
+                    let block = d.get(j / BLOCK);
+                    *x = block
+                        .and_then(|b| b.get(j % BLOCK))
                         .map_or(ZERO, |a| f32x8::new(*a));
                 }
                 x
@@ -775,7 +1030,7 @@ impl<'a, 'b, const CC: usize> Dest<'a, 'b, CC> {
             Dest::Partial(out) => {
                 let view: [&[f32]; CC] =
                     core::array::from_fn(|k| out.get(k).map_or(&[][..], |p| &**p));
-                load_partial(&view, c, start, i, npix)
+                load_partial(&view, c, start, j, npix)
             }
         }
     }
@@ -812,11 +1067,12 @@ fn store(plane: &mut [f32], o: usize, n: usize, v: f32x8) {
 }
 
 /// The per-image scratch: block accumulators, decoded labels, constants.
-pub(crate) struct Scratch<const CC: usize> {
-    block: Block<CC>,
-    dec: Decoded,
-    wv: [f32x8; CC],
-    kf: [f32x8; CC],
+pub(crate) struct Scratch<const CC: usize, W: Pixels> {
+    block: Block<CC, W>,
+    dec: W::Decs,
+    wv: [W; CC],
+    kf: [W; CC],
+    focal: FocalTerm<W>,
 }
 
 impl<M> Kernel<'_, M> {
@@ -828,12 +1084,12 @@ impl<M> Kernel<'_, M> {
 
     /// The per-class constants of a pass: [`Self::lane_weights`] as vectors
     /// (1 for every class without weights), and the class ids as vectors.
-    pub(crate) fn class_vectors<const CC: usize>(&self) -> ([f32x8; CC], [f32x8; CC]) {
-        let mut wv = [ONE; CC];
+    pub(crate) fn class_vectors<const CC: usize, L: Vector>(&self) -> ([L; CC], [L; CC]) {
+        let mut wv = [L::ONE; CC];
         for (d, w) in wv.iter_mut().zip(self.lane_weights()) {
-            *d = f32x8::splat(w);
+            *d = L::splat(w);
         }
-        let kf = core::array::from_fn(|k| f32x8::splat(k as f32));
+        let kf = core::array::from_fn(|k| L::splat(k as f32));
         (wv, kf)
     }
 }
@@ -860,6 +1116,28 @@ impl<M: Modulator> Kernel<'_, M> {
         out: &mut McTotals<CC>,
         keep: Option<&mut [f32]>,
     ) -> Result<(), Error> {
+        self.image_in::<CC, W, LOGITS, R, CE, F>(c, s, img, labels, out, keep)
+    }
+
+    /// [`Self::image`] on vectors `P` (the tests compare `f32x8` and
+    /// `f32x16`).
+    #[inline(always)]
+    fn image_in<
+        const CC: usize,
+        P: Pixels,
+        const LOGITS: bool,
+        const R: bool,
+        const CE: bool,
+        const F: bool,
+    >(
+        &self,
+        c: usize,
+        s: usize,
+        img: &[f32],
+        labels: Ids<'_>,
+        out: &mut McTotals<CC>,
+        keep: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
         // The image's part of a gradient buffer, where the backward keeps
         // the softmax's e^(x−m) between its passes (only a softmax has one).
         let mut kp: [&mut [f32]; CC] = core::array::from_fn(|_| Default::default());
@@ -872,50 +1150,33 @@ impl<M: Modulator> Kernel<'_, M> {
             }
             None => false,
         };
-        let (wv, kf) = self.class_vectors::<CC>();
-        let mut sc = Scratch::<CC> {
+        let (wv, kf) = self.class_vectors::<CC, P>();
+        let mut sc = Scratch::<CC, P> {
             block: Block::new(),
-            dec: Decoded::new(),
+            dec: P::decs(),
             wv,
             kf,
+            focal: self.focal.lanes(),
         };
         let step = BLOCK * LANES;
+        let span = step.saturating_mul(P::BLOCKS);
         let ignore = (self.ignore_a, self.ignore_b);
-        for (start, ids) in (0..s).step_by(step).zip(labels.chunks(step)) {
-            sc.dec.decode(ids, c, ignore, R, CE || F)?;
+        for (start, ids) in (0..s).step_by(span).zip(labels.chunks(span)) {
+            decode_span(sc.dec.as_mut(), ids, c, ignore, R, CE || F)?;
             let keep = if keeping { Some(&mut kp) } else { None };
-            self.blocks::<CC, LOGITS, R, CE, F>(c, img, s, start, ids.len(), &mut sc, out, keep);
+            self.blocks::<CC, P, LOGITS, R, CE, F>(c, img, s, start, ids.len(), &mut sc, out, keep);
         }
         Ok(())
     }
 
-    /// The arithmetic of one block of `npix` pixels from pixel `start`:
+    /// The arithmetic of one span of `npix` pixels from pixel `start`:
     /// exactly sized loops when `c == CC <= 16`, a runtime count otherwise
     /// (the same operations in the same order either way).
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
-    fn blocks<const CC: usize, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
-        &self,
-        c: usize,
-        img: &[f32],
-        s: usize,
-        start: usize,
-        npix: usize,
-        sc: &mut Scratch<CC>,
-        out: &mut McTotals<CC>,
-        keep: Option<&mut [&mut [f32]; CC]>,
-    ) {
-        if CC <= 16 && c == CC {
-            self.blocks_n::<CC, LOGITS, R, CE, F>(CC, img, s, start, npix, sc, out, keep);
-        } else {
-            self.blocks_n::<CC, LOGITS, R, CE, F>(c, img, s, start, npix, sc, out, keep);
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn blocks_n<
+    fn blocks<
         const CC: usize,
+        P: Pixels,
         const LOGITS: bool,
         const R: bool,
         const CE: bool,
@@ -927,7 +1188,34 @@ impl<M: Modulator> Kernel<'_, M> {
         s: usize,
         start: usize,
         npix: usize,
-        sc: &mut Scratch<CC>,
+        sc: &mut Scratch<CC, P>,
+        out: &mut McTotals<CC>,
+        keep: Option<&mut [&mut [f32]; CC]>,
+    ) {
+        if CC <= 16 && c == CC {
+            self.blocks_n::<CC, P, LOGITS, R, CE, F>(CC, img, s, start, npix, sc, out, keep);
+        } else {
+            self.blocks_n::<CC, P, LOGITS, R, CE, F>(c, img, s, start, npix, sc, out, keep);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn blocks_n<
+        const CC: usize,
+        P: Pixels,
+        const LOGITS: bool,
+        const R: bool,
+        const CE: bool,
+        const F: bool,
+    >(
+        &self,
+        c: usize,
+        img: &[f32],
+        s: usize,
+        start: usize,
+        npix: usize,
+        sc: &mut Scratch<CC, P>,
         out: &mut McTotals<CC>,
         keep: Option<&mut [&mut [f32]; CC]>,
     ) {
@@ -935,62 +1223,82 @@ impl<M: Modulator> Kernel<'_, M> {
         for (d, p) in planes.iter_mut().zip(img.chunks_exact(s.max(1))).take(c) {
             *d = p;
         }
-        let full = full_block(&planes, c, start, npix);
-        let mut keep = keep.map(|k| Dest::new(k, c, start, full.is_some()));
-        let Scratch { block, dec, wv, kf } = sc;
-        let vecs = dec.lab.iter().zip(&dec.keep_a).zip(&dec.keep_b);
-        for (i, ((lab, keep_a), keep_b)) in vecs.enumerate().take(npix.div_ceil(LANES)) {
-            let x = match &full {
-                Some(f) => gather(f, c, i),
-                None => load_partial(&planes, c, start, i, npix),
-            };
-            let e = self.step::<CC, LOGITS, R, CE, F>(c, x, wv, kf, *lab, *keep_a, *keep_b, block);
-            if let Some(d) = keep.as_mut() {
-                d.put(c, start, i, npix, &e);
-            }
-        }
-        block.widen::<R, CE, F>(c, out);
+        let Scratch {
+            block,
+            dec,
+            wv,
+            kf,
+            focal,
+        } = sc;
+        walk::<CC, P>(
+            &planes,
+            c,
+            start,
+            npix,
+            dec.as_ref(),
+            keep,
+            false,
+            // Inlined into the loop (a call per vector passed the arrays
+            // through memory: measured 25% slower with AVX-512).
+            #[inline(always)]
+            |x, _, l, a, b| {
+                self.step::<CC, P, LOGITS, R, CE, F>(c, x, wv, kf, focal, l, a, b, block)
+            },
+        );
+        block.widen::<R, CE, F>(c, npix.div_ceil(BLOCK * LANES), out);
     }
 
-    /// Eight pixels: `x` of every class (lanes past the end are dropped by
+    /// A vector of pixels (eight, or two blocks' eight side by side: `P`):
+    /// `x` of every class (lanes past the end are dropped by
     /// the keep masks).
-    #[allow(clippy::too_many_arguments)]
+    // Float lane arithmetic on a generic vector (clippy cannot tell it from
+    // integer arithmetic): nothing here can overflow.
+    #[allow(clippy::too_many_arguments, clippy::arithmetic_side_effects)]
     #[inline(always)]
-    fn step<const CC: usize, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+    fn step<
+        const CC: usize,
+        P: Pixels,
+        const LOGITS: bool,
+        const R: bool,
+        const CE: bool,
+        const F: bool,
+    >(
         &self,
         c: usize,
-        x: [f32x8; CC],
-        wv: &[f32x8; CC],
-        kf: &[f32x8; CC],
-        lab: f32x8,
-        keep_a: f32x8,
-        keep_b: f32x8,
-        b: &mut Block<CC>,
-    ) -> [f32x8; CC] {
+        x: [P; CC],
+        wv: &[P; CC],
+        kf: &[P; CC],
+        focal: &FocalTerm<P>,
+        lab: P,
+        keep_a: P,
+        keep_b: P,
+        b: &mut Block<CC, P>,
+    ) -> [P; CC] {
+        let (zero, one) = (P::ZERO, P::ONE);
         // The vertical softmax: max, exp, sum, one exact reciprocal. `rest`
         // sums the exps of every class but the first maximum (whose exp is
         // e^0 = 1 exactly), so that a confident pixel keeps `1 − p_max =
         // rest/sum` and `ln sum = ln(1 + rest)` to full relative accuracy:
         // `sum = 1 + rest` itself rounds `rest` away below 6e-8.
-        let mut m = ZERO;
-        let mut sum = ONE;
-        let mut rest = ZERO;
+        let mut m = zero;
+        let mut sum = one;
+        let mut rest = zero;
         // Σ e^(x−m)·δ, δ the rounding error of `x − m` (cross entropy only).
-        let mut rest_err = ZERO;
-        let mut e = [ZERO; CC];
+        let mut rest_err = zero;
+        let mut e = [zero; CC];
         if softmax(LOGITS, R, CE) {
             m = x
                 .iter()
                 .take(c)
-                .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
-            sum = ZERO;
+                .fold(P::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
+            sum = zero;
             let mut first_max = FirstMax::new(m);
             for (d, v) in e.iter_mut().zip(&x).take(c) {
                 let t = *v - m;
                 *d = exp_v(t);
                 sum += *d;
                 // `d − 1` is 0 for the first maximum, NaN for ∞ − ∞ (kept).
-                rest += first_max.next(*v).select(*d - ONE, *d);
+                rest += P::select(first_max.next(*v), *d - one, *d);
                 if CE {
                     // `x − m` in f32 is off by up to half an ulp of |x − m|,
                     // which e^(x−m) turns into a relative error of up to
@@ -1000,7 +1308,7 @@ impl<M: Modulator> Kernel<'_, M> {
                     // it: e^(t+δ) = e^t·(1 + δ). 0 where e^t is 0 (δ may be
                     // NaN for an infinite logit there).
                     let err = sub_err(*v, m, t);
-                    rest_err += d.simd_eq(ZERO).select(ZERO, *d * err);
+                    rest_err += P::select(d.simd_eq(zero), zero, *d * err);
                 }
             }
         }
@@ -1010,14 +1318,14 @@ impl<M: Modulator> Kernel<'_, M> {
         let exps = e;
 
         if R {
-            let inv = ONE / sum;
+            let inv = one / sum;
             let it = b.sp.iter_mut().zip(&mut b.sy).zip(&mut b.sd);
             let src = if LOGITS { &e } else { &x };
             let mut excess = Excess::new(m, rest, inv);
             for (((sp, sy), sd), ((v, k), xk)) in it.zip(src.iter().zip(kf).zip(&x)).take(c) {
                 let p = if LOGITS { *v * inv } else { *v };
                 let p = p & keep_a;
-                let y = ONE & (lab.simd_eq(*k) & keep_a);
+                let y = one & (lab.simd_eq(*k) & keep_a);
                 let [i, fp, fn_] = if LOGITS {
                     region_terms(p, y, excess.next(*xk, p, y) & keep_a)
                 } else {
@@ -1027,7 +1335,7 @@ impl<M: Modulator> Kernel<'_, M> {
                 *sy += fp;
                 *sd += fn_;
             }
-            b.kept_a += ONE & keep_a;
+            b.kept_a += one & keep_a;
         }
 
         if CE {
@@ -1035,14 +1343,18 @@ impl<M: Modulator> Kernel<'_, M> {
             // cancellation, unlike `lse − x_k`, which rounds ln sum against
             // |m| for a confident pixel); ln sum = log1p(rest) when rest ≤ 1.
             let rest = rest + rest_err;
-            let small = rest.simd_le(ONE);
-            let lsum = small.select(math::log1p_unit(small.select(rest, ZERO)), math::ln(sum));
-            let mut xy = ZERO;
-            let mut wy = ZERO;
+            let small = one.ge(rest);
+            let lsum = P::select(
+                small,
+                math::log1p_unit(P::select(small, rest, zero)),
+                math::ln(sum),
+            );
+            let mut xy = zero;
+            let mut wy = zero;
             for ((xk, wk), k) in x.iter().zip(wv).zip(kf).take(c) {
                 let eq = lab.simd_eq(*k);
-                xy = eq.select(*xk, xy);
-                wy = eq.select(*wk, wy);
+                xy = P::select(eq, *xk, xy);
+                wy = P::select(eq, *wk, wy);
             }
             b.ce += mul0(wy, (m - xy) + lsum) & keep_b;
             b.ce_den += wy & keep_b;
@@ -1059,7 +1371,7 @@ impl<M: Modulator> Kernel<'_, M> {
         }
 
         if F {
-            let (lo, hi) = (f32x8::splat(self.eps), f32x8::splat(1.0 - self.eps));
+            let (lo, hi) = (P::splat(self.eps), P::splat(1.0 - self.eps));
             let it = b.fpos.iter_mut().zip(&mut b.fneg).zip(&mut b.fmod);
             for (((fp, fneg), fm), (xk, k)) in it.zip(x.iter().zip(kf)).take(c) {
                 let xk = if LOGITS {
@@ -1067,16 +1379,16 @@ impl<M: Modulator> Kernel<'_, M> {
                 } else {
                     math::ln(clamp_hi(clamp_lo(*xk, lo), hi))
                 };
-                let y = ONE & lab.simd_eq(*k);
+                let y = one & lab.simd_eq(*k);
                 let l = link::<_, true>(xk);
-                let [pos, neg, md] = self.focal.terms::<true, _>(self.modulator, &l, y);
+                let [pos, neg, md] = focal.terms::<true, _>(self.modulator, &l, y);
                 *fp += pos & keep_b;
                 *fneg += neg & keep_b;
                 *fm += md & keep_b;
             }
         }
         if CE || F {
-            b.kept_b += ONE & keep_b;
+            b.kept_b += one & keep_b;
         }
         exps
     }
@@ -1089,9 +1401,12 @@ impl<M: Modulator> Kernel<'_, M> {
     clippy::arithmetic_side_effects,
     clippy::panic
 )]
-mod tests {
+pub(crate) mod tests {
     extern crate std;
+    use super::super::vector::tests::value;
     use super::*;
+    use crate::accumulate::binary::IntGamma;
+    use proptest::prelude::*;
     use std::vec::Vec;
 
     fn bits(v: (f32x8, f32x8, f32x8)) -> [[u32; LANES]; 3] {
@@ -1126,6 +1441,28 @@ mod tests {
         }
     }
 
+    /// `W` and `WG` are what the cfg says: sixteen lanes for the statistics
+    /// pass on x86 (or under `--cfg segloss_lanes16`), for the gradient pass
+    /// with AVX-512 (or that cfg); eight elsewhere.
+    #[test]
+    fn the_pass_vectors_are_the_configured_ones() {
+        let lanes = |bytes: usize| bytes / 4;
+        let w = if cfg!(any(target_feature = "sse2", segloss_lanes16)) {
+            16
+        } else {
+            8
+        };
+        let wg = if cfg!(any(target_feature = "avx512f", segloss_lanes16)) {
+            16
+        } else {
+            8
+        };
+        assert_eq!(lanes(core::mem::size_of::<W>()), w);
+        assert_eq!(lanes(core::mem::size_of::<WG>()), wg);
+        assert_eq!(W::BLOCKS * LANES, w);
+        assert_eq!(WG::BLOCKS * LANES, wg);
+    }
+
     /// `Ids::chunks` and `Ids::chunks_exact` cut where the slice methods do.
     #[test]
     fn id_chunks_match_the_slice_methods() {
@@ -1148,6 +1485,184 @@ mod tests {
             assert_eq!(Ids::I64(s).chunks(0).count(), 0);
             assert_eq!(Ids::I64(s).chunks_exact(0).count(), 0);
             assert_eq!(Ids::I64(s).len(), len);
+        }
+    }
+
+    /// One image through [`Kernel::image_in`] on vectors `P`: the totals
+    /// (or the error) and the kept exps (a buffer of `-1` where none are
+    /// kept).
+    fn image_on<P: Pixels, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+        k: &Kernel<'_, IntGamma<2>>,
+        c: usize,
+        x: &[f32],
+        ids: &[u8],
+    ) -> (Result<McTotals<8>, Error>, Vec<f32>) {
+        let mut out = McTotals::<8>::default();
+        let mut kept = std::vec![-1.0f32; x.len()];
+        let r = k.image_in::<8, P, LOGITS, R, CE, F>(
+            c,
+            ids.len(),
+            x,
+            Ids::U8(ids),
+            &mut out,
+            Some(&mut kept),
+        );
+        (r.map(|()| out), kept)
+    }
+
+    /// The bits of every total (NaN as one value).
+    fn total_bits(t: &McTotals<8>) -> Vec<u64> {
+        let b = |v: f64| if v.is_nan() { u64::MAX } else { v.to_bits() };
+        let mut v: Vec<u64> = t
+            .region
+            .iter()
+            .flat_map(|r| [r.intersection, r.false_pos, r.false_neg])
+            .chain(t.focal.iter().flat_map(|f| [f.pos, f.neg, f.modulator]))
+            .chain([t.ce, t.ce_smooth, t.ce_den])
+            .map(b)
+            .collect();
+        v.extend([t.kept_a, t.kept_b]);
+        v
+    }
+
+    /// `f32x8` and `f32x16` (two blocks side by side) agree bit for bit.
+    fn agree_on<const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+        k: &Kernel<'_, IntGamma<2>>,
+        c: usize,
+        x: &[f32],
+        ids: &[u8],
+    ) -> Result<(), TestCaseError> {
+        let (t8, k8) = image_on::<f32x8, LOGITS, R, CE, F>(k, c, x, ids);
+        let (t16, k16) = image_on::<f32x16, LOGITS, R, CE, F>(k, c, x, ids);
+        prop_assert_eq!(t8.as_ref().map(total_bits), t16.as_ref().map(total_bits));
+        if t8.is_ok() {
+            let bits = |v: &[f32]| -> Vec<u32> {
+                v.iter()
+                    .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
+                    .collect()
+            };
+            prop_assert_eq!(bits(&k8), bits(&k16));
+        }
+        Ok(())
+    }
+
+    /// One image of a multiclass pass: `c` planes of logits (or
+    /// probabilities) with special values planted, `u8` ids with ignored
+    /// (255) and sometimes one invalid id, and the kernel's settings.
+    #[derive(Debug)]
+    pub(crate) struct Case {
+        pub c: usize,
+        pub x: Vec<f32>,
+        pub ids: Vec<u8>,
+        /// Which plan (`LOGITS`, `R`, `CE`, `F`) of [`Self::PLANS`].
+        pub plan: usize,
+        ignore_b: bool,
+        weighted: bool,
+        smoothing: bool,
+    }
+
+    /// Class weights of up to 8 classes.
+    const WEIGHTS: [f32; 8] = [0.5, 1.0, 2.0, 0.25, 3.0, 1.5, 0.75, 1.25];
+
+    impl Case {
+        /// The number of plans a case picks from.
+        pub const PLANS: usize = 7;
+
+        /// The kernel of the case (ignore 255 in the region part).
+        pub fn kernel(&self) -> Kernel<'static, IntGamma<2>> {
+            Kernel {
+                ignore_a: Some(255),
+                ignore_b: if self.ignore_b { Some(255) } else { None },
+                weights: if self.weighted {
+                    &WEIGHTS[..self.c]
+                } else {
+                    &[]
+                },
+                weight_scale: 1.0,
+                smoothing: self.smoothing,
+                focal: FocalTerm::new(1e-7, Some(0.5)),
+                modulator: IntGamma::<2>,
+                eps: 1e-7,
+            }
+        }
+    }
+
+    /// Cases of 1 to 8 classes and 0 to 700 pixels (300 under Miri): whole
+    /// spans of two blocks, an odd last block, partial blocks, no pixels.
+    pub(crate) fn case() -> impl Strategy<Value = Case> {
+        let specials = prop::collection::vec((any::<prop::sample::Index>(), value()), 0..6);
+        let flags = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>());
+        (
+            1usize..=8,
+            0usize..700,
+            any::<u64>(),
+            specials,
+            0..Case::PLANS,
+            flags,
+        )
+            .prop_map(
+                |(c, s, seed, specials, plan, (ignore_b, weighted, smoothing, bad))| {
+                    let mut st = seed | 1;
+                    let mut next = move || {
+                        st ^= st << 13;
+                        st ^= st >> 7;
+                        st ^= st << 17;
+                        st
+                    };
+                    let mut x: Vec<f32> = (0..c * s)
+                        .map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32 * 16.0 - 8.0)
+                        .collect();
+                    let n = x.len();
+                    for (i, v) in specials.iter().filter(|_| n > 0) {
+                        x[i.index(n)] = *v;
+                    }
+                    let mut ids: Vec<u8> = (0..s)
+                        .map(|_| match next() % 16 {
+                            0 => 255,
+                            r => (r % c as u64) as u8,
+                        })
+                        .collect();
+                    if bad && s > 0 {
+                        let i = (next() % s as u64) as usize;
+                        ids[i] = c as u8;
+                    }
+                    Case {
+                        c,
+                        x,
+                        ids,
+                        plan,
+                        ignore_b,
+                        weighted,
+                        smoothing,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        // No failure file (Miri's isolation has no working directory), and
+        // a few cases in the interpreter.
+        #![proptest_config(ProptestConfig {
+            cases: if cfg!(miri) { 4 } else { 256 },
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Every plan, from logits and probabilities, ignored and invalid
+        /// ids, class weights and label smoothing, C below and at the
+        /// capacity: the totals, the error and the kept exps.
+        #[test]
+        fn sixteen_lanes_give_the_eight_lane_bits(t in case()) {
+            let (k, c, x, ids) = (t.kernel(), t.c, &t.x[..], &t.ids[..]);
+            match t.plan {
+                0 => agree_on::<true, true, false, false>(&k, c, x, ids)?,
+                1 => agree_on::<true, true, true, false>(&k, c, x, ids)?,
+                2 => agree_on::<true, false, true, false>(&k, c, x, ids)?,
+                3 => agree_on::<true, false, false, true>(&k, c, x, ids)?,
+                4 => agree_on::<false, true, false, false>(&k, c, x, ids)?,
+                5 => agree_on::<false, true, false, true>(&k, c, x, ids)?,
+                _ => agree_on::<true, true, true, true>(&k, c, x, ids)?,
+            }
         }
     }
 

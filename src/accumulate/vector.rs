@@ -29,8 +29,10 @@
 //! (`RUSTFLAGS="--cfg segloss_scalar" cargo test`); CI tests it on wasm32
 //! without simd128 and in the Cortex-M firmware, against host hashes.
 //!
-//! The multiclass softmax keeps `f32x8` everywhere: it reads one vector
-//! from each class plane, and its per-class sums live in the driver.
+//! The multiclass softmax reads one vector from each class plane and keeps
+//! its per-class sums in its own driver; it picks its own vector the same
+//! way (`accumulate::multiclass::W`: `f32x16` on x86, `f32x8` elsewhere,
+//! also where the binary kernels run on `f32`).
 
 // Float arithmetic and bit operations only: nothing here can overflow.
 #![allow(clippy::arithmetic_side_effects)]

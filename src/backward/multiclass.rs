@@ -45,7 +45,9 @@
 //!    sums, cross-entropy totals. From logits (region or cross-entropy
 //!    part) it also stores each logit's `e^(x − m)`, the softmax's exp, in
 //!    the gradient buffer.
-//! 2. A gradient pass that walks the same blocks of `BLOCK·LANES` pixels,
+//! 2. A gradient pass that walks the same blocks of `BLOCK·LANES` pixels
+//!    (two side by side in `f32x16` with AVX-512, `accumulate::multiclass::WG`;
+//!    one at a time in `f32x8` elsewhere: the same bits),
 //!    decodes the labels the same way, loads one vector from each of the `C`
 //!    planes and redoes the forward's vertical softmax from the stored exps
 //!    (max, sum, one reciprocal: no `exp`, the same operations in the same
@@ -91,9 +93,10 @@ use super::binary::{
 use super::{check_grad, mean_dpow};
 use crate::accumulate::binary::{clamp_hi, clamp_lo};
 use crate::accumulate::multiclass::{
-    ClassId, Decoded, Dest, Excess, FirstMax, Ids, Kernel, McTotals, full_block, gather,
-    load_partial, softmax,
+    ClassId, Decoded, Excess, FirstMax, Ids, Kernel, McTotals, Pixels, WG, decode_span, softmax,
+    walk,
 };
+use crate::accumulate::vector::Vector;
 use crate::accumulate::{BLOCK, LANES};
 use crate::config::{Focal, Reduction, Region, Tversky};
 use crate::error::Error;
@@ -102,51 +105,52 @@ use crate::math;
 use crate::multiclass::{
     Classes, CrossEntropy, Loss, Setup, Shape, dispatch, drive, region_mean, with_capacity,
 };
-use wide::f32x8;
-
-const ONE: f32x8 = f32x8::ONE;
-const ZERO: f32x8 = f32x8::ZERO;
 
 /// The scalar coefficients of one gradient pass, as per-class vectors.
-struct Coeffs<const CC: usize> {
+struct Coeffs<const CC: usize, L: Vector> {
     /// Region part: `∂loss/∂p_c` where `p_c > y_c`, `p_c < y_c`, `p_c = y_c`
     /// (0 for classes the region part does not average).
-    above: [f32x8; CC],
-    below: [f32x8; CC],
-    equal: [f32x8; CC],
+    above: [L; CC],
+    below: [L; CC],
+    equal: [L; CC],
     /// Focal part: the coefficients of each class (`focal_coefficients`).
-    focal: [FocalCoefficients<f32x8>; CC],
+    focal: [FocalCoefficients<L>; CC],
     /// Cross entropy: `k·(1 − ls)`, `k·ls/C` and `Σ_c w_c`.
-    ce_y: f32x8,
-    ce_s: f32x8,
-    ce_wsum: f32x8,
+    ce_y: L,
+    ce_s: L,
+    ce_wsum: L,
     /// Cross-entropy class weights (1 without), and the class ids as lanes.
-    wv: [f32x8; CC],
-    kf: [f32x8; CC],
+    wv: [L; CC],
+    kf: [L; CC],
 }
 
 /// `v` as a vector.
-fn splat(v: f64) -> f32x8 {
-    f32x8::splat(v as f32)
+fn splat<L: Vector>(v: f64) -> L {
+    L::splat(v as f32)
 }
 
-impl<const CC: usize> Coeffs<CC> {
+impl<const CC: usize, L: Vector> Coeffs<CC, L> {
+    /// Every coefficient 0, with the kernel's class weights and ids.
+    fn zero<M>(k: &Kernel<'_, M>) -> Self {
+        let (wv, kf) = k.class_vectors::<CC, L>();
+        Coeffs {
+            above: [L::ZERO; CC],
+            below: [L::ZERO; CC],
+            equal: [L::ZERO; CC],
+            focal: [FocalCoefficients::zero(); CC],
+            ce_y: L::ZERO,
+            ce_s: L::ZERO,
+            ce_wsum: L::ZERO,
+            wv,
+            kf,
+        }
+    }
+
     /// The cross-entropy and focal coefficients from the totals `tot` of the
     /// batch (none: only the region part, set by [`Self::set_region`]).
     fn new<M>(k: &Kernel<'_, M>, st: &Setup<'_>, tot: Option<&McTotals<CC>>, scale: f64) -> Self {
         let c = st.shape.c();
-        let (wv, kf) = k.class_vectors::<CC>();
-        let mut co = Coeffs {
-            above: [ZERO; CC],
-            below: [ZERO; CC],
-            equal: [ZERO; CC],
-            focal: [FocalCoefficients::zero(); CC],
-            ce_y: ZERO,
-            ce_s: ZERO,
-            ce_wsum: ZERO,
-            wv,
-            kf,
-        };
+        let mut co = Self::zero(k);
         let Some(tot) = tot else { return co };
         let lambda = scale * st.plan.lambdas.1;
         let w = |j: usize| {
@@ -224,66 +228,71 @@ impl<const CC: usize> Coeffs<CC> {
             } else {
                 [0.0; 3]
             };
-            (*ab, *be, *eq) = (f32x8::splat(va), f32x8::splat(vb), f32x8::splat(ve));
+            (*ab, *be, *eq) = (L::splat(va), L::splat(vb), L::splat(ve));
         }
     }
 }
 
-/// The gradient of eight pixels (`n` of them real) at offset `o`.
-#[allow(clippy::too_many_arguments)]
+/// The gradient of a vector of pixels (eight, or two blocks' eight side by
+/// side: `P`).
+// Float lane arithmetic on a generic vector (clippy cannot tell it from
+// integer arithmetic): nothing here can overflow.
+#[allow(clippy::too_many_arguments, clippy::arithmetic_side_effects)]
 #[inline(always)]
 fn step<
     M: Derivative,
     const CC: usize,
+    P: Pixels,
     const LOGITS: bool,
     const R: bool,
     const CE: bool,
     const F: bool,
 >(
     k: &Kernel<'_, M>,
-    co: &Coeffs<CC>,
+    co: &Coeffs<CC, P>,
     c: usize,
-    x: [f32x8; CC],
-    lab: f32x8,
-    keep_a: f32x8,
-    keep_b: f32x8,
-    e: [f32x8; CC],
-) -> [f32x8; CC] {
+    x: [P; CC],
+    lab: P,
+    keep_a: P,
+    keep_b: P,
+    e: [P; CC],
+) -> [P; CC] {
+    let (zero, one) = (P::ZERO, P::ONE);
     // The forward's vertical softmax from its exps `e` (kept in the gradient
     // buffer by the statistics pass): max, sum, one exact reciprocal, the
     // same operations in the same order, so the probabilities `sm` are the
     // forward's bits.
-    let mut m = ZERO;
-    let mut sm = [ZERO; CC];
+    let mut m = zero;
+    let mut sm = [zero; CC];
     // The forward's `rest` and reciprocal, for the region part's `p − y`.
-    let (mut rest, mut inv) = (ZERO, ONE);
+    let (mut rest, mut inv) = (zero, one);
     if softmax(LOGITS, R, CE) {
         m = x
             .iter()
             .take(c)
-            .fold(f32x8::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
-        let mut sum = ZERO;
+            .fold(P::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
+        let mut sum = zero;
         let mut first_max = FirstMax::new(m);
         for ((d, v), ek) in sm.iter_mut().zip(&x).zip(&e).take(c) {
             *d = *ek;
             sum += *d;
-            rest += first_max.next(*v).select(*d - ONE, *d);
+            rest += P::select(first_max.next(*v), *d - one, *d);
         }
-        inv = ONE / sum;
+        inv = one / sum;
         for d in sm.iter_mut().take(c) {
             *d *= inv;
         }
     }
 
-    let mut g = [ZERO; CC];
+    let mut g = [zero; CC];
     if R {
         // The slopes ∂L/∂p_c; `r` is the slope of the largest logit.
-        let mut r = ZERO;
+        let mut r = zero;
         let mut excess = Excess::new(m, rest, inv);
         let slopes = co.above.iter().zip(&co.below).zip(&co.equal).zip(&co.kf);
         let it = g.iter_mut().zip(x.iter().zip(&sm)).zip(slopes);
         for ((gk, (xk, sk)), (((ab, be), eq), kf)) in it.take(c) {
-            let y = ONE & lab.simd_eq(*kf);
+            let y = one & lab.simd_eq(*kf);
             // The side of the kink from the same `p − y` as the sums.
             let d = if LOGITS {
                 excess.next(*xk, *sk, y)
@@ -292,14 +301,14 @@ fn step<
             };
             *gk = region_slope(d, *ab, *be, *eq);
             if LOGITS {
-                r = xk.simd_eq(m).select(*gk, r);
+                r = P::select(xk.simd_eq(m), *gk, r);
             }
         }
         if LOGITS {
             // s_c·((g_c − r) − Σ_k s_k (g_k − r)).
-            let mut dot = ZERO;
+            let mut dot = zero;
             for (gk, sk) in g.iter_mut().zip(&sm).take(c) {
-                *gk -= r;
+                *gk = *gk - r;
                 dot += *sk * *gk;
             }
             for (gk, sk) in g.iter_mut().zip(&sm).take(c) {
@@ -307,31 +316,31 @@ fn step<
             }
         } else {
             for gk in g.iter_mut().take(c) {
-                *gk &= keep_a;
+                *gk = *gk & keep_a;
             }
         }
     }
 
     if CE {
-        let mut wy = ZERO;
+        let mut wy = zero;
         // 1 − s_y as Σ_{k≠y} s_k, without cancellation. With one class that
         // sum is empty: `0·s` (0, or NaN for a NaN logit, as PyTorch's
         // `softmax − one_hot`; found by `multiclass_backward`, seed
         // `ce-one-class-nan-logit`: 0 instead of NaN).
-        let mut one_minus_sy = ZERO;
+        let mut one_minus_sy = zero;
         for ((sk, wk), kf) in sm.iter().zip(&co.wv).zip(&co.kf).take(c) {
             let eq = lab.simd_eq(*kf);
-            wy = eq.select(*wk, wy);
-            one_minus_sy += eq.select(ZERO, *sk);
+            wy = P::select(eq, *wk, wy);
+            one_minus_sy += P::select(eq, zero, *sk);
         }
         if c == 1 {
-            one_minus_sy = sm.first().map_or(ZERO, |s| ZERO * *s);
+            one_minus_sy = sm.first().map_or(zero, |s| zero * *s);
         }
         let a = co.ce_y * wy;
         let it = g.iter_mut().zip(&sm).zip(co.wv.iter().zip(&co.kf));
         for ((gk, s), (wk, kf)) in it.take(c) {
             let s = *s;
-            let mut v = a * lab.simd_eq(*kf).select(-one_minus_sy, s);
+            let mut v = a * P::select(lab.simd_eq(*kf), -one_minus_sy, s);
             if k.smoothing {
                 // (ls/C)·(Σw·s_c − w_c): exactly 0 for C = 1.
                 v += co.ce_s * (co.ce_wsum * s - *wk);
@@ -341,19 +350,20 @@ fn step<
     }
 
     if F {
-        let (lo, hi) = (f32x8::splat(k.eps), f32x8::splat(1.0 - k.eps));
+        let (lo, hi) = (P::splat(k.eps), P::splat(1.0 - k.eps));
+        let term = k.focal.lanes::<P>();
         let it = g.iter_mut().zip(&x).zip(co.focal.iter().zip(&co.kf));
         for ((gk, xk), (fc, kf)) in it.take(c) {
-            let y = ONE & lab.simd_eq(*kf);
+            let y = one & lab.simd_eq(*kf);
             // The logit the focal term reads: `x`, or ln of the clamped `p`.
             let (z, dz) = if LOGITS {
-                (*xk, ONE)
+                (*xk, one)
             } else {
                 let pc = clamp_hi(clamp_lo(*xk, lo), hi);
                 let inside = !(xk.simd_lt(lo) | xk.simd_gt(hi));
-                (math::ln(pc), inside.select(ONE / pc, ZERO))
+                (math::ln(pc), P::select(inside, one / pc, zero))
             };
-            let (_, v) = focal_parts::<_, M, true, true>(&k.focal, k.modulator, fc, z, y);
+            let (_, v) = focal_parts::<_, M, true, true>(&term, k.modulator, fc, z, y);
             let v = if LOGITS { v } else { v * dz };
             *gk += v & keep_b;
         }
@@ -362,32 +372,34 @@ fn step<
     g
 }
 
-/// The gradient of one block of `npix` pixels from pixel `start`: exactly
-/// sized loops when `c == CC <= 16`, a runtime count otherwise (the same
-/// operations in the same order either way, as in the forward).
+/// The gradient of one span of `npix` pixels from pixel `start` (see
+/// `accumulate::multiclass::walk`): exactly sized loops when
+/// `c == CC <= 16`, a runtime count otherwise (the same operations in the
+/// same order either way, as in the forward).
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn block<
     M: Derivative,
     const CC: usize,
+    P: Pixels,
     const LOGITS: bool,
     const R: bool,
     const CE: bool,
     const F: bool,
 >(
     k: &Kernel<'_, M>,
-    co: &Coeffs<CC>,
+    co: &Coeffs<CC, P>,
     c: usize,
     planes: &[&[f32]; CC],
     out: &mut [&mut [f32]; CC],
     start: usize,
     npix: usize,
-    dec: &Decoded,
+    decs: &[Decoded],
 ) {
     if CC <= 16 && c == CC {
-        block_n::<M, CC, LOGITS, R, CE, F>(k, co, CC, planes, out, start, npix, dec);
+        block_n::<M, CC, P, LOGITS, R, CE, F>(k, co, CC, planes, out, start, npix, decs);
     } else {
-        block_n::<M, CC, LOGITS, R, CE, F>(k, co, c, planes, out, start, npix, dec);
+        block_n::<M, CC, P, LOGITS, R, CE, F>(k, co, c, planes, out, start, npix, decs);
     }
 }
 
@@ -396,39 +408,35 @@ fn block<
 fn block_n<
     M: Derivative,
     const CC: usize,
+    P: Pixels,
     const LOGITS: bool,
     const R: bool,
     const CE: bool,
     const F: bool,
 >(
     k: &Kernel<'_, M>,
-    co: &Coeffs<CC>,
+    co: &Coeffs<CC, P>,
     c: usize,
     planes: &[&[f32]; CC],
     out: &mut [&mut [f32]; CC],
     start: usize,
     npix: usize,
-    dec: &Decoded,
+    decs: &[Decoded],
 ) {
-    // Whole blocks read and write arrays of vectors (no per-vector length
-    // checks); the last, partial block of an image goes through `load` and
-    // `store`, out of line.
-    let full = full_block(planes, c, start, npix);
-    let mut dest = Dest::new(out, c, start, full.is_some());
-    for (i, (lab, keep_a, keep_b)) in dec.vectors().enumerate().take(npix.div_ceil(LANES)) {
-        let x = match &full {
-            Some(f) => gather(f, c, i),
-            None => load_partial(planes, c, start, i, npix),
-        };
-        // The softmax's exps, where the statistics pass kept them.
-        let e = if softmax(LOGITS, R, CE) {
-            dest.get(c, start, i, npix)
-        } else {
-            [ZERO; CC]
-        };
-        let g = step::<M, CC, LOGITS, R, CE, F>(k, co, c, x, lab, keep_a, keep_b, e);
-        dest.put(c, start, i, npix, &g);
-    }
+    // The softmax's exps are read back where the statistics pass kept them.
+    let read = softmax(LOGITS, R, CE);
+    walk::<CC, P>(
+        planes,
+        c,
+        start,
+        npix,
+        decs,
+        Some(out),
+        read,
+        // Inlined into the loop, as in the forward.
+        #[inline(always)]
+        |x, e, l, a, b| step::<M, CC, P, LOGITS, R, CE, F>(k, co, c, x, l, a, b, e),
+    );
 }
 
 /// Writes the gradient of one image (`c` planes of `s` pixels).
@@ -436,13 +444,14 @@ fn block_n<
 fn image<
     M: Derivative,
     const CC: usize,
+    P: Pixels,
     const LOGITS: bool,
     const R: bool,
     const CE: bool,
     const F: bool,
 >(
     k: &Kernel<'_, M>,
-    co: &Coeffs<CC>,
+    co: &Coeffs<CC, P>,
     c: usize,
     s: usize,
     img: &[f32],
@@ -457,11 +466,13 @@ fn image<
     for (d, p) in out.iter_mut().zip(grad.chunks_exact_mut(s.max(1))).take(c) {
         *d = p;
     }
-    let mut dec = Decoded::new();
-    let step = BLOCK * LANES;
-    for (start, ids) in (0..s).step_by(step).zip(labels.chunks(step)) {
-        dec.decode(ids, c, (k.ignore_a, k.ignore_b), R, CE || F)?;
-        block::<M, CC, LOGITS, R, CE, F>(k, co, c, &planes, &mut out, start, ids.len(), &dec);
+    let mut decs = P::decs();
+    let span = (BLOCK * LANES).saturating_mul(P::BLOCKS);
+    let ignore = (k.ignore_a, k.ignore_b);
+    for (start, ids) in (0..s).step_by(span).zip(labels.chunks(span)) {
+        decode_span(decs.as_mut(), ids, c, ignore, R, CE || F)?;
+        let (d, n) = (decs.as_ref(), ids.len());
+        block::<M, CC, P, LOGITS, R, CE, F>(k, co, c, &planes, &mut out, start, n, d);
     }
     Ok(())
 }
@@ -514,19 +525,19 @@ fn pass<
         && t.gamma == 1.0
     {
         // Each image's statistics, then at once its gradient.
-        let mut co = Coeffs::<CC>::new(k, st, None, scale);
+        let mut co = Coeffs::<CC, WG>::new(k, st, None, scale);
         let (tot, image_sum) = stats(grad, &mut |ti, img, labels, g| {
             let Some(g) = g else {
                 return Ok(());
             };
             co.set_region(&ti.region, t, classes, c, lambda_r / images_n);
-            image::<M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
+            image::<M, CC, WG, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
         })?;
         return Ok(st.value(&tot, image_sum) as f32);
     }
     let (tot, image_sum) = stats(&mut *grad, &mut |_, _, _, _| Ok(()))?;
     let value = st.value(&tot, image_sum);
-    let mut co = Coeffs::<CC>::new(k, st, Some(&tot), scale);
+    let mut co = Coeffs::<CC, WG>::new(k, st, Some(&tot), scale);
     match (R, st.plan.region, st.per_image) {
         (true, Some(t), Some((_, classes))) => {
             let kr = lambda_r * mean_dpow(image_sum / images_n, t.gamma) / images_n;
@@ -535,7 +546,7 @@ fn pass<
                 let mut ti = McTotals::<CC>::default();
                 k.image::<CC, LOGITS, true, false, false>(c, s, img, labels, &mut ti, None)?;
                 co.set_region(&ti.region, t, classes, c, kr);
-                image::<M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
+                image::<M, CC, WG, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
             }
         }
         _ => {
@@ -545,7 +556,7 @@ fn pass<
                 co.set_region(&tot.region, t, st.classes, c, kr);
             }
             for (g, (img, labels)) in each_image(grad) {
-                image::<M, CC, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
+                image::<M, CC, WG, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
             }
         }
     }
@@ -774,4 +785,105 @@ pub fn dice_focal<L: ClassId>(
         lambda_focal: lambdas.1,
     };
     loss(pred, target, shape, &l, classes, grad, scale)
+}
+
+#[cfg(test)]
+// Test code, not API: a panic is a failed test.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::accumulate::binary::IntGamma;
+    use crate::accumulate::multiclass::tests::{Case, case};
+    use crate::backward::binary::focal_coefficients;
+    use crate::loss::focal::FocalSums;
+    use proptest::prelude::*;
+    use std::vec::Vec;
+    use wide::{f32x8, f32x16};
+
+    /// Coefficients of every part, different per class.
+    fn coeffs<L: Vector>(k: &Kernel<'_, IntGamma<2>>, c: usize) -> Coeffs<8, L> {
+        let mut co = Coeffs::<8, L>::zero(k);
+        for j in 0..c {
+            let v = 0.1 * (j + 1) as f64;
+            (co.above[j], co.below[j], co.equal[j]) = (splat(v), splat(-2.0 * v), splat(0.5 * v));
+            let sums = FocalSums {
+                pos: v,
+                neg: 1.0,
+                modulator: 2.0,
+            };
+            co.focal[j] = focal_coefficients(&sums, &Focal::default(), 0.3 * v);
+        }
+        (co.ce_y, co.ce_s, co.ce_wsum) = (splat(0.25), splat(0.01), splat(c as f64));
+        co
+    }
+
+    /// The gradient of one image on vectors `P`, from a buffer of kept
+    /// exps `kept` (read back by the softmax plans).
+    fn grad_on<P: Pixels, const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+        t: &Case,
+        kept: &[f32],
+    ) -> (Result<(), Error>, Vec<f32>) {
+        let k = t.kernel();
+        let co = coeffs::<P>(&k, t.c);
+        let mut g = kept.to_vec();
+        let (s, ids) = (t.ids.len(), Ids::U8(&t.ids));
+        let r = image::<IntGamma<2>, 8, P, LOGITS, R, CE, F>(&k, &co, t.c, s, &t.x, ids, &mut g);
+        (r, g)
+    }
+
+    /// `f32x8` and `f32x16` (two blocks side by side) agree bit for bit.
+    fn agree_on<const LOGITS: bool, const R: bool, const CE: bool, const F: bool>(
+        t: &Case,
+        kept: &[f32],
+    ) -> Result<(), TestCaseError> {
+        let (r8, g8) = grad_on::<f32x8, LOGITS, R, CE, F>(t, kept);
+        let (r16, g16) = grad_on::<f32x16, LOGITS, R, CE, F>(t, kept);
+        prop_assert_eq!(r8, r16);
+        if r8.is_ok() {
+            let bits = |v: &[f32]| -> Vec<u32> {
+                v.iter()
+                    .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
+                    .collect()
+            };
+            prop_assert_eq!(bits(&g8), bits(&g16));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        // No failure file (Miri's isolation has no working directory), and
+        // a few cases in the interpreter.
+        #![proptest_config(ProptestConfig {
+            cases: if cfg!(miri) { 4 } else { 256 },
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// The gradient pass on sixteen lanes writes the eight-lane bits,
+        /// every plan, from kept exps that are any positive values.
+        #[test]
+        fn sixteen_lane_gradients_give_the_eight_lane_bits(t in case(), seed in any::<u32>()) {
+            let mut st = seed | 1;
+            let kept: Vec<f32> = t
+                .x
+                .iter()
+                .map(|_| {
+                    st ^= st << 13;
+                    st ^= st >> 17;
+                    st ^= st << 5;
+                    (st >> 8) as f32 / (1u32 << 24) as f32
+                })
+                .collect();
+            match t.plan {
+                0 => agree_on::<true, true, false, false>(&t, &kept)?,
+                1 => agree_on::<true, true, true, false>(&t, &kept)?,
+                2 => agree_on::<true, false, true, false>(&t, &kept)?,
+                3 => agree_on::<true, false, false, true>(&t, &kept)?,
+                4 => agree_on::<false, true, false, false>(&t, &kept)?,
+                5 => agree_on::<false, true, false, true>(&t, &kept)?,
+                _ => agree_on::<true, true, true, true>(&t, &kept)?,
+            }
+        }
+    }
 }
