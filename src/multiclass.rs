@@ -40,7 +40,7 @@
 pub use crate::accumulate::multiclass::{ClassId, MAX_CLASSES};
 
 use crate::accumulate::binary::{FocalTerm, Modulator};
-use crate::accumulate::multiclass::{Ids, Kernel, McTotals};
+use crate::accumulate::multiclass::{Ids, Kernel, McTotals, W};
 use crate::config::{Focal, Reduction, Region, Tversky};
 use crate::error::{Error, check};
 use crate::loss::region::{RegionSums, tversky_power};
@@ -427,7 +427,7 @@ pub(crate) fn drive<
     for (img, labels) in pred.chunks_exact(size).zip(target.chunks_exact(s)) {
         let mut t = McTotals::<CC>::default();
         let mut g = keeps.as_mut().and_then(Iterator::next);
-        k.image::<CC, LOGITS, R, CE, F>(c, s, img, labels, &mut t, g.as_deref_mut())?;
+        k.image::<CC, W, LOGITS, R, CE, F>(c, s, img, labels, &mut t, g.as_deref_mut())?;
         if let Some((tv, classes)) = per_image {
             image_sum += region_mean(&t.region, c, tv, classes);
         }

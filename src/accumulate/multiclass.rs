@@ -753,7 +753,7 @@ impl<L: Pixels> Excess<L> {
 
 /// One vector of a plane at pixel offset `o`: `n` lanes read, the rest 0.
 #[inline(always)]
-pub(crate) fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
+fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
     if n == LANES {
         match plane
             .get(o..o.saturating_add(LANES))
@@ -776,7 +776,7 @@ pub(crate) fn load(plane: &[f32], o: usize, n: usize) -> f32x8 {
 /// those were ~2 of the ~15 instructions per pixel·class). `None` for the
 /// last, partial block of an image, which [`load`] reads.
 #[inline(always)]
-pub(crate) fn full_block<'a, const CC: usize>(
+fn full_block<'a, const CC: usize>(
     planes: &[&'a [f32]; CC],
     c: usize,
     start: usize,
@@ -795,11 +795,7 @@ pub(crate) fn full_block<'a, const CC: usize>(
 
 /// Vector `i` of every plane of a [`full_block`].
 #[inline(always)]
-pub(crate) fn gather<const CC: usize>(
-    full: &[&[[f32; LANES]; BLOCK]; CC],
-    c: usize,
-    i: usize,
-) -> [f32x8; CC] {
+fn gather<const CC: usize>(full: &[&[[f32; LANES]; BLOCK]; CC], c: usize, i: usize) -> [f32x8; CC] {
     let mut x = [ZERO; CC];
     for (d, p) in x.iter_mut().zip(full).take(c) {
         *d = p.get(i).map_or(ZERO, |a| f32x8::new(*a));
@@ -823,7 +819,7 @@ fn join<const CC: usize, W: Pixels>(c: usize, a: &[f32x8; CC], b: &[f32x8; CC]) 
 /// line, so the full blocks' loop carries none of its length arithmetic).
 #[cold]
 #[inline(never)]
-pub(crate) fn load_partial<const CC: usize>(
+fn load_partial<const CC: usize>(
     planes: &[&[f32]; CC],
     c: usize,
     start: usize,
@@ -965,7 +961,7 @@ pub(crate) const fn softmax(logits: bool, region: bool, ce: bool) -> bool {
 /// passes): arrays of vectors for whole blocks, the planes themselves for a
 /// span that ends in a partial or missing block. Vector `j` of a span is
 /// vector `j % BLOCK` of its block `j / BLOCK`.
-pub(crate) enum Dest<'a, 'b, const CC: usize> {
+enum Dest<'a, 'b, const CC: usize> {
     Full([&'a mut [[[f32; LANES]; BLOCK]]; CC]),
     Partial(&'a mut [&'b mut [f32]; CC]),
 }
@@ -975,7 +971,7 @@ impl<'a, 'b, const CC: usize> Dest<'a, 'b, CC> {
     /// `full` if they are all whole blocks (as [`full_block`] found for the
     /// input).
     #[inline(always)]
-    pub(crate) fn new(
+    fn new(
         out: &'a mut [&'b mut [f32]; CC],
         c: usize,
         start: usize,
@@ -998,7 +994,7 @@ impl<'a, 'b, const CC: usize> Dest<'a, 'b, CC> {
 
     /// Writes vector `j` of every plane (the valid lanes of a partial one).
     #[inline(always)]
-    pub(crate) fn put(&mut self, c: usize, start: usize, j: usize, npix: usize, v: &[f32x8; CC]) {
+    fn put(&mut self, c: usize, start: usize, j: usize, npix: usize, v: &[f32x8; CC]) {
         match self {
             Dest::Full(d) => {
                 for (d, v) in d.iter_mut().zip(v).take(c) {
@@ -1015,7 +1011,7 @@ impl<'a, 'b, const CC: usize> Dest<'a, 'b, CC> {
     /// Reads vector `j` of every plane back (lanes past the end 0, as
     /// [`load`]).
     #[inline(always)]
-    pub(crate) fn get(&self, c: usize, start: usize, j: usize, npix: usize) -> [f32x8; CC] {
+    fn get(&self, c: usize, start: usize, j: usize, npix: usize) -> [f32x8; CC] {
         match self {
             Dest::Full(d) => {
                 let mut x = [ZERO; CC];
@@ -1095,34 +1091,15 @@ impl<M> Kernel<'_, M> {
 }
 
 impl<M: Modulator> Kernel<'_, M> {
-    /// Adds one image (`c` planes of `s` pixels, `s` labels) into `out`.
+    /// Adds one image (`c` planes of `s` pixels, `s` labels) into `out`,
+    /// on vectors `P` (the callers pass [`W`]; the tests compare `f32x8`
+    /// and `f32x16`).
     ///
     /// `R`: region sums (mask A); `CE`: cross-entropy sums (mask B, needs
     /// `LOGITS`); `F`: focal sums (mask B). Only the label decoding is
     /// aware of the id type; the arithmetic ([`Self::blocks`]) is shared.
     #[inline(always)]
     pub(crate) fn image<
-        const CC: usize,
-        const LOGITS: bool,
-        const R: bool,
-        const CE: bool,
-        const F: bool,
-    >(
-        &self,
-        c: usize,
-        s: usize,
-        img: &[f32],
-        labels: Ids<'_>,
-        out: &mut McTotals<CC>,
-        keep: Option<&mut [f32]>,
-    ) -> Result<(), Error> {
-        self.image_in::<CC, W, LOGITS, R, CE, F>(c, s, img, labels, out, keep)
-    }
-
-    /// [`Self::image`] on vectors `P` (the tests compare `f32x8` and
-    /// `f32x16`).
-    #[inline(always)]
-    fn image_in<
         const CC: usize,
         P: Pixels,
         const LOGITS: bool,
@@ -1403,6 +1380,8 @@ impl<M: Modulator> Kernel<'_, M> {
 )]
 pub(crate) mod tests {
     extern crate std;
+    pub(crate) use super::super::pairs::tests::same_bits;
+    pub(crate) use super::super::vector::tests::lanes_config;
     use super::super::vector::tests::value;
     use super::*;
     use crate::accumulate::binary::IntGamma;
@@ -1499,7 +1478,7 @@ pub(crate) mod tests {
     ) -> (Result<McTotals<8>, Error>, Vec<f32>) {
         let mut out = McTotals::<8>::default();
         let mut kept = std::vec![-1.0f32; x.len()];
-        let r = k.image_in::<8, P, LOGITS, R, CE, F>(
+        let r = k.image::<8, P, LOGITS, R, CE, F>(
             c,
             ids.len(),
             x,
@@ -1509,6 +1488,35 @@ pub(crate) mod tests {
         );
         (r.map(|()| out), kept)
     }
+
+    /// A xorshift stream from `seed` (the test data of a case).
+    pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut st = seed | 1;
+        move || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            st
+        }
+    }
+
+    /// `$f::<LOGITS, R, CE, F>($args)` for plan `$plan` of
+    /// [`Case::PLANS`]: logits with region, region + CE, CE, focal;
+    /// probabilities with region, region + focal; logits with all three.
+    macro_rules! each_plan {
+        ($plan:expr, $f:ident($($arg:expr),*)) => {
+            match $plan {
+                0 => $f::<true, true, false, false>($($arg),*),
+                1 => $f::<true, true, true, false>($($arg),*),
+                2 => $f::<true, false, true, false>($($arg),*),
+                3 => $f::<true, false, false, true>($($arg),*),
+                4 => $f::<false, true, false, false>($($arg),*),
+                5 => $f::<false, true, false, true>($($arg),*),
+                _ => $f::<true, true, true, true>($($arg),*),
+            }
+        };
+    }
+    pub(crate) use each_plan;
 
     /// The bits of every total (NaN as one value).
     fn total_bits(t: &McTotals<8>) -> Vec<u64> {
@@ -1536,12 +1544,7 @@ pub(crate) mod tests {
         let (t16, k16) = image_on::<f32x16, LOGITS, R, CE, F>(k, c, x, ids);
         prop_assert_eq!(t8.as_ref().map(total_bits), t16.as_ref().map(total_bits));
         if t8.is_ok() {
-            let bits = |v: &[f32]| -> Vec<u32> {
-                v.iter()
-                    .map(|x| if x.is_nan() { u32::MAX } else { x.to_bits() })
-                    .collect()
-            };
-            prop_assert_eq!(bits(&k8), bits(&k16));
+            prop_assert!(same_bits(&k8, &k16));
         }
         Ok(())
     }
@@ -1602,13 +1605,7 @@ pub(crate) mod tests {
         )
             .prop_map(
                 |(c, s, seed, specials, plan, (ignore_b, weighted, smoothing, bad))| {
-                    let mut st = seed | 1;
-                    let mut next = move || {
-                        st ^= st << 13;
-                        st ^= st >> 7;
-                        st ^= st << 17;
-                        st
-                    };
+                    let mut next = xorshift(seed);
                     let mut x: Vec<f32> = (0..c * s)
                         .map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32 * 16.0 - 8.0)
                         .collect();
@@ -1640,14 +1637,9 @@ pub(crate) mod tests {
     }
 
     proptest! {
-        // No failure file (Miri's isolation has no working directory), and
-        // two cases in the interpreter (each is two passes over up to 2400
-        // values: the big-endian target's plain arrays took minutes at 4).
-        #![proptest_config(ProptestConfig {
-            cases: if cfg!(miri) { 2 } else { 256 },
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        // Two cases under Miri: each is two passes over up to 2400 values
+        // (the big-endian target's plain arrays took minutes at 4).
+        #![proptest_config(lanes_config(256, 2))]
 
         /// Every plan, from logits and probabilities, ignored and invalid
         /// ids, class weights and label smoothing, C below and at the
@@ -1655,15 +1647,7 @@ pub(crate) mod tests {
         #[test]
         fn sixteen_lanes_give_the_eight_lane_bits(t in case()) {
             let (k, c, x, ids) = (t.kernel(), t.c, &t.x[..], &t.ids[..]);
-            match t.plan {
-                0 => agree_on::<true, true, false, false>(&k, c, x, ids)?,
-                1 => agree_on::<true, true, true, false>(&k, c, x, ids)?,
-                2 => agree_on::<true, false, true, false>(&k, c, x, ids)?,
-                3 => agree_on::<true, false, false, true>(&k, c, x, ids)?,
-                4 => agree_on::<false, true, false, false>(&k, c, x, ids)?,
-                5 => agree_on::<false, true, false, true>(&k, c, x, ids)?,
-                _ => agree_on::<true, true, true, true>(&k, c, x, ids)?,
-            }
+            each_plan!(t.plan, agree_on(&k, c, x, ids))?;
         }
     }
 

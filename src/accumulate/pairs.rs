@@ -369,13 +369,13 @@ pub(crate) fn write_pairs<T, const IGNORE: bool, const IN_PLACE: bool, F>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::indexing_slicing, clippy::unwrap_used)]
 
     extern crate std;
 
     use super::super::binary::{bce_terms, link, sigmoid_region_terms};
-    use super::super::vector::tests::value;
+    use super::super::vector::tests::{lanes_config, value};
     use super::super::{Vector, pass_masked, write_masked};
     use super::*;
     use proptest::prelude::*;
@@ -416,7 +416,8 @@ mod tests {
         [(t8, o8), (t16, o16)]
     }
 
-    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    /// Equal bits, any NaN equal to any NaN.
+    pub(crate) fn same_bits(a: &[f32], b: &[f32]) -> bool {
         a.len() == b.len()
             && a.iter()
                 .zip(b)
@@ -438,11 +439,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: if cfg!(miri) { 2 } else { 96 },
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(lanes_config(96, 2))]
 
         /// The sixteen-lane driver gives the eight-lane driver's totals and
         /// stored values bit for bit, at every length around the pairs of

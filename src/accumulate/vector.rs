@@ -491,14 +491,20 @@ pub(super) mod tests {
         ]
     }
 
-    proptest! {
-        // No failure file (Miri's isolation has no working directory), and
-        // a few cases in the interpreter.
-        #![proptest_config(ProptestConfig {
-            cases: if cfg!(miri) { 4 } else { 256 },
+    /// The proptest settings of the lane tests (here, `pairs.rs` and the
+    /// multiclass drivers): `cases`, or `miri` in the interpreter, and no
+    /// failure file (Miri's isolation has no working directory).
+    pub(crate) fn lanes_config(cases: u32, miri: u32) -> ProptestConfig {
+        ProptestConfig {
+            cases: if cfg!(miri) { miri } else { cases },
             failure_persistence: None,
             ..ProptestConfig::default()
-        })]
+        }
+    }
+
+    proptest! {
+        // A few cases in the interpreter.
+        #![proptest_config(lanes_config(256, 4))]
 
         /// A kernel on `f32` (the path of targets without SIMD) gives the
         /// bits of the same kernel's `f32x8` lane, so the scalar path and
