@@ -52,7 +52,7 @@ use super::pairs::halves;
 use super::vector::Vector;
 use super::{BLOCK, LANES, Target, fold, widen_u8};
 use crate::accumulate::binary::{
-    FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0, prob_region_terms, region_terms,
+    FocalTerm, Modulator, clamp_hi, clamp_lo, link, mul0, prob_region_terms,
 };
 use crate::error::Error;
 use crate::loss::{focal::FocalSums, region::RegionSums};
@@ -1274,9 +1274,9 @@ impl<M: Modulator> Kernel<'_, M> {
                 let t = *v - m;
                 *d = exp_v(t);
                 sum += *d;
-                // `d − 1` is 0 for the first maximum, NaN for ∞ − ∞ (kept).
-                rest += P::select(first_max.next(*v), *d - one, *d);
                 if CE {
+                    // `d − 1` is 0 for the first maximum, NaN for ∞ − ∞ (kept).
+                    rest += P::select(first_max.next(*v), *d - one, *d);
                     // `x − m` in f32 is off by up to half an ulp of |x − m|,
                     // which e^(x−m) turns into a relative error of up to
                     // 2^-24·|x − m|: 2e-6 at a margin of 32, all of a confident
@@ -1294,20 +1294,38 @@ impl<M: Modulator> Kernel<'_, M> {
         // may be reused below).
         let exps = e;
 
-        if R {
+        if R && LOGITS {
+            // The target is one class, so with `p = e/sum` the terms are
+            // `I = p·y`, `FP = p·(1 − y)` and `FN = (1 − p)·y`, where only the
+            // label's `1 − p` is needed: `Σ_{j≠label} e_j / sum`, a sum of
+            // non-negative terms (no cancellation, however confident the
+            // pixel: `1 − p` itself rounds to 0 below 6e-8). No `p − y` and
+            // no first-maximum bookkeeping per class.
             let inv = one / sum;
+            // The label where part A keeps the pixel, else no class.
+            let lab_a = P::select(keep_a, lab, P::splat(-1.0));
+            let mut others = zero;
+            let mut ys = [zero; CC];
+            let it = b.sp.iter_mut().zip(&mut b.sy).zip(&mut ys);
+            for (((sp, sy), ym), (d, k)) in it.zip(e.iter().zip(kf)).take(c) {
+                let y = lab_a.simd_eq(*k);
+                let p = (*d * inv) & keep_a;
+                *sp += p & y;
+                *sy += p & !y;
+                others += *d & !y;
+                *ym = y;
+            }
+            let q = others * inv;
+            for (sd, y) in b.sd.iter_mut().zip(&ys).take(c) {
+                *sd += q & *y;
+            }
+            b.kept_a += one & keep_a;
+        } else if R {
             let it = b.sp.iter_mut().zip(&mut b.sy).zip(&mut b.sd);
-            let src = if LOGITS { &e } else { &x };
-            let mut excess = Excess::new(m, rest, inv);
-            for (((sp, sy), sd), ((v, k), xk)) in it.zip(src.iter().zip(kf).zip(&x)).take(c) {
-                let p = if LOGITS { *v * inv } else { *v };
-                let p = p & keep_a;
+            for (((sp, sy), sd), (v, k)) in it.zip(x.iter().zip(kf)).take(c) {
+                let p = *v & keep_a;
                 let y = one & (lab.simd_eq(*k) & keep_a);
-                let [i, fp, fn_] = if LOGITS {
-                    region_terms(p, y, excess.next(*xk, p, y) & keep_a)
-                } else {
-                    prob_region_terms(p, y)
-                };
+                let [i, fp, fn_] = prob_region_terms(p, y);
                 *sp += i;
                 *sy += fp;
                 *sd += fn_;
