@@ -536,17 +536,46 @@ impl Decoded {
         use_a: bool,
         use_b: bool,
     ) -> Result<(), Error> {
+        let rules = IdRules::new(c, ignore, use_a, use_b);
+        if let Ok(whole) = <&[[L; LANES]; BLOCK]>::try_from(ids.as_chunks::<LANES>().0)
+            && ids.len() == BLOCK * LANES
+            && self.whole(whole, &rules)
+        {
+            return Ok(());
+        }
         let it = self
             .lab
             .iter_mut()
             .zip(&mut self.keep_a)
             .zip(&mut self.keep_b);
         let mut chunks = ids.chunks(LANES);
-        let rules = IdRules::new(c, ignore, use_a, use_b);
         for ((lab, ka), kb) in it {
             (*lab, *ka, *kb) = rules.chunk(chunks.next().unwrap_or(&[]))?;
         }
         Ok(())
+    }
+
+    /// A whole block, every chunk in vector registers and the rules checked
+    /// once for the block: `false` if an id is to be reported (or does not
+    /// fit in `i32`), and then the block is decoded again chunk by chunk,
+    /// which names the first such id. The same bits as [`IdRules::chunk`].
+    #[inline(always)]
+    fn whole<L: ClassId>(&mut self, ids: &[[L; LANES]; BLOCK], rules: &IdRules) -> bool {
+        let it = self
+            .lab
+            .iter_mut()
+            .zip(&mut self.keep_a)
+            .zip(&mut self.keep_b);
+        let mut bad = i32x8::ZERO;
+        for (((lab, ka), kb), chunk) in it.zip(ids) {
+            let Some(v) = L::lanes(chunk) else {
+                return false;
+            };
+            let (l, a, b, wrong) = rules.lanes(v);
+            (*lab, *ka, *kb) = (l, a, b);
+            bad |= wrong;
+        }
+        !bad.any()
     }
 
     /// The decoded vectors in order: `(label, keep_a, keep_b)` (used by the
@@ -642,18 +671,39 @@ impl IdRules {
     /// are exact in `f32`, and the keep masks are all-ones lanes either way.
     #[inline(always)]
     fn vector(&self, ids: i32x8) -> Option<(f32x8, f32x8, f32x8)> {
+        let (lab, a, b, wrong) = self.lanes(ids);
+        if wrong.any() {
+            return None;
+        }
+        Some((lab, a, b))
+    }
+
+    /// [`Self::vector`] unchecked: `(label, keep_a, keep_b, wrong)`, with
+    /// `wrong` the lanes of an id to report (the rest is then unused).
+    #[inline(always)]
+    fn lanes(&self, ids: i32x8) -> (f32x8, f32x8, f32x8, i32x8) {
         let none = i32x8::ZERO;
         let valid = ids.simd_gt(i32x8::splat(-1)) & ids.simd_lt(self.classes);
         let ia = self.ignore_a.map_or(none, |v| ids.simd_eq(v));
         let ib = self.ignore_b.map_or(none, |v| ids.simd_eq(v));
         let need_a = if self.use_a { !ia } else { none };
         let need_b = if self.use_b { !ib } else { none };
-        if (!valid & (need_a | need_b)).any() {
-            return None;
-        }
-        let lab = f32x8::from_i32x8(valid.select(ids, i32x8::splat(-1)));
-        let keep = |m: i32x8| f32x8::from_i32x8(!m).simd_ne(ZERO);
-        Some((lab, keep(ia), keep(ib)))
+        let wrong = !valid & (need_a | need_b);
+        // Without an ignore value every lane is kept, and where a part is
+        // computed, every id that is not wrong is valid.
+        let all = ZERO.simd_eq(ZERO);
+        let keep = |v: Option<i32x8>, m: i32x8| match v {
+            Some(_) => f32x8::from_i32x8(!m).simd_ne(ZERO),
+            None => all,
+        };
+        let plain =
+            (self.use_a || self.use_b) && self.ignore_a.is_none() && self.ignore_b.is_none();
+        let lab = if plain {
+            f32x8::from_i32x8(ids)
+        } else {
+            f32x8::from_i32x8(valid.select(ids, i32x8::splat(-1)))
+        };
+        (lab, keep(self.ignore_a, ia), keep(self.ignore_b, ib), wrong)
     }
 }
 
@@ -1435,6 +1485,39 @@ pub(crate) mod tests {
                 None => {}
             }
             assert_eq!(rules.chunk(&chunk).map(bits), scalar.map(bits));
+
+            // A whole block (valid ids, and sometimes one drawn from the
+            // pool) decodes to its chunks' bits, or reports the first id
+            // they report.
+            let valid: Vec<L> = pool
+                .iter()
+                .copied()
+                .filter(|t| (0..c as i64).contains(&t.id()))
+                .collect();
+            if valid.is_empty() {
+                continue;
+            }
+            let mut block: Vec<L> = (0..BLOCK * LANES)
+                .map(|_| valid[next() % valid.len()])
+                .collect();
+            if next() % 3 == 0 {
+                let at = next() % block.len();
+                block[at] = pool[next() % pool.len()];
+            }
+            let want: Result<Vec<_>, _> = block
+                .chunks(LANES)
+                .map(|ch| rules.chunk(ch).map(bits))
+                .collect();
+            let mut d = Decoded::new();
+            let got = d.decode_typed(&block, c, ignore, use_a, use_b);
+            match want {
+                Ok(want) => {
+                    assert_eq!(got, Ok(()));
+                    let have: Vec<_> = d.vectors().map(bits).collect();
+                    assert_eq!(have, want);
+                }
+                Err(e) => assert_eq!(got, Err(e)),
+            }
         }
     }
 
