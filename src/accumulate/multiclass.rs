@@ -693,7 +693,7 @@ impl IdRules {
         // computed, every id that is not wrong is valid.
         let all = ZERO.simd_eq(ZERO);
         let keep = |v: Option<i32x8>, m: i32x8| match v {
-            Some(_) => f32x8::from_i32x8(!m).simd_ne(ZERO),
+            Some(_) => f32x8::from_i32x8(m).simd_eq(ZERO),
             None => all,
         };
         let plain =
