@@ -4,20 +4,13 @@
 //! floats plus the `u8` labels).
 //!
 //! The `fwd+bwd` rows run `segloss::backward::multiclass` (the loss and
-//! `∂loss/∂logits` written into a caller's buffer: a statistics pass, then a
-//! gradient pass that recomputes the softmax); their elements are the same
-//! pixel·class count.
+//! `∂loss/∂logits` written into a caller's buffer: a statistics pass that
+//! keeps the softmax's exps in that buffer, then a gradient pass that reads
+//! them); their elements are the same pixel·class count.
 //!
 //! `cargo bench --bench multiclass`; add `RUSTFLAGS="-C target-cpu=native"`
-//! for the AVX2 build.
-//!
-//! Measured on the shared 2-core machine (G (pixel·class)/s, C = 4 / C = 16):
-//! with `wide`'s `exp`, SSE2: roofline 2.4 / 2.2, Dice 0.101 / 0.093,
-//! Dice + CE 0.081 / 0.087, CE 0.085 / 0.087, focal 0.033 / 0.034; native:
-//! roofline 3.8 / 3.4, Dice 0.273 / 0.291, Dice + CE 0.190 / 0.247. With the
-//! math branch's `exp_nonpos_clamped` swapped in (trial merge): SSE2 Dice
-//! 0.170 / 0.243, Dice + CE 0.163 / 0.193; native Dice 0.350 / 0.295,
-//! Dice + CE 0.243 / 0.295.
+//! for the machine's own SIMD. The measured tables, machine and date are in
+//! BENCHMARKS.md "Multiclass".
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use segloss::multiclass::{self, Classes, CrossEntropy, Loss, Shape};

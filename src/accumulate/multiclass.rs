@@ -8,14 +8,18 @@
 //! from each of the `C` planes (the same eight pixels in every plane), takes
 //! the lane-wise max, `exp(x_c − max)`, their sum and one exact reciprocal —
 //! the softmax is *vertical* across registers, there is no transpose. In the
-//! same step it adds, per class `c`, the region terms `min(p_c, y_c)`,
-//! `max(p_c − y_c, 0)`, `max(y_c − p_c, 0)` (Dice/Jaccard/Tversky), the smp
-//! focal terms of the raw logit (one-vs-rest sigmoid), and the cross-entropy
-//! terms `w_y·(−ln softmax_y)`, `w_y` and, with label smoothing,
-//! `Σ_c w_c·(−ln softmax_c)` (summed pairwise over the classes), with
-//! `−ln softmax_c = (max − x_c) + ln Σe`. The exps of all classes but the
-//! first maximum are also summed apart (`rest`), so a confident pixel keeps
-//! `1 − p_max = rest/Σe` and `ln Σe = log1p(rest)` accurate.
+//! same step it adds, per class `c`, the region terms `p_c·y_c`,
+//! `p_c·(1 − y_c)`, `(1 − p_c)·y_c` (Dice/Jaccard/Tversky; the target is
+//! one class, so only the label's `1 − p` is needed, and it is
+//! `Σ_{c≠label} e_c / Σe`: no cancellation however confident the pixel),
+//! the smp focal terms of the raw logit (one-vs-rest sigmoid), and the
+//! cross-entropy terms `w_y·(−ln softmax_y)`, `w_y` and, with label
+//! smoothing, `Σ_c w_c·(−ln softmax_c)` (summed pairwise over the classes),
+//! with `−ln softmax_c = (max − x_c) + ln Σe`. For the cross entropy the
+//! exps of all classes but the first maximum are also summed apart
+//! (`rest`), so that `ln Σe = ln(1 + rest)` keeps a confident pixel's tiny
+//! loss accurate. (From probabilities the region terms are `min(p, y)`,
+//! `max(p − y, 0)`, `max(y − p, 0)`, as in the binary kernels.)
 //!
 //! Every term is non-negative. As in `accumulate::pass`, each term is added in
 //! `f32` lanes for a block of `BLOCK` vectors, then each lane is widened to
@@ -793,8 +797,8 @@ impl<L: Pixels> FirstMax<L> {
 /// when `rest/sum` < 2^-25, and `p − y` would then be 0 against a target
 /// of 1: the region sums lose `1 − p`, and the gradient takes the kink's
 /// `equal` slope instead of `below` (found by `multiclass_backward`, seed
-/// `tversky-saturated-softmax`: 4× too small). The forward's sums and the
-/// backward's side of the kink both come from here.
+/// `tversky-saturated-softmax`: 4× too small). The backward's side of the
+/// kink comes from here (the forward's sums need only the label's `1 − p`).
 pub(crate) struct Excess<L> {
     first: FirstMax<L>,
     dominant: L,
@@ -1325,11 +1329,11 @@ impl<M: Modulator> Kernel<'_, M> {
         b: &mut Block<CC, P>,
     ) -> [P; CC] {
         let (zero, one) = (P::ZERO, P::ONE);
-        // The vertical softmax: max, exp, sum, one exact reciprocal. `rest`
-        // sums the exps of every class but the first maximum (whose exp is
-        // e^0 = 1 exactly), so that a confident pixel keeps `1 − p_max =
-        // rest/sum` and `ln sum = ln(1 + rest)` to full relative accuracy:
-        // `sum = 1 + rest` itself rounds `rest` away below 6e-8.
+        // The vertical softmax: max, exp, sum, one exact reciprocal. For the
+        // cross entropy, `rest` sums the exps of every class but the first
+        // maximum (whose exp is e^0 = 1 exactly), so that a confident pixel
+        // keeps `ln sum = ln(1 + rest)` to full relative accuracy: `sum =
+        // 1 + rest` itself rounds `rest` away below 6e-8.
         let mut m = zero;
         let mut sum = one;
         let mut rest = zero;
