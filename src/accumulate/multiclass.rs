@@ -1346,14 +1346,19 @@ impl<M: Modulator> Kernel<'_, M> {
                 .take(c)
                 .fold(P::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
             sum = zero;
-            let mut first_max = FirstMax::new(m);
+            // The maximum's ties (`x − m = 0`, so e^0 = 1 exactly) are left
+            // out of `rest` and all but one added back after the loop: one
+            // mask per class, where marking the first maximum took three.
+            // ∞ − ∞ is NaN, not 0: its NaN exp is kept.
+            let mut ties = zero;
             for (d, v) in e.iter_mut().zip(&x).take(c) {
                 let t = *v - m;
                 *d = exp_v(t);
                 sum += *d;
                 if CE {
-                    // `d − 1` is 0 for the first maximum, NaN for ∞ − ∞ (kept).
-                    rest += P::select(first_max.next(*v), *d - one, *d);
+                    let tie = t.simd_eq(zero);
+                    rest += P::select(tie, zero, *d);
+                    ties += one & tie;
                     // `x − m` in f32 is off by up to half an ulp of |x − m|,
                     // which e^(x−m) turns into a relative error of up to
                     // 2^-24·|x − m|: 2e-6 at a margin of 32, all of a confident
@@ -1364,6 +1369,12 @@ impl<M: Modulator> Kernel<'_, M> {
                     let err = sub_err(*v, m, t);
                     rest_err += P::select(d.simd_eq(zero), zero, *d * err);
                 }
+            }
+            if CE {
+                // +0 for the usual single maximum. No ties only where no
+                // `x − m` is 0 (a NaN or infinite maximum), and then `rest`
+                // is NaN already.
+                rest += ties - one;
             }
         }
 
