@@ -241,11 +241,18 @@ pub trait ClassId: Copy + sealed::Sealed {
     /// The slice as the kernels take it.
     #[doc(hidden)]
     fn ids(s: &[Self]) -> Ids<'_>;
+    /// Whether an id of this type can equal `v` (PyTorch's default
+    /// `ignore_index = −100` is no `u8` or `u16` id).
+    #[doc(hidden)]
+    fn holds(v: i64) -> bool;
 }
 
 impl ClassId for u8 {
     fn ids(s: &[u8]) -> Ids<'_> {
         Ids::U8(s)
+    }
+    fn holds(v: i64) -> bool {
+        u8::try_from(v).is_ok()
     }
     #[inline(always)]
     fn id(self) -> i64 {
@@ -260,6 +267,9 @@ impl ClassId for u16 {
     fn ids(s: &[u16]) -> Ids<'_> {
         Ids::U16(s)
     }
+    fn holds(v: i64) -> bool {
+        u16::try_from(v).is_ok()
+    }
     #[inline(always)]
     fn id(self) -> i64 {
         i64::from(self)
@@ -273,6 +283,9 @@ impl ClassId for i32 {
     fn ids(s: &[i32]) -> Ids<'_> {
         Ids::I32(s)
     }
+    fn holds(v: i64) -> bool {
+        i32::try_from(v).is_ok()
+    }
     #[inline(always)]
     fn id(self) -> i64 {
         i64::from(self)
@@ -285,6 +298,9 @@ impl ClassId for i32 {
 impl ClassId for i64 {
     fn ids(s: &[i64]) -> Ids<'_> {
         Ids::I64(s)
+    }
+    fn holds(_: i64) -> bool {
+        true
     }
     #[inline(always)]
     fn id(self) -> i64 {
@@ -540,7 +556,10 @@ impl Decoded {
         use_a: bool,
         use_b: bool,
     ) -> Result<(), Error> {
-        let rules = IdRules::new(c, ignore, use_a, use_b);
+        // An ignore value no id of this type can equal ignores nothing: the
+        // masks are then all-ones without arithmetic (`IdRules::lanes`).
+        let held = |v: Option<i64>| v.filter(|v| L::holds(*v));
+        let rules = IdRules::new(c, (held(ignore.0), held(ignore.1)), use_a, use_b);
         if let Ok(whole) = <&[[L; LANES]; BLOCK]>::try_from(ids.as_chunks::<LANES>().0)
             && ids.len() == BLOCK * LANES
             && self.whole(whole, &rules)
@@ -1551,6 +1570,28 @@ pub(crate) mod tests {
                 Err(e) => assert_eq!(got, Err(e)),
             }
         }
+    }
+
+    /// `ClassId::holds` is each type's range: an ignore value outside it is
+    /// dropped before decoding (it ignores nothing), one inside is kept.
+    #[test]
+    fn an_ignore_value_is_held_by_the_id_types_that_can_equal_it() {
+        let at = [
+            -100,
+            -1,
+            0,
+            255,
+            256,
+            65_535,
+            65_536,
+            i64::from(i32::MAX) + 1,
+        ];
+        let held = |f: fn(i64) -> bool| at.map(f);
+        let (t, f) = (true, false);
+        assert_eq!(held(u8::holds), [f, f, t, t, f, f, f, f]);
+        assert_eq!(held(u16::holds), [f, f, t, t, t, t, f, f]);
+        assert_eq!(held(i32::holds), [t, t, t, t, t, t, t, f]);
+        assert_eq!(held(i64::holds), [t; 8]);
     }
 
     /// `W` and `WG` are what the cfg says: sixteen lanes for the statistics
