@@ -1445,15 +1445,27 @@ impl<M: Modulator> Kernel<'_, M> {
             // cancellation, unlike `lse − x_k`, which rounds ln sum against
             // |m| for a confident pixel); ln sum = ln(1 + rest).
             let lsum = ln_one_plus(rest + rest_err);
-            let mut xy = zero;
-            let mut wy = zero;
-            for ((xk, wk), k) in x.iter().zip(wv).zip(kf).take(c) {
-                let eq = lab.simd_eq(*k);
-                xy = P::select(eq, *xk, xy);
-                wy = P::select(eq, *wk, wy);
+            if self.weights.is_empty() {
+                // Every weight is 1, and a pixel that part B keeps has a
+                // label in `0..C` (`Decoded::decode`): the weighted sums
+                // below with `wy = 1`, bit for bit.
+                let mut xy = zero;
+                for (xk, k) in x.iter().zip(kf).take(c) {
+                    xy = P::select(lab.simd_eq(*k), *xk, xy);
+                }
+                b.ce += ((m - xy) + lsum) & keep_b;
+                b.ce_den += one & keep_b;
+            } else {
+                let mut xy = zero;
+                let mut wy = zero;
+                for ((xk, wk), k) in x.iter().zip(wv).zip(kf).take(c) {
+                    let eq = lab.simd_eq(*k);
+                    xy = P::select(eq, *xk, xy);
+                    wy = P::select(eq, *wk, wy);
+                }
+                b.ce += mul0(wy, (m - xy) + lsum) & keep_b;
+                b.ce_den += wy & keep_b;
             }
-            b.ce += mul0(wy, (m - xy) + lsum) & keep_b;
-            b.ce_den += wy & keep_b;
             if self.smoothing {
                 // Σ_c over up to 256 classes: pairwise (⌈log2 C⌉ roundings,
                 // not C − 1 as a running f32 sum).
