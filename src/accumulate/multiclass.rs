@@ -626,6 +626,9 @@ struct IdRules {
     classes: i32x8,
     ignore_a: Option<i32x8>,
     ignore_b: Option<i32x8>,
+    /// A part is computed and neither has an ignore value: every id is
+    /// valid or reported, so the label lanes are the ids.
+    plain: bool,
 }
 
 impl IdRules {
@@ -636,14 +639,16 @@ impl IdRules {
                 .and_then(|v| i32::try_from(v).ok())
                 .map(i32x8::splat)
         };
+        let (ignore_a, ignore_b) = (lane(ignore.0, use_a), lane(ignore.1, use_b));
         IdRules {
             c,
             ignore,
             use_a,
             use_b,
             classes: i32x8::splat(i32::try_from(c).unwrap_or(i32::MAX)),
-            ignore_a: lane(ignore.0, use_a),
-            ignore_b: lane(ignore.1, use_b),
+            ignore_a,
+            ignore_b,
+            plain: (use_a || use_b) && ignore_a.is_none() && ignore_b.is_none(),
         }
     }
 
@@ -719,9 +724,7 @@ impl IdRules {
             Some(_) => f32x8::from_i32x8(m).simd_eq(ZERO),
             None => all,
         };
-        let plain =
-            (self.use_a || self.use_b) && self.ignore_a.is_none() && self.ignore_b.is_none();
-        let lab = if plain {
+        let lab = if self.plain {
             f32x8::from_i32x8(ids)
         } else {
             f32x8::from_i32x8(valid.select(ids, i32x8::splat(-1)))
