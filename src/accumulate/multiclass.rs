@@ -114,8 +114,11 @@ pub(crate) trait Pixels:
     fn join(part: impl FnMut(usize) -> f32x8) -> Self;
     /// Half `h` (`h < BLOCKS`).
     fn part(self, h: usize) -> f32x8;
-    /// `wide`'s lanewise max (a NaN operand gives the other one).
-    fn max(self, rhs: Self) -> Self;
+    /// The target's raw lanewise max (`wide`'s `fast_max`: one
+    /// instruction, where `max` takes three on x86 to pick the non-NaN
+    /// operand). What a NaN operand gives differs by target: see
+    /// [`row_max`].
+    fn fast_max(self, rhs: Self) -> Self;
 }
 
 impl Pixels for f32x8 {
@@ -134,8 +137,8 @@ impl Pixels for f32x8 {
         self
     }
     #[inline(always)]
-    fn max(self, rhs: Self) -> Self {
-        f32x8::max(self, rhs)
+    fn fast_max(self, rhs: Self) -> Self {
+        f32x8::fast_max(self, rhs)
     }
 }
 
@@ -157,9 +160,24 @@ impl Pixels for f32x16 {
         if h == 0 { a } else { b }
     }
     #[inline(always)]
-    fn max(self, rhs: Self) -> Self {
-        f32x16::max(self, rhs)
+    fn fast_max(self, rhs: Self) -> Self {
+        f32x16::fast_max(self, rhs)
     }
+}
+
+/// The softmax's maximum `m` of the first `c` classes of a pixel vector
+/// (−∞ for none), one raw max per class after the first. A NaN logit may
+/// or may not make `m` NaN, depending on the target and the class order,
+/// and either way gives the same result: that class's `x − m` is NaN, so
+/// its exp and the pixel's sum, `rest` and probabilities are NaN whatever
+/// `m` is (and a NaN `m` makes every one NaN). Without NaN it is the
+/// maximum on every target, up to the sign of a zero, which `x − m` and
+/// `x == m` do not see.
+#[inline(always)]
+pub(crate) fn row_max<const CC: usize, P: Pixels>(x: &[P; CC], c: usize) -> P {
+    let mut it = x.iter().take(c);
+    let first = it.next().copied().unwrap_or(P::splat(f32::NEG_INFINITY));
+    it.fold(first, |m, v| m.fast_max(*v))
 }
 
 /// The largest class count of the runtime-`C` entry points (their per-class
@@ -436,16 +454,19 @@ impl<const CC: usize, W: Pixels> Block<CC, W> {
     }
 
     /// Widens the span's first `blocks` blocks into the totals (only the
-    /// parts the plan uses), each in turn.
+    /// parts the plan uses), each in turn. `unweighted`: the cross
+    /// entropy's weight sum is the kept count (its pass does not add it up
+    /// twice).
     #[inline(always)]
     fn widen<const R: bool, const CE: bool, const F: bool>(
         &mut self,
         c: usize,
         blocks: usize,
+        unweighted: bool,
         out: &mut McTotals<CC>,
     ) {
         for h in 0..blocks.min(W::BLOCKS) {
-            self.widen_into::<R, CE, F>(c, h, out);
+            self.widen_into::<R, CE, F>(c, h, unweighted, out);
         }
         self.reset::<R, CE, F>(c);
     }
@@ -477,6 +498,7 @@ impl<const CC: usize, W: Pixels> Block<CC, W> {
         &self,
         c: usize,
         h: usize,
+        unweighted: bool,
         out: &mut McTotals<CC>,
     ) {
         let wf = |v: &W| widen_fold(v.part(h));
@@ -500,7 +522,11 @@ impl<const CC: usize, W: Pixels> Block<CC, W> {
         if CE {
             out.ce += wf(&self.ce);
             out.ce_smooth += wf(&self.ce_smooth);
-            out.ce_den += wf(&self.ce_den);
+            out.ce_den += wf(if unweighted {
+                &self.kept_b
+            } else {
+                &self.ce_den
+            });
         }
         if CE || F {
             out.kept_b = out.kept_b.saturating_add(wf(&self.kept_b) as u64);
@@ -1321,7 +1347,8 @@ impl<M: Modulator> Kernel<'_, M> {
                 self.step::<CC, P, LOGITS, R, CE, F>(c, x, wv, kf, focal, l, a, b, block)
             },
         );
-        block.widen::<R, CE, F>(c, npix.div_ceil(BLOCK * LANES), out);
+        let blocks = npix.div_ceil(BLOCK * LANES);
+        block.widen::<R, CE, F>(c, blocks, self.weights.is_empty(), out);
     }
 
     /// A vector of pixels (eight, or two blocks' eight side by side: `P`):
@@ -1363,16 +1390,12 @@ impl<M: Modulator> Kernel<'_, M> {
         let mut rest_err = zero;
         let mut e = [zero; CC];
         if softmax(LOGITS, R, CE) {
-            m = x
-                .iter()
-                .take(c)
-                .fold(P::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
+            m = row_max(&x, c);
             sum = zero;
             // The maximum's ties (`x − m = 0`, so e^0 = 1 exactly) are left
             // out of `rest` and all but one added back after the loop: one
-            // mask per class, where marking the first maximum took three.
+            // select per class, where marking the first maximum took three.
             // ∞ − ∞ is NaN, not 0: its NaN exp is kept.
-            let mut ties = zero;
             for (d, v) in e.iter_mut().zip(&x).take(c) {
                 let t = *v - m;
                 *d = exp_v(t);
@@ -1380,7 +1403,6 @@ impl<M: Modulator> Kernel<'_, M> {
                 if CE {
                     let tie = t.simd_eq(zero);
                     rest += P::select(tie, zero, *d);
-                    ties += one & tie;
                     // `x − m` in f32 is off by up to half an ulp of |x − m|,
                     // which e^(x−m) turns into a relative error of up to
                     // 2^-24·|x − m|: 2e-6 at a margin of 32, all of a confident
@@ -1393,10 +1415,17 @@ impl<M: Modulator> Kernel<'_, M> {
                 }
             }
             if CE {
-                // +0 for the usual single maximum. No ties only where no
-                // `x − m` is 0 (a NaN or infinite maximum), and then `rest`
-                // is NaN already.
-                rest += ties - one;
+                // The number of ties is `sum − rest`: an integer up to the
+                // rounding of the two sums (< 2^-8 for 256 classes of exps
+                // ≤ 1), rounded by adding and taking away 1.5·2^23 (exact
+                // below 2^22), with the one that stays taken away in the
+                // same exact subtraction: ties − 1, as counting them per
+                // class gave (two operations where that took 3·C). +0 for
+                // the usual single maximum. No ties only where no `x − m`
+                // is 0 (a NaN or infinite maximum), and then `sum` and
+                // `rest` are NaN already.
+                const ROUND: f32 = 12_582_912.0;
+                rest += ((sum - rest) + P::splat(ROUND)) - P::splat(ROUND + 1.0);
             }
         }
 
@@ -1457,7 +1486,7 @@ impl<M: Modulator> Kernel<'_, M> {
                     xy = P::select(lab.simd_eq(*k), *xk, xy);
                 }
                 b.ce += ((m - xy) + lsum) & keep_b;
-                b.ce_den += one & keep_b;
+                // `ce_den` is `kept_b`'s count: `Block::widen` takes that.
             } else {
                 let mut xy = zero;
                 let mut wy = zero;

@@ -93,8 +93,8 @@ use super::binary::{
 use super::{check_grad, mean_dpow};
 use crate::accumulate::binary::{clamp_hi, clamp_lo};
 use crate::accumulate::multiclass::{
-    ClassId, Decoded, Excess, FirstMax, Ids, Kernel, McTotals, Pixels, W, WG, decode_span, softmax,
-    walk,
+    ClassId, Decoded, Excess, FirstMax, Ids, Kernel, McTotals, Pixels, W, WG, decode_span, row_max,
+    softmax, walk,
 };
 use crate::accumulate::vector::Vector;
 use crate::accumulate::{BLOCK, LANES};
@@ -267,10 +267,7 @@ fn step<
     // The forward's `rest` and reciprocal, for the region part's `p − y`.
     let (mut rest, mut inv) = (zero, one);
     if softmax(LOGITS, R, CE) {
-        m = x
-            .iter()
-            .take(c)
-            .fold(P::splat(f32::NEG_INFINITY), |m, v| m.max(*v));
+        m = row_max(&x, c);
         let mut sum = zero;
         let mut first_max = FirstMax::new(m);
         for ((d, v), ek) in sm.iter_mut().zip(&x).zip(&e).take(c) {
