@@ -165,6 +165,23 @@ impl Pixels for f32x16 {
     }
 }
 
+/// `acc + (v & m)`, the block sums' masked step: a select of the sum with
+/// AVX-512, where that is one masked add (`&` then `+` are two), and the `&`
+/// elsewhere (a select is three operations on SSE2). The same bits: where
+/// `m` is clear both give `acc` (`acc + 0 = acc`, and a sum from +0 is
+/// never −0), NaN in `v` included.
+// Float lane arithmetic on a generic vector (clippy cannot tell it from
+// integer arithmetic): nothing here can overflow.
+#[allow(clippy::arithmetic_side_effects)]
+#[inline(always)]
+fn add_where<P: Pixels>(acc: &mut P, m: P, v: P) {
+    if cfg!(target_feature = "avx512f") {
+        *acc = P::select(m, *acc + v, *acc);
+    } else {
+        *acc += v & m;
+    }
+}
+
 /// The softmax's maximum `m` of the first `c` classes of a pixel vector
 /// (−∞ for none), one raw max per class after the first. A NaN logit may
 /// or may not make `m` NaN, depending on the target and the class order,
@@ -1449,16 +1466,16 @@ impl<M: Modulator> Kernel<'_, M> {
             for (((sp, sy), ym), (d, k)) in it.zip(e.iter().zip(kf)).take(c) {
                 let y = lab_a.simd_eq(*k);
                 let p = (*d * inv) & keep_a;
-                *sp += p & y;
-                *sy += p & !y;
+                add_where(sp, y, p);
+                add_where(sy, !y, p);
                 others += *d & !y;
                 *ym = y;
             }
             let q = others * inv;
             for (sd, y) in b.sd.iter_mut().zip(&ys).take(c) {
-                *sd += q & *y;
+                add_where(sd, *y, q);
             }
-            b.kept_a += one & keep_a;
+            add_where(&mut b.kept_a, keep_a, one);
         } else if R {
             let it = b.sp.iter_mut().zip(&mut b.sy).zip(&mut b.sd);
             for (((sp, sy), sd), (v, k)) in it.zip(x.iter().zip(kf)).take(c) {
@@ -1485,7 +1502,7 @@ impl<M: Modulator> Kernel<'_, M> {
                 for (xk, k) in x.iter().zip(kf).take(c) {
                     xy = P::select(lab.simd_eq(*k), *xk, xy);
                 }
-                b.ce += ((m - xy) + lsum) & keep_b;
+                add_where(&mut b.ce, keep_b, (m - xy) + lsum);
                 // `ce_den` is `kept_b`'s count: `Block::widen` takes that.
             } else {
                 let mut xy = zero;
@@ -1528,7 +1545,7 @@ impl<M: Modulator> Kernel<'_, M> {
             }
         }
         if CE || F {
-            b.kept_b += one & keep_b;
+            add_where(&mut b.kept_b, keep_b, one);
         }
         exps
     }
