@@ -1486,7 +1486,7 @@ impl<M: Modulator> Kernel<'_, M> {
                 *sy += fp;
                 *sd += fn_;
             }
-            b.kept_a += one & keep_a;
+            add_where(&mut b.kept_a, keep_a, one);
         }
 
         if CE {
@@ -1512,8 +1512,8 @@ impl<M: Modulator> Kernel<'_, M> {
                     xy = P::select(eq, *xk, xy);
                     wy = P::select(eq, *wk, wy);
                 }
-                b.ce += mul0(wy, (m - xy) + lsum) & keep_b;
-                b.ce_den += wy & keep_b;
+                add_where(&mut b.ce, keep_b, mul0(wy, (m - xy) + lsum));
+                add_where(&mut b.ce_den, keep_b, wy);
             }
             if self.smoothing {
                 // Σ_c over up to 256 classes: pairwise (⌈log2 C⌉ roundings,
@@ -1523,7 +1523,7 @@ impl<M: Modulator> Kernel<'_, M> {
                     *d = mul0(*wk, (m - *xk) + lsum);
                 }
                 let sm = pairwise_sum(e.get_mut(..c).unwrap_or(&mut []));
-                b.ce_smooth += sm & keep_b;
+                add_where(&mut b.ce_smooth, keep_b, sm);
             }
         }
 
@@ -1539,9 +1539,9 @@ impl<M: Modulator> Kernel<'_, M> {
                 let y = one & lab.simd_eq(*k);
                 let l = link::<_, true>(xk);
                 let [pos, neg, md] = focal.terms::<true, _>(self.modulator, &l, y);
-                *fp += pos & keep_b;
-                *fneg += neg & keep_b;
-                *fm += md & keep_b;
+                add_where(fp, keep_b, pos);
+                add_where(fneg, keep_b, neg);
+                add_where(fm, keep_b, md);
             }
         }
         if CE || F {
