@@ -9,7 +9,8 @@
 //! ```
 //!
 //! (instructions of `dice` − instructions of `none`) / (20 · 2^16) is the
-//! per-element count. Kernels: none dice diceu8 dicep bcel bce focal focal15
+//! per-element count. Kernels: none dice diceu8 dicep diceig (with an
+//! ignore index that no target equals) bcel bce focal focal15
 //! (γ = 1.5) sfocal mccp fused fusedp dicebwd focalbwd focal15bwd bcebwd mccbwd
 //! mc4 mc16 mcce4 mcrt4 mc4bwd mcce4bwd mccbwdl (MCC from logits) ml4 ml4bwd
 //! (multilabel Dice, C = 4).
@@ -60,6 +61,9 @@ fn main() {
             "dice" => binary::dice(&x, &y, &Region::default()).unwrap(),
             "diceu8" => binary::dice(&x, &yu, &Region::default()).unwrap(),
             "dicep" => binary::dice(&p, &y, &Region::default().with_from_logits(false)).unwrap(),
+            "diceig" => {
+                binary::dice(&x, &y, &Region::default().with_ignore_index(Some(255.0))).unwrap()
+            }
             "bcel" => binary::bce_with_logits(&x, &y, &BceWithLogits::default()).unwrap(),
             "focal" => binary::focal(&x, &y, &Focal::default()).unwrap(),
             "focal15" => binary::focal(&x, &y, &Focal::default().with_gamma(1.5)).unwrap(),

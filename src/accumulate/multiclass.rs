@@ -165,23 +165,6 @@ impl Pixels for f32x16 {
     }
 }
 
-/// `acc + (v & m)`, the block sums' masked step: a select of the sum with
-/// AVX-512, where that is one masked add (`&` then `+` are two), and the `&`
-/// elsewhere (a select is three operations on SSE2). The same bits: where
-/// `m` is clear both give `acc` (`acc + 0 = acc`, and a sum from +0 is
-/// never −0), NaN in `v` included.
-// Float lane arithmetic on a generic vector (clippy cannot tell it from
-// integer arithmetic): nothing here can overflow.
-#[allow(clippy::arithmetic_side_effects)]
-#[inline(always)]
-fn add_where<P: Pixels>(acc: &mut P, m: P, v: P) {
-    if cfg!(target_feature = "avx512f") {
-        *acc = P::select(m, *acc + v, *acc);
-    } else {
-        *acc += v & m;
-    }
-}
-
 /// The softmax's maximum `m` of the first `c` classes of a pixel vector
 /// (−∞ for none), one raw max per class after the first. A NaN logit may
 /// or may not make `m` NaN, depending on the target and the class order,
@@ -1466,16 +1449,16 @@ impl<M: Modulator> Kernel<'_, M> {
             for (((sp, sy), ym), (d, k)) in it.zip(e.iter().zip(kf)).take(c) {
                 let y = lab_a.simd_eq(*k);
                 let p = (*d * inv) & keep_a;
-                add_where(sp, y, p);
-                add_where(sy, !y, p);
+                sp.add_where(y, p);
+                sy.add_where(!y, p);
                 others += *d & !y;
                 *ym = y;
             }
             let q = others * inv;
             for (sd, y) in b.sd.iter_mut().zip(&ys).take(c) {
-                add_where(sd, *y, q);
+                sd.add_where(*y, q);
             }
-            add_where(&mut b.kept_a, keep_a, one);
+            b.kept_a.add_where(keep_a, one);
         } else if R {
             let it = b.sp.iter_mut().zip(&mut b.sy).zip(&mut b.sd);
             for (((sp, sy), sd), (v, k)) in it.zip(x.iter().zip(kf)).take(c) {
@@ -1486,7 +1469,7 @@ impl<M: Modulator> Kernel<'_, M> {
                 *sy += fp;
                 *sd += fn_;
             }
-            add_where(&mut b.kept_a, keep_a, one);
+            b.kept_a.add_where(keep_a, one);
         }
 
         if CE {
@@ -1502,7 +1485,7 @@ impl<M: Modulator> Kernel<'_, M> {
                 for (xk, k) in x.iter().zip(kf).take(c) {
                     xy = P::select(lab.simd_eq(*k), *xk, xy);
                 }
-                add_where(&mut b.ce, keep_b, (m - xy) + lsum);
+                b.ce.add_where(keep_b, (m - xy) + lsum);
                 // `ce_den` is `kept_b`'s count: `Block::widen` takes that.
             } else {
                 let mut xy = zero;
@@ -1512,8 +1495,8 @@ impl<M: Modulator> Kernel<'_, M> {
                     xy = P::select(eq, *xk, xy);
                     wy = P::select(eq, *wk, wy);
                 }
-                add_where(&mut b.ce, keep_b, mul0(wy, (m - xy) + lsum));
-                add_where(&mut b.ce_den, keep_b, wy);
+                b.ce.add_where(keep_b, mul0(wy, (m - xy) + lsum));
+                b.ce_den.add_where(keep_b, wy);
             }
             if self.smoothing {
                 // Σ_c over up to 256 classes: pairwise (⌈log2 C⌉ roundings,
@@ -1523,7 +1506,7 @@ impl<M: Modulator> Kernel<'_, M> {
                     *d = mul0(*wk, (m - *xk) + lsum);
                 }
                 let sm = pairwise_sum(e.get_mut(..c).unwrap_or(&mut []));
-                add_where(&mut b.ce_smooth, keep_b, sm);
+                b.ce_smooth.add_where(keep_b, sm);
             }
         }
 
@@ -1539,13 +1522,13 @@ impl<M: Modulator> Kernel<'_, M> {
                 let y = one & lab.simd_eq(*k);
                 let l = link::<_, true>(xk);
                 let [pos, neg, md] = focal.terms::<true, _>(self.modulator, &l, y);
-                add_where(fp, keep_b, pos);
-                add_where(fneg, keep_b, neg);
-                add_where(fm, keep_b, md);
+                fp.add_where(keep_b, pos);
+                fneg.add_where(keep_b, neg);
+                fm.add_where(keep_b, md);
             }
         }
         if CE || F {
-            add_where(&mut b.kept_b, keep_b, one);
+            b.kept_b.add_where(keep_b, one);
         }
         exps
     }

@@ -148,6 +148,20 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
     fn relu(self) -> Self {
         self.max_keep(Self::ZERO)
     }
+    /// `self += v` in the lanes of `m` (a block sum's masked step): a
+    /// select of the sum with AVX-512, which the compiler makes one masked
+    /// add (`and_mask` then `+` are two vector operations), and
+    /// `v.and_mask(m)` elsewhere (a select is three operations on SSE2).
+    /// The same bits: where `m` is clear both give `self` (`self + 0 =
+    /// self`, and a sum from +0 is never −0), NaN in `v` included.
+    #[inline(always)]
+    fn add_where(&mut self, m: Self::Mask, v: Self) {
+        if cfg!(target_feature = "avx512f") {
+            *self = Self::select(m, *self + v, *self);
+        } else {
+            *self += v.and_mask(m);
+        }
+    }
     /// Lanewise square root, correctly rounded (IEEE 754 on every target:
     /// `sqrtps`, NEON, wasm's `f32x4.sqrt`, `wide`'s and libm's software
     /// roots elsewhere), so the same bits everywhere.
