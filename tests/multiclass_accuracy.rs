@@ -166,3 +166,47 @@ fn confident_pixel_cross_entropy_keeps_the_margin_exact() {
     let rel = (f64::from(got) - want).abs() / want;
     assert!(rel <= 1e-6, "{got:e} vs {want:e} (relative {rel:e})");
 }
+
+/// Ties of the maximum: the kernel leaves every `x − m = 0` class out of
+/// `rest` and adds all but one back as `sum − rest` rounded to an integer,
+/// which must be the tie count for any count up to 255 classes, beside exps
+/// near 1 (margin 2^-20), ordinary ones and ones that underflow to 0. Each
+/// pixel of a plane has its own count and margin; the labels take tied and
+/// untied classes in turn.
+#[test]
+fn cross_entropy_counts_the_ties_of_the_maximum() {
+    for c in [2usize, 3, 16, 255] {
+        let s = 37; // two sixteen-pixel vectors and a tail
+        let mut logits = vec![0.0f32; c * s];
+        let mut labels = vec![0u8; s];
+        for px in 0..s {
+            let ties = 1 + px % c; // 1..=C classes at the maximum
+            let margin = [f32::powi(2.0, -20), 1.0, 30.0, 200.0][px % 4];
+            let top = [3.5f32, -7.25, 0.0, 96.0][px / 4 % 4];
+            for k in 0..c {
+                // The tied classes are spread over the class order.
+                let tied = (k * 7 + px) % c < ties;
+                logits[k * s + px] = if tied { top } else { top - margin };
+            }
+            labels[px] = u8::try_from((px * 5) % c).unwrap();
+        }
+        let shape = Shape::new(1, c, s).unwrap();
+        let ce = CrossEntropy::default().with_reduction(segloss::Reduction::Sum);
+        let got =
+            multiclass::cross_entropy(&logits, &labels, shape, &ce, &Classes::default()).unwrap();
+        let want = o::cross_entropy(
+            [1, c, s],
+            &f64s(&logits),
+            &labels.iter().map(|&l| f64::from(l)).collect::<Vec<_>>(),
+            None,
+            Some(-100.0),
+            0.0,
+            o::Reduction::Sum,
+        )
+        .unwrap();
+        assert!(
+            CROSS_ENTROPY.check(f64::from(got), want, 0.0),
+            "C = {c}: got {got:e}, want {want:e}"
+        );
+    }
+}
