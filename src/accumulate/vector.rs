@@ -154,6 +154,7 @@ pub(crate) trait Vector: Lanes + AddAssign + MulAssign {
     /// `v.and_mask(m)` elsewhere (a select is three operations on SSE2).
     /// The same bits: where `m` is clear both give `self` (`self + 0 =
     /// self`, and a sum from +0 is never −0), NaN in `v` included.
+    #[cfg_attr(not(feature = "nchw"), allow(dead_code))] // the multiclass pass's
     #[inline(always)]
     fn add_where(&mut self, m: Self::Mask, v: Self) {
         if cfg!(target_feature = "avx512f") {
