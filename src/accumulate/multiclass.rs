@@ -1417,15 +1417,15 @@ impl<M: Modulator> Kernel<'_, M> {
             if CE {
                 // The number of ties is `sum − rest`: an integer up to the
                 // rounding of the two sums (< 2^-8 for 256 classes of exps
-                // ≤ 1), rounded by adding and taking away 1.5·2^23 (exact
-                // below 2^22), with the one that stays taken away in the
-                // same exact subtraction: ties − 1, as counting them per
-                // class gave (two operations where that took 3·C). +0 for
-                // the usual single maximum. No ties only where no `x − m`
-                // is 0 (a NaN or infinite maximum), and then `sum` and
-                // `rest` are NaN already.
-                const ROUND: f32 = 12_582_912.0;
-                rest += ((sum - rest) + P::splat(ROUND)) - P::splat(ROUND + 1.0);
+                // ≤ 1), rounded by adding and taking away the exp's
+                // `math::MAGIC` = 1.5·2^23 (exact below 2^22), with the one
+                // that stays taken away in the same exact subtraction:
+                // ties − 1, as counting them per class gave (two operations
+                // where that took 3·C). +0 for the usual single maximum. No
+                // ties only where no `x − m` is 0 (a NaN or infinite
+                // maximum), and then `sum` and `rest` are NaN already.
+                let magic = P::splat(math::MAGIC);
+                rest += ((sum - rest) + magic) - P::splat(math::MAGIC + 1.0);
             }
         }
 

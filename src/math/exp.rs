@@ -21,7 +21,7 @@ pub(crate) const LN2_HI: f32 = 0.693_359_4; // = 355/512 = 0.693359375 exactly
 /// Cephes `C2`: ln 2 − C1.
 pub(crate) const LN2_LO: f32 = -2.121_944_4e-4;
 /// 1.5·2^23: adding it rounds to an integer in the low mantissa bits.
-const MAGIC: f32 = 12_582_912.0;
+pub(crate) const MAGIC: f32 = 12_582_912.0;
 /// Below this, e^t < 2^−150 rounds to 0 (e^−104 ≈ 6.8e−46).
 pub(crate) const EXP_UNDERFLOW: f32 = -104.0;
 

@@ -38,6 +38,8 @@ pub(crate) mod precision;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "nchw")] // the multiclass softmax's tie count
+pub(crate) use exp::MAGIC;
 pub(crate) use lanes::{Lanes, Lanes64, narrow, narrow16, widen, widen16};
 
 /// σ and softplus of one logit, from one `e^{−|x|}` and one reciprocal.
