@@ -8,7 +8,10 @@
 //! inputs spread across the whole f32 range (special values included) and
 //! of every binary loss (and of two backward passes, the loss and every
 //! gradient element) over fixed inputs; it must equal [`EXPECTED`]
-//! everywhere. Firmware can call it at start-up to validate a port.
+//! everywhere. Firmware can call it at start-up to validate a port. With
+//! the `nchw` feature, `fingerprint_nchw` does the same for every
+//! multiclass and multilabel loss, forward and backward, and must equal
+//! `EXPECTED_NCHW`.
 //!
 //! NaN results are hashed as one canonical NaN: the sign and payload of a
 //! NaN produced by an operation differ between x86 and ARM, and IEEE 754
@@ -267,4 +270,263 @@ pub fn fingerprint() -> u64 {
     primitives(&mut h);
     losses(&mut h);
     h.0
+}
+
+/// The fingerprint of the multiclass and multilabel modes every target must
+/// produce ([`fingerprint_nchw`]).
+#[cfg(feature = "nchw")]
+pub const EXPECTED_NCHW: u64 = 9_836_929_926_500_616_384;
+
+/// The hash of every multiclass and multilabel loss, forward and backward
+/// (the loss and every gradient element), on fixed inputs: class counts 3,
+/// 5 and 17 (each per-class capacity the passes size their arrays by), odd
+/// pixel counts (every tail), two images, ignored pixels, class weights,
+/// label smoothing, per-image reduction, logits and probabilities, integer
+/// and real focal γ. Apart from [`fingerprint`] because these modes are a
+/// feature (`nchw`) that a binary-only firmware leaves out.
+///
+/// ```
+/// assert_eq!(segloss::selftest::fingerprint_nchw(), segloss::selftest::EXPECTED_NCHW);
+/// ```
+#[cfg(feature = "nchw")]
+pub fn fingerprint_nchw() -> u64 {
+    let mut h = Fnv(0xCBF2_9CE4_8422_2325);
+    for (n, c, s) in [(2, 3, 37), (1, 5, 29), (1, 17, 9)] {
+        nchw::multiclass(&mut h, n, c, s);
+        nchw::multilabel(&mut h, n, c, s);
+    }
+    h.0
+}
+
+#[cfg(feature = "nchw")]
+mod nchw {
+    use super::{Fnv, Rng, SPECIAL};
+    use crate::backward::{multiclass as bmc, multilabel as bml};
+    use crate::config::{Focal, Region, Tversky};
+    use crate::multiclass::{Classes, CrossEntropy, Loss, Shape};
+    use crate::{multiclass as mc, multilabel as ml};
+
+    /// The largest `N·C·S` of [`super::fingerprint_nchw`]'s shapes.
+    const MAX: usize = 222;
+
+    /// Fixed inputs of `len` elements: logits (a few special values, no
+    /// NaN or ∞, which would make a whole pixel NaN and hide its other
+    /// bits), probabilities, and soft targets.
+    fn inputs(seed: u32, len: usize) -> ([f32; MAX], [f32; MAX], [f32; MAX]) {
+        let mut rng = Rng(seed);
+        let (mut x, mut p, mut t) = ([0.0f32; MAX], [0.0f32; MAX], [0.0f32; MAX]);
+        for (i, ((x, p), t)) in x.iter_mut().zip(&mut p).zip(&mut t).take(len).enumerate() {
+            *x = match SPECIAL.get(i) {
+                Some(&s) if s.is_finite() && s.abs() < 1e3 => s,
+                _ => 12.0 * (rng.unit() - 0.5),
+            };
+            *p = rng.unit();
+            *t = if i % 7 == 2 {
+                rng.unit()
+            } else {
+                f32::from(u8::from(rng.unit() < 0.4))
+            };
+        }
+        (x, p, t)
+    }
+
+    /// The region, focal and combined losses both modes share, for logits
+    /// (`from_logits`) or probabilities.
+    fn regions(from_logits: bool, ignore: Option<f32>) -> [Tversky; 3] {
+        let r = Region::default()
+            .with_from_logits(from_logits)
+            .with_ignore_index(ignore);
+        [
+            Tversky::dice(r),
+            Tversky::jaccard(r.with_smooth(1.0).with_log_loss(true)),
+            Tversky {
+                region: r,
+                alpha: 0.3,
+                beta: 0.7,
+                gamma: 0.75,
+            },
+        ]
+    }
+
+    fn focals(from_logits: bool, ignore: Option<f32>) -> [Focal; 3] {
+        let f = Focal::default()
+            .with_from_logits(from_logits)
+            .with_ignore_index(ignore);
+        [
+            f,
+            f.with_gamma(1.5).with_alpha(Some(0.25)),
+            f.with_gamma(0.75).with_normalized(true),
+        ]
+    }
+
+    pub(super) fn multiclass(h: &mut Fnv, n: usize, c: usize, s: usize) {
+        let Ok(shape) = Shape::new(n, c, s) else {
+            return;
+        };
+        let len = shape.len();
+        let (x, p, _) = inputs(0x85EB_CA6B ^ len as u32, len);
+        let (Some(x), Some(p)) = (x.get(..len), p.get(..len)) else {
+            return;
+        };
+        // Class ids: u8 with 255 ignored (the region and focal losses with
+        // an ignore value), the same without it, and i64 with −100 ignored
+        // (the cross entropy's default).
+        let mut rng = Rng(0xC2B2_AE35);
+        let (mut ids, mut clean, mut wide) = ([0u8; MAX], [0u8; MAX], [0i64; MAX]);
+        let rows = ids.iter_mut().zip(&mut clean).zip(&mut wide);
+        for ((a, b), w) in rows.take(shape.pixels()) {
+            let c = c as u32;
+            let k = rng.next().checked_rem(c.saturating_add(1)).unwrap_or(0);
+            *b = k.checked_rem(c).unwrap_or(0) as u8;
+            (*a, *w) = if k == c {
+                (255, -100)
+            } else {
+                (*b, i64::from(*b))
+            };
+        }
+        let pixels = shape.pixels();
+        let (Some(ids), Some(clean), Some(wide)) =
+            (ids.get(..pixels), clean.get(..pixels), wide.get(..pixels))
+        else {
+            return;
+        };
+        let weights = [
+            0.5f32, 2.0, 1.0, 0.25, 1.5, 1.0, 1.0, 3.0, 1.0, 1.0, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0,
+            2.0,
+        ];
+        let picked = [0usize, 2];
+        let plain = Classes::default();
+        let weighted = Classes::default()
+            .with_weights(weights.get(..c))
+            .with_classes(Some(&picked))
+            .with_per_image(true);
+        let ign = Some(255.0);
+        let ce = CrossEntropy::default();
+        let mut losses = [None; 16];
+        let mut add = |l: Loss, k: &mut usize| {
+            if let Some(slot) = losses.get_mut(*k) {
+                *slot = Some(l);
+                *k = k.saturating_add(1);
+            }
+        };
+        let mut k = 0;
+        for (logits, ignore) in [(true, ign), (false, None)] {
+            regions(logits, ignore)
+                .into_iter()
+                .for_each(|t| add(Loss::Region(t), &mut k));
+            focals(logits, ignore)
+                .into_iter()
+                .for_each(|f| add(Loss::Focal(f), &mut k));
+        }
+        add(Loss::CrossEntropy(ce.with_label_smoothing(0.1)), &mut k);
+        add(
+            Loss::RegionCe {
+                region: regions(true, None)[0],
+                ce: ce.with_ignore_index(None),
+                lambda_region: 1.0,
+                lambda_ce: 0.5,
+            },
+            &mut k,
+        );
+        add(
+            Loss::RegionFocal {
+                region: regions(true, ign)[2],
+                focal: focals(true, ign)[1],
+                lambda_region: 0.75,
+                lambda_focal: 2.0,
+            },
+            &mut k,
+        );
+        let mut grad = [0.0f32; MAX];
+        let Some(g) = grad.get_mut(..len) else {
+            return;
+        };
+        for l in losses.iter().flatten() {
+            let pred = match l {
+                Loss::Region(t) if !t.region.from_logits => p,
+                Loss::Focal(f) if !f.from_logits => p,
+                _ => x,
+            };
+            let ignoring = match l {
+                Loss::Region(t) => t.region.ignore_index.is_some(),
+                Loss::Focal(f) => f.ignore_index.is_some(),
+                Loss::RegionFocal { focal, .. } => focal.ignore_index.is_some(),
+                Loss::CrossEntropy(_) | Loss::RegionCe { .. } => false,
+            };
+            for classes in [&plain, &weighted] {
+                if let Loss::CrossEntropy(_) = l {
+                    h.result(mc::loss(pred, wide, shape, l, classes));
+                    h.backward(bmc::loss(pred, wide, shape, l, classes, g, 0.5), g);
+                } else {
+                    let ids = if ignoring { ids } else { clean };
+                    h.result(mc::loss(pred, ids, shape, l, classes));
+                    h.backward(bmc::loss(pred, ids, shape, l, classes, g, 0.5), g);
+                }
+            }
+        }
+    }
+
+    pub(super) fn multilabel(h: &mut Fnv, n: usize, c: usize, s: usize) {
+        let Ok(shape) = Shape::new(n, c, s) else {
+            return;
+        };
+        let len = shape.len();
+        let (x, p, t) = inputs(0x27D4_EB2F ^ len as u32, len);
+        let (Some(x), Some(p), Some(t)) = (x.get(..len), p.get(..len), t.get(..len)) else {
+            return;
+        };
+        // Hard u8 targets with 255 ignored.
+        let mut m = [0u8; MAX];
+        for (i, (m, t)) in m.iter_mut().zip(t).enumerate() {
+            *m = if i % 11 == 5 {
+                255
+            } else {
+                u8::from(*t >= 0.5)
+            };
+        }
+        let Some(m) = m.get(..len) else {
+            return;
+        };
+        let picked = [1usize];
+        let classes = [
+            Classes::default(),
+            Classes::default()
+                .with_classes(Some(&picked))
+                .with_per_image(true),
+        ];
+        let mut grad = [0.0f32; MAX];
+        let Some(g) = grad.get_mut(..len) else {
+            return;
+        };
+        for (logits, ignore) in [(true, Some(255.0)), (false, None)] {
+            let pred = if logits { x } else { p };
+            let [r0, r1, r2] = regions(logits, ignore);
+            let [f0, f1, f2] = focals(logits, ignore);
+            let losses = [
+                ml::Loss::Region(r0),
+                ml::Loss::Region(r1),
+                ml::Loss::Region(r2),
+                ml::Loss::Focal(f0),
+                ml::Loss::Focal(f1),
+                ml::Loss::Focal(f2),
+                ml::Loss::RegionFocal {
+                    region: r2,
+                    focal: f1,
+                    lambda_region: 0.75,
+                    lambda_focal: 2.0,
+                },
+            ];
+            for l in &losses {
+                for cl in &classes {
+                    if ignore.is_some() {
+                        h.result(ml::loss(pred, m, shape, l, cl));
+                        h.backward(bml::loss(pred, m, shape, l, cl, g, 0.5), g);
+                    } else {
+                        h.result(ml::loss(pred, t, shape, l, cl));
+                        h.backward(bml::loss(pred, t, shape, l, cl, g, 0.5), g);
+                    }
+                }
+            }
+        }
+    }
 }
