@@ -156,10 +156,11 @@ aarch64() {
 }
 
 # The multiclass passes for C > 16 keep per-class arrays of capacity
-# MAX_CLASSES = 256 on the stack: up to ~0.9 MiB optimised and ~1.8 MiB at
-# opt-level 0 on x86-64 (README "Guarantees", docs/targets.md "Stack"), more
-# than wasm-ld's default 1 MiB stack; the determinism test's C = 17 reaches
-# them. A wasm module that uses them links with a larger stack, as here.
+# MAX_CLASSES = 256 on the stack: up to ~0.4 MiB optimised but ~1.1 MiB at
+# the opt-level 0 these steps build with (x86-64; README "Guarantees",
+# docs/targets.md "Stack"), more than wasm-ld's default 1 MiB stack; the
+# determinism test's C = 17 reaches them. A wasm module that uses them
+# unoptimised links with a larger stack, as here.
 WASM_STACK="-C link-arg=-zstack-size=8388608"
 
 # WASM_THROUGHPUT=1 also prints the throughput table under WASI (for

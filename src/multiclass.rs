@@ -402,7 +402,11 @@ impl Loss {
 /// of `keep` (the backward pass writes that image's gradient there). With `keep` (a gradient buffer of
 /// `pred`'s layout) the softmax's `e^(x−m)` of every logit is stored there,
 /// for the backward's gradient pass to read instead of recomputing it.
+///
+/// Out of line: inlined into its caller, its per-class arrays added to the
+/// caller's in one frame (docs/targets.md "Stack").
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 pub(crate) fn drive<
     M: Modulator,
     const CC: usize,

@@ -146,12 +146,13 @@ impl<const CC: usize, L: Vector> Coeffs<CC, L> {
         }
     }
 
-    /// The cross-entropy and focal coefficients from the totals `tot` of the
-    /// batch (none: only the region part, set by [`Self::set_region`]).
-    fn new<M>(k: &Kernel<'_, M>, st: &Setup<'_>, tot: Option<&McTotals<CC>>, scale: f64) -> Self {
+    /// Sets the cross-entropy and focal coefficients from the totals `tot`
+    /// of the batch (the region part is set by [`Self::set_region`]). In
+    /// place, not a constructor: a returned `Coeffs` was a second copy on
+    /// the stack (136 KiB at the 256-class capacity).
+    fn set_totals<M>(&mut self, k: &Kernel<'_, M>, st: &Setup<'_>, tot: &McTotals<CC>, scale: f64) {
         let c = st.shape.c();
-        let mut co = Self::zero(k);
-        let Some(tot) = tot else { return co };
+        let co = self;
         let lambda = scale * st.plan.lambdas.1;
         let w = |j: usize| {
             st.classes
@@ -183,7 +184,6 @@ impl<const CC: usize, L: Vector> Coeffs<CC, L> {
                 *fc = focal_coefficients(s, f, kj);
             }
         }
-        co
     }
 
     /// The region slopes from per-class sums: `k·∂mean/∂l_c·∂l_c/∂p_c`, the
@@ -488,7 +488,13 @@ fn images<'a>(
 
 /// Statistics, coefficients and gradient for one instantiation of the
 /// dispatch table (see the module docs for the passes).
+///
+/// Out of line, as are its two halves ([`fused_per_image`], [`gradient`]),
+/// so that the per-class coefficient arrays (192 KiB at the 256-class
+/// capacity on x86) are not on the stack while the statistics pass's own
+/// arrays are: docs/targets.md "Stack".
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn pass<
     M: Derivative,
     const CC: usize,
@@ -504,41 +510,103 @@ fn pass<
     grad: &mut [f32],
     scale: f32,
 ) -> Result<f32, Error> {
+    if let (true, Some((t, classes)), false, false) = (R, st.per_image, CE, F)
+        && t.gamma == 1.0
+    {
+        return fused_per_image::<M, CC, LOGITS, R, CE, F>(
+            k, st, t, classes, pred, target, grad, scale,
+        );
+    }
+    let stats = drive::<M, CC, LOGITS, R, CE, F>(
+        k,
+        pred,
+        target,
+        st.shape,
+        st.per_image,
+        Some(&mut *grad),
+        |_, _, _, _| Ok(()),
+    )?;
+    gradient::<M, CC, LOGITS, R, CE, F>(k, st, &stats, pred, target, grad, scale)
+}
+
+/// A region loss alone with γ = 1 and `per_image`: each image's statistics,
+/// then at once its gradient (two reads).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn fused_per_image<
+    M: Derivative,
+    const CC: usize,
+    const LOGITS: bool,
+    const R: bool,
+    const CE: bool,
+    const F: bool,
+>(
+    k: &Kernel<'_, M>,
+    st: &Setup<'_>,
+    t: &Tversky,
+    classes: &Classes,
+    pred: &[f32],
+    target: Ids<'_>,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
+    let shape = st.shape;
+    let (c, s) = (shape.c(), shape.s());
+    let scale = f64::from(scale);
+    let lambda_r = scale * st.plan.lambdas.0;
+    let images_n = shape.n() as f64;
+    let mut co = Coeffs::<CC, WG>::zero(k);
+    let (tot, image_sum) = drive::<M, CC, LOGITS, R, CE, F>(
+        k,
+        pred,
+        target,
+        shape,
+        st.per_image,
+        Some(grad),
+        |ti, img, labels, g| {
+            let Some(g) = g else {
+                return Ok(());
+            };
+            co.set_region(&ti.region, t, classes, c, lambda_r / images_n);
+            image::<M, CC, WG, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
+        },
+    )?;
+    Ok(st.value(&tot, image_sum) as f32)
+}
+
+/// The coefficients from the statistics pass's totals `(tot, image_sum)`,
+/// then the gradient pass over every image; returns the loss.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn gradient<
+    M: Derivative,
+    const CC: usize,
+    const LOGITS: bool,
+    const R: bool,
+    const CE: bool,
+    const F: bool,
+>(
+    k: &Kernel<'_, M>,
+    st: &Setup<'_>,
+    (tot, image_sum): &(McTotals<CC>, f64),
+    pred: &[f32],
+    target: Ids<'_>,
+    grad: &mut [f32],
+    scale: f32,
+) -> Result<f32, Error> {
     let shape = st.shape;
     let (n, c, s) = (shape.n(), shape.c(), shape.s());
     let images_n = n as f64;
     let scale = f64::from(scale);
     let lambda_r = scale * st.plan.lambdas.0;
     let size = c.saturating_mul(s);
-    let each_image = |grad| images(pred, target, grad, size, s);
-    // The statistics pass, keeping the softmax's exps in `grad`; `each` sees
-    // every image's totals, logits, labels and part of `grad`.
-    type Each<'e, const CC: usize> =
-        dyn FnMut(&McTotals<CC>, &[f32], Ids<'_>, Option<&mut [f32]>) -> Result<(), Error> + 'e;
-    let stats = |grad: &mut [f32], each: &mut Each<'_, CC>| {
-        drive::<M, CC, LOGITS, R, CE, F>(k, pred, target, shape, st.per_image, Some(grad), each)
-    };
-    if let (true, Some((t, classes)), false, false) = (R, st.per_image, CE, F)
-        && t.gamma == 1.0
-    {
-        // Each image's statistics, then at once its gradient.
-        let mut co = Coeffs::<CC, WG>::new(k, st, None, scale);
-        let (tot, image_sum) = stats(grad, &mut |ti, img, labels, g| {
-            let Some(g) = g else {
-                return Ok(());
-            };
-            co.set_region(&ti.region, t, classes, c, lambda_r / images_n);
-            image::<M, CC, WG, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)
-        })?;
-        return Ok(st.value(&tot, image_sum) as f32);
-    }
-    let (tot, image_sum) = stats(&mut *grad, &mut |_, _, _, _| Ok(()))?;
-    let value = st.value(&tot, image_sum);
-    let mut co = Coeffs::<CC, WG>::new(k, st, Some(&tot), scale);
+    let value = st.value(tot, *image_sum);
+    let mut co = Coeffs::<CC, WG>::zero(k);
+    co.set_totals(k, st, tot, scale);
     match (R, st.plan.region, st.per_image) {
         (true, Some(t), Some((_, classes))) => {
             let kr = lambda_r * mean_dpow(image_sum / images_n, t.gamma) / images_n;
-            for (g, (img, labels)) in each_image(grad) {
+            for (g, (img, labels)) in images(pred, target, grad, size, s) {
                 // This image's region sums (the forward's, recomputed).
                 let mut ti = McTotals::<CC>::default();
                 k.image::<CC, W, LOGITS, true, false, false>(c, s, img, labels, &mut ti, None)?;
@@ -552,7 +620,7 @@ fn pass<
                 let kr = lambda_r * mean_dpow(mean, t.gamma);
                 co.set_region(&tot.region, t, st.classes, c, kr);
             }
-            for (g, (img, labels)) in each_image(grad) {
+            for (g, (img, labels)) in images(pred, target, grad, size, s) {
                 image::<M, CC, WG, LOGITS, R, CE, F>(k, &co, c, s, img, labels, g)?;
             }
         }
