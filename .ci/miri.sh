@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 rustup +nightly component list --installed | grep -q '^miri' ||
   rustup +nightly component add miri rust-src
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
-T="${MIRI_TIMEOUT:-480}"
+T="${MIRI_TIMEOUT:-900}"
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 export PROPTEST_CASES="${PROPTEST_CASES:-4}"
 BE=powerpc64-unknown-linux-gnu
