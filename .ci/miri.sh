@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Miri over a focused test subset, bounded in time (MIRI_TIMEOUT per run,
-# default 480 s; the script fits in 8 min on a shared 2-core machine).
+# default 900 s: 480 s timed out on the slower AMD EPYC machines).
 #
 # Two targets:
 # - the host (x86-64), for wide's SSE2 path: Miri implements the SSE/SSE2
