@@ -1568,7 +1568,7 @@ pub(crate) mod tests {
             s as usize
         };
         let ignores = [None, Some(255), Some(-100), Some(0), Some(3), Some(1 << 40)];
-        let rounds = if cfg!(miri) { 20 } else { 2000 };
+        let rounds = if cfg!(miri) { 4 } else { 2000 };
         for _ in 0..rounds {
             let c = [1, 3, 4, 16, 255, 256][next() % 6];
             let ignore = (ignores[next() % 6], ignores[next() % 6]);
@@ -1810,14 +1810,15 @@ pub(crate) mod tests {
         }
     }
 
-    /// Cases of 1 to 8 classes and 0 to 700 pixels (300 under Miri): whole
-    /// spans of two blocks, an odd last block, partial blocks, no pixels.
+    /// Cases of 1 to 8 classes and 0 to 700 pixels (1 to 4 classes and 0
+    /// to 300 pixels under Miri): whole spans of two blocks, an odd last
+    /// block, partial blocks, no pixels.
     pub(crate) fn case() -> impl Strategy<Value = Case> {
         let specials = prop::collection::vec((any::<prop::sample::Index>(), value()), 0..6);
         let flags = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>());
         (
-            1usize..=8,
-            0usize..700,
+            1usize..=if cfg!(miri) { 4 } else { 8 },
+            0usize..if cfg!(miri) { 300 } else { 700 },
             any::<u64>(),
             specials,
             0..Case::PLANS,
@@ -1857,7 +1858,7 @@ pub(crate) mod tests {
     }
 
     proptest! {
-        // Two cases under Miri: each is two passes over up to 2400 values
+        // Two cases under Miri: each is two passes over up to 1200 values
         // (the big-endian target's plain arrays took minutes at 4).
         #![proptest_config(lanes_config(256, 2))]
 

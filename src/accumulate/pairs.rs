@@ -438,6 +438,14 @@ pub(super) mod tests {
         }
     }
 
+    /// The longest pass of a case: five blocks (two pairs and an odd
+    /// block) natively; one pair and part of a block in the interpreter,
+    /// where every element costs about a millisecond.
+    const MAX_LEN: usize = if cfg!(miri) { 300 } else { 1300 };
+    /// The longest write of a case: a few pairs of vectors in the
+    /// interpreter.
+    const MAX_WRITE: usize = if cfg!(miri) { 100 } else { 300 };
+
     proptest! {
         #![proptest_config(lanes_config(96, 2))]
 
@@ -448,8 +456,8 @@ pub(super) mod tests {
         /// value, storing or not.
         #[test]
         fn sixteen_lanes_give_the_eight_lane_bits(
-            x in prop::collection::vec(value(), 0..if cfg!(miri) { 600 } else { 1300 }),
-            bits in prop::collection::vec(0u8..3, 1300),
+            x in prop::collection::vec(value(), 0..MAX_LEN),
+            bits in prop::collection::vec(0u8..3, MAX_LEN),
             store in any::<bool>(),
         ) {
             let n = x.len();
@@ -473,8 +481,8 @@ pub(super) mod tests {
         /// `pred` and in place.
         #[test]
         fn sixteen_lane_writes_give_the_eight_lane_bits(
-            x in prop::collection::vec(value(), 0..300),
-            bits in prop::collection::vec(0u8..3, 300),
+            x in prop::collection::vec(value(), 0..MAX_WRITE),
+            bits in prop::collection::vec(0u8..3, MAX_WRITE),
         ) {
             let n = x.len();
             let y: Vec<f32> = bits[..n].iter().map(|&b| f32::from(b) * 0.5).collect();

@@ -518,8 +518,8 @@ pub(super) mod tests {
     }
 
     proptest! {
-        // A few cases in the interpreter.
-        #![proptest_config(lanes_config(256, 4))]
+        // One case in the interpreter (five kernels on eight lanes each).
+        #![proptest_config(lanes_config(256, 1))]
 
         /// A kernel on `f32` (the path of targets without SIMD) gives the
         /// bits of the same kernel's `f32x8` lane, so the scalar path and
