@@ -318,7 +318,7 @@ const NEG: (u32, u32) = (0x8000_0000, 0xFF80_0000); // −0 ..= −f32::MAX
 const UNIT: (u32, u32) = (0, 0x3F80_0001); // +0 ..= 1
 // The sampled sweeps take every 997th bit pattern (~4·10^6 per range).
 // `.ci/targets.sh` builds the other targets unoptimised and sets
-// `SEGLOSS_SAMPLE_STEP=9973` at compile time (~4·10^5 per range, seconds
+// `SEGLOSS_SAMPLE_STEP=29989` at compile time (~10^5 per range, seconds
 // under qemu): there the fingerprint test (tests/determinism.rs) checks every
 // primitive's bits against the host's, so the ulp survey only has to catch a
 // gross error. Under Miri (interpreted, ~10^4 times slower) the sweep keeps a
