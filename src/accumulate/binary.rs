@@ -926,6 +926,7 @@ impl BinaryAccumulator {
 #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     extern crate std;
+    use super::super::vector::tests::per_build;
     use super::*;
     use wide::f32x8;
 
@@ -943,16 +944,8 @@ mod tests {
     /// lanes, and `pow`'s special values.
     #[test]
     fn stepped_gamma_is_within_its_bound() {
-        // Every 4099th pattern; ten times fewer on the unoptimised, emulated
-        // builds of `.ci/targets.sh` (`SEGLOSS_SAMPLE_STEP`, as for the
-        // math sweeps: the fingerprint test checks the bits there).
-        let stride = if cfg!(miri) {
-            1 << 27
-        } else if option_env!("SEGLOSS_SAMPLE_STEP").is_some() {
-            40_993
-        } else {
-            4099
-        };
+        // Every 4099th pattern; ten times fewer on the emulated builds.
+        let stride = per_build(4099, 40_993, 1 << 27);
         for (n, root) in (0..=4u32).flat_map(|n| [(n, false), (n, true)]) {
             let g = n as f32 + if root { 0.5 } else { 0.0 };
             let m = RealGamma::new(g);

@@ -1547,7 +1547,7 @@ pub(crate) mod tests {
     extern crate std;
     pub(crate) use super::super::pairs::tests::same_bits;
     pub(crate) use super::super::vector::tests::lanes_config;
-    use super::super::vector::tests::value;
+    use super::super::vector::tests::{per_build, value};
     use super::*;
     use crate::accumulate::binary::IntGamma;
     use proptest::prelude::*;
@@ -1568,15 +1568,7 @@ pub(crate) mod tests {
             s as usize
         };
         let ignores = [None, Some(255), Some(-100), Some(0), Some(3), Some(1 << 40)];
-        // Fewer rounds on the unoptimised, emulated builds of
-        // `.ci/targets.sh` (`SEGLOSS_SAMPLE_STEP`) and in the interpreter.
-        let rounds = if cfg!(miri) {
-            4
-        } else if option_env!("SEGLOSS_SAMPLE_STEP").is_some() {
-            400
-        } else {
-            2000
-        };
+        let rounds = per_build(2000, 400, 4);
         for _ in 0..rounds {
             let c = [1, 3, 4, 16, 255, 256][next() % 6];
             let ignore = (ignores[next() % 6], ignores[next() % 6]);
@@ -1825,8 +1817,8 @@ pub(crate) mod tests {
         let specials = prop::collection::vec((any::<prop::sample::Index>(), value()), 0..6);
         let flags = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>());
         (
-            1usize..=if cfg!(miri) { 4 } else { 8 },
-            0usize..if cfg!(miri) { 300 } else { 700 },
+            1usize..=per_build(8, 8, 4),
+            0usize..per_build(700, 700, 300),
             any::<u64>(),
             specials,
             0..Case::PLANS,
@@ -1886,16 +1878,8 @@ pub(crate) mod tests {
     #[test]
     fn ln_one_plus_is_accurate_on_the_softmax_rest() {
         // Every 97th bit pattern (~10^7) on the host; every 9973rd on the
-        // unoptimised, emulated builds of `.ci/targets.sh` (which set
-        // `SEGLOSS_SAMPLE_STEP`, as for the math sweeps: the fingerprint
-        // test checks the bits there), where the finer sweep took minutes.
-        let step = if cfg!(miri) {
-            999_983
-        } else if option_env!("SEGLOSS_SAMPLE_STEP").is_some() {
-            9973
-        } else {
-            97
-        };
+        // emulated builds, where the finer sweep took minutes.
+        let step = per_build(97, 9973, 999_983);
         let ends = [
             0.0f32,
             1e-45,

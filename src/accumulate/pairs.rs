@@ -375,7 +375,7 @@ pub(super) mod tests {
     extern crate std;
 
     use super::super::binary::{bce_terms, link, sigmoid_region_terms};
-    use super::super::vector::tests::{lanes_config, value};
+    use super::super::vector::tests::{lanes_config, per_build, value};
     use super::super::{Vector, pass_masked, write_masked};
     use super::*;
     use proptest::prelude::*;
@@ -441,10 +441,10 @@ pub(super) mod tests {
     /// The longest pass of a case: five blocks (two pairs and an odd
     /// block) natively; one pair and part of a block in the interpreter,
     /// where every element costs about a millisecond.
-    const MAX_LEN: usize = if cfg!(miri) { 300 } else { 1300 };
+    const MAX_LEN: usize = per_build(1300, 1300, 300);
     /// The longest write of a case: a few pairs of vectors in the
     /// interpreter.
-    const MAX_WRITE: usize = if cfg!(miri) { 100 } else { 300 };
+    const MAX_WRITE: usize = per_build(300, 300, 100);
 
     proptest! {
         #![proptest_config(lanes_config(96, 2))]

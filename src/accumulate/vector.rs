@@ -506,6 +506,21 @@ pub(super) mod tests {
         ]
     }
 
+    /// A test's size for this build: `native`; `emulated` on the
+    /// unoptimised, emulated builds of `.ci/targets.sh` (which set
+    /// `SEGLOSS_SAMPLE_STEP` at compile time, as the math sweeps read it:
+    /// the fingerprint test checks the bits there); `miri` in the
+    /// interpreter.
+    pub(crate) const fn per_build(native: usize, emulated: usize, miri: usize) -> usize {
+        if cfg!(miri) {
+            miri
+        } else if option_env!("SEGLOSS_SAMPLE_STEP").is_some() {
+            emulated
+        } else {
+            native
+        }
+    }
+
     /// The proptest settings of the lane tests (here, `pairs.rs` and the
     /// multiclass drivers): `cases`, or `miri` in the interpreter, and no
     /// failure file (Miri's isolation has no working directory).
